@@ -1,0 +1,3 @@
+//! Prometheus text format 0.0.4 / OpenMetrics writing: formatting, negotiation, gzip.
+
+pub mod format;

@@ -1,0 +1,174 @@
+//! The metric store: per object (by UID) the rendered lines of every enabled family. A scrape
+//! walks families in order and copies bytes; nothing is rendered at scrape time.
+
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One object's lines: all families back to back, `ends[i]` is where family `i` stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedObject {
+    bytes: Box<[u8]>,
+    ends: Box<[u32]>,
+}
+
+impl RenderedObject {
+    pub fn new(bytes: Vec<u8>, ends: Vec<u32>) -> Self {
+        RenderedObject {
+            bytes: bytes.into_boxed_slice(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Lines of family `i` (index among the enabled families).
+    pub fn family(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends.get(i).map(|&e| e as usize).unwrap_or(start);
+        &self.bytes[start..end]
+    }
+}
+
+pub type ObjectMap = HashMap<Box<str>, RenderedObject>;
+
+/// The rendered objects of one resource in one namespace (or cluster-wide).
+#[derive(Default, Debug)]
+pub struct Store {
+    objects: RwLock<ObjectMap>,
+}
+
+impl Store {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces an object (update = add, as kube-state-metrics does).
+    pub fn upsert(&self, uid: &str, obj: RenderedObject) {
+        let mut m = self.objects.write();
+        match m.get_mut(uid) {
+            Some(slot) => *slot = obj,
+            None => {
+                m.insert(uid.into(), obj);
+            }
+        }
+    }
+
+    pub fn delete(&self, uid: &str) {
+        self.objects.write().remove(uid);
+    }
+
+    /// Swaps in the result of a full relist in one step, so a scrape sees either the old or
+    /// the new content, never a half-filled store, and objects deleted while the watch was
+    /// down disappear.
+    pub fn replace(&self, objects: ObjectMap) {
+        let old = std::mem::replace(&mut *self.objects.write(), objects);
+        drop(old); // freed outside the lock
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.read().is_empty()
+    }
+}
+
+/// Writes one resource's families: the stores (one per namespace) walked family by family.
+pub struct ResourceWriter {
+    pub resource: &'static str,
+    headers: Vec<Vec<u8>>,
+    stores: Vec<Arc<Store>>,
+}
+
+impl ResourceWriter {
+    pub fn new(resource: &'static str, headers: Vec<Vec<u8>>, stores: Vec<Arc<Store>>) -> Self {
+        ResourceWriter {
+            resource,
+            headers,
+            stores,
+        }
+    }
+
+    pub fn stores(&self) -> &[Arc<Store>] {
+        &self.stores
+    }
+
+    /// Appends this resource's exposition. No `# HELP`/`# TYPE` at all while every store is
+    /// empty (kube-state-metrics' `hasMetrics`); otherwise every enabled family gets its
+    /// header even with no samples. All stores stay read-locked for the whole resource so
+    /// the families of one scrape come from one consistent state.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let guards: Vec<_> = self.stores.iter().map(|s| s.objects.read()).collect();
+        if guards.iter().all(|g| g.is_empty()) {
+            return;
+        }
+        for (i, header) in self.headers.iter().enumerate() {
+            out.extend_from_slice(header);
+            for g in &guards {
+                for obj in g.values() {
+                    out.extend_from_slice(obj.family(i));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(lines: &[&str]) -> RenderedObject {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for l in lines {
+            bytes.extend_from_slice(l.as_bytes());
+            ends.push(bytes.len() as u32);
+        }
+        RenderedObject::new(bytes, ends)
+    }
+
+    fn scrape(w: &ResourceWriter) -> String {
+        let mut out = Vec::new();
+        w.write(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn empty_store_writes_no_headers() {
+        let s = Arc::new(Store::new());
+        let w = ResourceWriter::new("pods", vec![b"# A\n".to_vec(), b"# B\n".to_vec()], vec![s.clone()]);
+        assert_eq!(scrape(&w), "");
+        s.upsert("u1", obj(&["a 1\n", ""]));
+        assert_eq!(scrape(&w), "# A\na 1\n# B\n");
+        s.delete("u1");
+        assert_eq!(scrape(&w), "");
+    }
+
+    #[test]
+    fn families_are_grouped_across_objects_and_stores() {
+        let s1 = Arc::new(Store::new());
+        let s2 = Arc::new(Store::new());
+        s1.upsert("u1", obj(&["a{o=\"1\"} 1\n", "b{o=\"1\"} 1\n"]));
+        s2.upsert("u2", obj(&["a{o=\"2\"} 1\n", "b{o=\"2\"} 1\n"]));
+        let w = ResourceWriter::new("pods", vec![b"# A\n".to_vec(), b"# B\n".to_vec()], vec![s1, s2]);
+        assert_eq!(
+            scrape(&w),
+            "# A\na{o=\"1\"} 1\na{o=\"2\"} 1\n# B\nb{o=\"1\"} 1\nb{o=\"2\"} 1\n"
+        );
+    }
+
+    #[test]
+    fn replace_swaps_whole_content() {
+        let s = Store::new();
+        s.upsert("gone", obj(&["x 1\n"]));
+        let mut m = ObjectMap::new();
+        m.insert("new".into(), obj(&["y 1\n"]));
+        s.replace(m);
+        assert_eq!(s.len(), 1);
+        assert!(s.objects.read().contains_key("new"));
+    }
+}
