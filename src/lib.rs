@@ -1,6 +1,11 @@
 //! kubestate: Kubernetes object-state metrics (kube-state-metrics compatible) and Prometheus
 //! Kubernetes service discovery, from one set of watches.
 
+pub mod app;
+pub mod cli;
 pub mod exposition;
+pub mod kube;
+pub mod log;
 pub mod metrics;
+pub mod server;
 pub mod store;

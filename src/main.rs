@@ -1,1 +1,23 @@
-fn main() {}
+use kubestate::cli::Options;
+
+fn main() {
+    let opts = match Options::parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("kubestate: {e}");
+            std::process::exit(2);
+        }
+    };
+    if opts.help {
+        print!("{}", Options::help_text());
+        return;
+    }
+    if opts.version {
+        println!("kubestate {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    if let Err(e) = kubestate::app::run(opts) {
+        kubestate::log_event!(kubestate::log::Level::Error, "cannot start", err = e);
+        std::process::exit(e.exit_code());
+    }
+}

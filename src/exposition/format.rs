@@ -56,7 +56,7 @@ pub fn write_float(out: &mut Vec<u8>, v: f64) {
         out.push(b'-');
     }
     // Go's shortest %g fixes the switch-over exponent at 6.
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         out.push(digits[0]);
         if digits.len() > 1 {
             out.push(b'.');

@@ -118,7 +118,13 @@ impl<T> Family<T> {
         help: &'static str,
         generate: fn(&T, &RenderCtx, &mut Samples),
     ) -> Self {
-        Self::new(name, help, MetricType::Gauge, Stability::Experimental, generate)
+        Self::new(
+            name,
+            help,
+            MetricType::Gauge,
+            Stability::Experimental,
+            generate,
+        )
     }
 
     pub const fn counter(mut self) -> Self {
@@ -157,10 +163,7 @@ impl<'a> Samples<'a> {
 
     /// One sample: identity labels, then `labels` in the given order, then the value.
     pub fn push<K: AsRef<str>, V: AsRef<str>>(&mut self, labels: &[(K, V)], value: f64) {
-        self.push_iter(
-            labels.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
-            value,
-        );
+        self.push_iter(labels.iter().map(|(k, v)| (k.as_ref(), v.as_ref())), value);
     }
 
     /// Like [`Samples::push`] with the family labels from an iterator, so that fixed and
@@ -286,9 +289,8 @@ fn map_to_labels<'a>(
                 }
                 *count += 1;
                 let mut n = *count;
-                let taken = |name: &str, out: &Vec<(String, String)>| {
-                    out.iter().any(|(k, _)| k == name)
-                };
+                let taken =
+                    |name: &str, out: &Vec<(String, String)>| out.iter().any(|(k, _)| k == name);
                 let mut name = format!("{base}_conflict{n}");
                 while taken(&name, &out) || seen.contains_key(&name) {
                     n += 1;
@@ -310,7 +312,10 @@ mod tests {
 
     #[test]
     fn sanitizes_like_kube_state_metrics() {
-        assert_eq!(sanitize_label_name("app.kubernetes.io/name"), "app_kubernetes_io_name");
+        assert_eq!(
+            sanitize_label_name("app.kubernetes.io/name"),
+            "app_kubernetes_io_name"
+        );
         assert_eq!(sanitize_label_name("fooBar"), "foo_bar");
         assert_eq!(sanitize_label_name("ABC"), "abc");
         assert_eq!(sanitize_label_name("a1B"), "a1_b");
@@ -358,8 +363,8 @@ mod tests {
 
     #[test]
     fn header_prefixes_stability_and_deprecation() {
-        let f: Family<()> = Family::stable("kube_endpoint_ports", "Ports.", |_, _, _| {})
-            .deprecated("v2.14.0");
+        let f: Family<()> =
+            Family::stable("kube_endpoint_ports", "Ports.", |_, _, _| {}).deprecated("v2.14.0");
         assert_eq!(
             String::from_utf8(f.def.header()).unwrap(),
             "# HELP kube_endpoint_ports [STABLE] (Deprecated since v2.14.0) Ports.\n# TYPE kube_endpoint_ports gauge\n"

@@ -9,22 +9,41 @@ use std::fmt;
 /// A flag value that could not be parsed; `Display` names the flag and the culprit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FilterError {
-    BadRegex { flag: &'static str, pattern: String, reason: String },
+    BadRegex {
+        flag: &'static str,
+        pattern: String,
+        reason: String,
+    },
     AllowAndDeny,
-    BadAllowlist { flag: &'static str, value: String, reason: String },
+    BadAllowlist {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
 }
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FilterError::BadRegex { flag, pattern, reason } => {
-                write!(f, "--{flag}: invalid regular expression {pattern:?}: {reason}")
+            FilterError::BadRegex {
+                flag,
+                pattern,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "--{flag}: invalid regular expression {pattern:?}: {reason}"
+                )
             }
             FilterError::AllowAndDeny => write!(
                 f,
                 "--metric-allowlist and --metric-denylist are mutually exclusive; set only one"
             ),
-            FilterError::BadAllowlist { flag, value, reason } => {
+            FilterError::BadAllowlist {
+                flag,
+                value,
+                reason,
+            } => {
                 write!(f, "--{flag}: cannot parse {value:?}: {reason}")
             }
         }
@@ -131,7 +150,9 @@ impl KeyFilter {
             return true;
         }
         self.partial.iter().any(|(p, s)| {
-            key.len() >= p.len() + s.len() && key.starts_with(p.as_str()) && key.ends_with(s.as_str())
+            key.len() >= p.len() + s.len()
+                && key.starts_with(p.as_str())
+                && key.ends_with(s.as_str())
         })
     }
 }
@@ -164,7 +185,9 @@ impl Allowlist {
         }
         let mut rest = s;
         loop {
-            let eq = rest.find('=').ok_or_else(|| err("expected resource=[keys]"))?;
+            let eq = rest
+                .find('=')
+                .ok_or_else(|| err("expected resource=[keys]"))?;
             let res = rest[..eq].trim();
             if res.is_empty() {
                 return Err(err("empty resource name"));
@@ -241,7 +264,15 @@ mod tests {
 
     #[test]
     fn allowlist_rejects_bad_forms() {
-        for bad in ["pods", "pods=app", "pods=[a,,b]", "pods=[a],", "foo=[a]", "pods=[a*b*]", "pods=[a]nodes=[b]"] {
+        for bad in [
+            "pods",
+            "pods=app",
+            "pods=[a,,b]",
+            "pods=[a],",
+            "foo=[a]",
+            "pods=[a*b*]",
+            "pods=[a]nodes=[b]",
+        ] {
             assert!(Allowlist::parse("x", bad, &known).is_err(), "{bad}");
         }
     }
@@ -257,7 +288,8 @@ mod tests {
 
     #[test]
     fn metric_filter_is_unanchored_and_exclusive() {
-        let f = MetricFilter::new(&[], &["kube_pod_container_status_terminated".into()], &[]).unwrap();
+        let f =
+            MetricFilter::new(&[], &["kube_pod_container_status_terminated".into()], &[]).unwrap();
         assert!(!f.includes("kube_pod_container_status_terminated_reason", false));
         assert!(f.includes("kube_pod_info", false));
         assert!(!f.includes("kube_pod_nodeselectors", true));

@@ -1,6 +1,7 @@
 //! Object-state metric families, one file per resource, and the renderer that turns an
 //! object into the bytes its store keeps.
 
+pub mod consumer;
 pub mod family;
 pub mod filter;
 pub mod quantity;
@@ -85,7 +86,12 @@ pub mod testing {
 
     /// Renders `obj` with every family (opt-in included) and returns the lines of the named
     /// families, in generation order.
-    pub fn render_lines<T>(def: &'static ResourceDef<T>, obj: &T, ctx: RenderCtx, names: &[&str]) -> Vec<String> {
+    pub fn render_lines<T>(
+        def: &'static ResourceDef<T>,
+        obj: &T,
+        ctx: RenderCtx,
+        names: &[&str],
+    ) -> Vec<String> {
         let all = MetricFilter::new(&[], &[], &[".*".to_string()]).expect("static regex");
         let r = Renderer::new(def, &all, ctx);
         let out = r.render(obj);

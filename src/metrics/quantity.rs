@@ -44,7 +44,9 @@ pub fn parse_quantity(s: &str) -> Option<f64> {
         "Pi" => bin_exp = 50,
         "Ei" => bin_exp = 60,
         other => {
-            let e = other.strip_prefix('e').or_else(|| other.strip_prefix('E'))?;
+            let e = other
+                .strip_prefix('e')
+                .or_else(|| other.strip_prefix('E'))?;
             let e: i32 = e.parse().ok()?;
             dec_exp += e;
         }
@@ -88,7 +90,9 @@ pub fn parse_quantity(s: &str) -> Option<f64> {
         Some(v) => Some(sign * v),
         None => {
             let m: f64 = num.parse().ok()?;
-            Some(sign * m * 2f64.powi(bin_exp as i32) * 10f64.powi(dec_exp + frac_part.len() as i32))
+            Some(
+                sign * m * 2f64.powi(bin_exp as i32) * 10f64.powi(dec_exp + frac_part.len() as i32),
+            )
         }
     }
 }

@@ -140,7 +140,11 @@ mod tests {
     #[test]
     fn empty_store_writes_no_headers() {
         let s = Arc::new(Store::new());
-        let w = ResourceWriter::new("pods", vec![b"# A\n".to_vec(), b"# B\n".to_vec()], vec![s.clone()]);
+        let w = ResourceWriter::new(
+            "pods",
+            vec![b"# A\n".to_vec(), b"# B\n".to_vec()],
+            vec![s.clone()],
+        );
         assert_eq!(scrape(&w), "");
         s.upsert("u1", obj(&["a 1\n", ""]));
         assert_eq!(scrape(&w), "# A\na 1\n# B\n");
@@ -154,7 +158,11 @@ mod tests {
         let s2 = Arc::new(Store::new());
         s1.upsert("u1", obj(&["a{o=\"1\"} 1\n", "b{o=\"1\"} 1\n"]));
         s2.upsert("u2", obj(&["a{o=\"2\"} 1\n", "b{o=\"2\"} 1\n"]));
-        let w = ResourceWriter::new("pods", vec![b"# A\n".to_vec(), b"# B\n".to_vec()], vec![s1, s2]);
+        let w = ResourceWriter::new(
+            "pods",
+            vec![b"# A\n".to_vec(), b"# B\n".to_vec()],
+            vec![s1, s2],
+        );
         assert_eq!(
             scrape(&w),
             "# A\na{o=\"1\"} 1\na{o=\"2\"} 1\n# B\nb{o=\"1\"} 1\nb{o=\"2\"} 1\n"

@@ -1,0 +1,245 @@
+//! Start-up: options → filters → API client → one watch per resource (and namespace) feeding
+//! its store → the two HTTP listeners.
+
+use crate::cli::Options;
+use crate::kube::client::ApiClient;
+use crate::kube::config::{ClusterConfig, ConfigError, ConfigOptions};
+use crate::kube::object::KubeObject;
+use crate::kube::resources::{self, ApiResource};
+use crate::kube::watch::{Consumer, WatchSpec, WatchState, Watcher};
+use crate::log::Level;
+use crate::log_event;
+use crate::metrics::consumer::MetricsConsumer;
+use crate::metrics::family::RenderCtx;
+use crate::metrics::filter::{Allowlist, FilterError, MetricFilter};
+use crate::metrics::{deployment, namespace, node, pod, Renderer, ResourceDef};
+use crate::server::routes::{MainRoutes, TelemetryRoutes};
+use crate::server::telemetry::Telemetry;
+use crate::server::{listen_addr, serve, ServerError};
+use crate::store::{ResourceWriter, Store};
+use std::fmt;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub enum AppError {
+    Filter(FilterError),
+    Config(ConfigError),
+    Server(ServerError),
+    Spawn {
+        resource: String,
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Filter(e) => write!(f, "{e}"),
+            AppError::Config(e) => write!(f, "API server configuration: {e}"),
+            AppError::Server(e) => write!(f, "{e}"),
+            AppError::Spawn { resource, source } => {
+                write!(f, "cannot start the watch thread for {resource}: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl AppError {
+    /// Usage errors exit 2 (as flag errors do); runtime ones 1.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Filter(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// What each resource's start function needs.
+pub struct StartCtx {
+    pub client: Arc<ApiClient>,
+    pub filter: MetricFilter,
+    pub labels: Allowlist,
+    pub annotations: Allowlist,
+    pub namespaces: Vec<String>,
+    pub namespace_denylist: Vec<String>,
+    pub use_apiserver_cache: bool,
+    pub telemetry: Arc<Telemetry>,
+}
+
+/// A started resource: its writer and the readiness of each of its watches.
+pub struct Started {
+    pub writer: ResourceWriter,
+    pub watches: Vec<(String, Arc<WatchState>)>,
+}
+
+/// The field selector that hides denylisted namespaces, for namespaced resources only
+/// (cluster-scoped lists ignore it, as in kube-state-metrics).
+pub fn denylist_selector(denylist: &[String]) -> Option<String> {
+    if denylist.is_empty() {
+        return None;
+    }
+    Some(
+        denylist
+            .iter()
+            .map(|ns| format!("metadata.namespace!={ns}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+/// Starts the watches of one resource: one store and thread per namespace when
+/// `--namespaces` restricts a namespaced resource, one in total otherwise.
+pub fn start_resource<T: KubeObject>(
+    def: &'static ResourceDef<T>,
+    api: ApiResource,
+    ctx: &StartCtx,
+) -> Result<Started, AppError> {
+    let render_ctx = RenderCtx {
+        labels: ctx.labels.for_resource(def.name),
+        annotations: ctx.annotations.for_resource(def.name),
+    };
+    let renderer = Arc::new(Renderer::new(def, &ctx.filter, render_ctx));
+    let scopes: Vec<Option<String>> = if api.namespaced && !ctx.namespaces.is_empty() {
+        ctx.namespaces.iter().cloned().map(Some).collect()
+    } else {
+        vec![None]
+    };
+    let mut stores = Vec::new();
+    let mut watches = Vec::new();
+    for ns in scopes {
+        let store = Arc::new(Store::new());
+        let spec = WatchSpec {
+            resource: api,
+            namespace: ns,
+            field_selector: if api.namespaced {
+                denylist_selector(&ctx.namespace_denylist)
+            } else {
+                None
+            },
+            use_apiserver_cache: ctx.use_apiserver_cache,
+            page_size: 500,
+        };
+        let state = WatchState::new();
+        let consumers: Vec<Box<dyn Consumer<T>>> = vec![Box::new(MetricsConsumer::new(
+            renderer.clone(),
+            store.clone(),
+        ))];
+        let label = spec.label();
+        Watcher::new(
+            ctx.client.clone(),
+            spec,
+            consumers,
+            state.clone(),
+            ctx.telemetry.clone(),
+        )
+        .spawn()
+        .map_err(|source| AppError::Spawn {
+            resource: label.clone(),
+            source,
+        })?;
+        stores.push(store);
+        watches.push((label, state));
+    }
+    Ok(Started {
+        writer: ResourceWriter::new(def.name, renderer.headers(), stores),
+        watches,
+    })
+}
+
+/// Starts the resource named on the command line.
+fn start_named(name: &str, ctx: &StartCtx) -> Option<Result<Started, AppError>> {
+    Some(match name {
+        "pods" => start_resource(&pod::POD, resources::PODS, ctx),
+        "nodes" => start_resource(&node::NODE, resources::NODES, ctx),
+        "namespaces" => start_resource(&namespace::NAMESPACE, resources::NAMESPACES, ctx),
+        "deployments" => start_resource(&deployment::DEPLOYMENT, resources::DEPLOYMENTS, ctx),
+        _ => return None,
+    })
+}
+
+fn known_resource(name: &str) -> bool {
+    crate::cli::KSM_RESOURCES.contains(&name)
+}
+
+/// Runs kubestate; returns only on a start-up error.
+pub fn run(opts: Options) -> Result<(), AppError> {
+    crate::log::set_level(opts.log_level);
+    let filter = MetricFilter::new(
+        &opts.metric_allowlist,
+        &opts.metric_denylist,
+        &opts.metric_opt_in_list,
+    )
+    .map_err(AppError::Filter)?;
+    let labels = Allowlist::parse(
+        "metric-labels-allowlist",
+        &opts.metric_labels_allowlist,
+        &known_resource,
+    )
+    .map_err(AppError::Filter)?;
+    let annotations = Allowlist::parse(
+        "metric-annotations-allowlist",
+        &opts.metric_annotations_allowlist,
+        &known_resource,
+    )
+    .map_err(AppError::Filter)?;
+    let cluster = ClusterConfig::load(&ConfigOptions {
+        kubeconfig: opts.kubeconfig.as_ref().map(Into::into),
+        context: opts.context.clone(),
+        apiserver: opts.apiserver.clone(),
+    })
+    .map_err(AppError::Config)?;
+    log_event!(
+        Level::Info,
+        "using API server",
+        server = cluster.server,
+        source = cluster.source
+    );
+    let client = Arc::new(ApiClient::new(cluster).map_err(AppError::Config)?);
+    let telemetry = Arc::new(Telemetry::new());
+    let ctx = StartCtx {
+        client,
+        filter,
+        labels,
+        annotations,
+        namespaces: opts.namespaces.clone(),
+        namespace_denylist: opts.namespaces_denylist.clone(),
+        use_apiserver_cache: opts.use_apiserver_cache,
+        telemetry: telemetry.clone(),
+    };
+    let mut writers = Vec::new();
+    let mut readiness = Vec::new();
+    for name in &opts.resources {
+        if let Some(started) = start_named(name, &ctx) {
+            let started = started?;
+            writers.push(started.writer);
+            readiness.extend(started.watches);
+        }
+    }
+    writers.sort_by_key(|w| w.resource);
+    let main_routes = Arc::new(MainRoutes {
+        writers,
+        gzip: opts.enable_gzip_encoding,
+        telemetry: telemetry.clone(),
+        readiness,
+    });
+    let tel_routes = Arc::new(TelemetryRoutes { telemetry });
+    serve(
+        "http",
+        &listen_addr(&opts.host, opts.port),
+        opts.http_workers,
+        move |r| main_routes.handle(r),
+    )
+    .map_err(AppError::Server)?;
+    serve(
+        "telemetry",
+        &listen_addr(&opts.telemetry_host, opts.telemetry_port),
+        2,
+        move |r| tel_routes.handle(r),
+    )
+    .map_err(AppError::Server)?;
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,426 @@
+//! Command-line flags, declared once: the table below feeds parsing and `--help`, with
+//! kube-state-metrics' names and meanings so existing manifests keep working.
+
+use std::fmt;
+
+/// What a flag takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Value,
+    /// Accepted for compatibility with kube-state-metrics/klog and ignored.
+    Ignored,
+}
+
+struct FlagDef {
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    help: &'static str,
+}
+
+const fn flag(
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    help: &'static str,
+) -> FlagDef {
+    FlagDef {
+        name,
+        kind,
+        default,
+        help,
+    }
+}
+
+use Kind::*;
+
+static FLAGS: &[FlagDef] = &[
+    flag("apiserver", Value, "", "The URL of the apiserver to use as a master (overrides the kubeconfig's server)."),
+    flag("kubeconfig", Value, "", "Absolute path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)."),
+    flag("context", Value, "", "The kubeconfig context to use (default: current-context)."),
+    flag("host", Value, "::", "Host to expose metrics on."),
+    flag("port", Value, "8080", "Port to expose metrics on."),
+    flag("telemetry-host", Value, "::", "Host to expose kubestate self metrics on."),
+    flag("telemetry-port", Value, "8081", "Port to expose kubestate self metrics on."),
+    flag("resources", Value, "", "Comma-separated list of resources to be enabled (default: every supported default resource)."),
+    flag("namespaces", Value, "", "Comma-separated list of namespaces to be enabled (default: all)."),
+    flag("namespaces-denylist", Value, "", "Comma-separated list of namespaces not to be enabled."),
+    flag("metric-allowlist", Value, "", "Comma-separated list of metrics (regexes) to be exposed. Mutually exclusive with the denylist."),
+    flag("metric-denylist", Value, "", "Comma-separated list of metrics (regexes) not to be exposed. Mutually exclusive with the allowlist."),
+    flag("metric-opt-in-list", Value, "", "Comma-separated list of opt-in metrics (regexes) to be exposed."),
+    flag("metric-labels-allowlist", Value, "", "Kubernetes label keys per resource for the *_labels metrics, e.g. 'pods=[app,team],nodes=[*]'."),
+    flag("metric-annotations-allowlist", Value, "", "Kubernetes annotation keys per resource for the *_annotations metrics, same syntax."),
+    flag("enable-gzip-encoding", Bool, "false", "Gzip responses when the client sends Accept-Encoding: gzip."),
+    flag("use-apiserver-cache", Bool, "false", "Set resourceVersion=0 on LIST requests (served from the API server's cache)."),
+    flag("log-level", Value, "info", "Log level: debug, info, warn or error."),
+    flag("http-workers", Value, "4", "Worker threads serving the metrics port."),
+    flag("version", Bool, "false", "Print the version and exit."),
+    flag("help", Bool, "false", "Print this help and exit."),
+    flag("v", Ignored, "", "klog verbosity (accepted for compatibility; use --log-level)."),
+    flag("logtostderr", Ignored, "", "klog flag, accepted for compatibility."),
+    flag("alsologtostderr", Ignored, "", "klog flag, accepted for compatibility."),
+    flag("vmodule", Ignored, "", "klog flag, accepted for compatibility."),
+    flag("auto-gomemlimit", Ignored, "", "Go runtime flag, accepted for compatibility."),
+    flag("auto-gomemlimit-ratio", Ignored, "", "Go runtime flag, accepted for compatibility."),
+];
+
+/// Every resource kube-state-metrics knows (v2.20).
+pub const KSM_RESOURCES: &[&str] = &[
+    "certificatesigningrequests",
+    "clusterrolebindings",
+    "clusterroles",
+    "configmaps",
+    "cronjobs",
+    "daemonsets",
+    "deployments",
+    "endpoints",
+    "endpointslices",
+    "horizontalpodautoscalers",
+    "ingressclasses",
+    "ingresses",
+    "jobs",
+    "leases",
+    "limitranges",
+    "mutatingadmissionpolicies",
+    "mutatingadmissionpolicybindings",
+    "mutatingwebhookconfigurations",
+    "namespaces",
+    "networkpolicies",
+    "nodes",
+    "persistentvolumeclaims",
+    "persistentvolumes",
+    "poddisruptionbudgets",
+    "pods",
+    "replicasets",
+    "replicationcontrollers",
+    "resourcequotas",
+    "rolebindings",
+    "roles",
+    "secrets",
+    "serviceaccounts",
+    "services",
+    "statefulsets",
+    "storageclasses",
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+    "validatingwebhookconfigurations",
+    "volumeattachments",
+];
+
+/// Resources this build has families for.
+pub const SUPPORTED_RESOURCES: &[&str] = &["deployments", "namespaces", "nodes", "pods"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CliError {
+    UnknownFlag(String),
+    MissingValue(String),
+    BadValue {
+        flag: String,
+        value: String,
+        reason: String,
+    },
+    UnexpectedArgument(String),
+    UnknownResource(String),
+    UnsupportedResource(String),
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::UnknownFlag(n) => write!(f, "unknown flag --{n} (see --help)"),
+            CliError::MissingValue(n) => write!(f, "flag --{n} needs a value"),
+            CliError::BadValue { flag, value, reason } => write!(f, "--{flag}={value}: {reason}"),
+            CliError::UnexpectedArgument(a) => write!(f, "unexpected argument {a:?}: kubestate takes only flags"),
+            CliError::UnknownResource(r) => write!(f, "--resources: unknown resource {r:?} (known: {})", KSM_RESOURCES.join(",")),
+            CliError::UnsupportedResource(r) => write!(
+                f,
+                "--resources: {r:?} is a kube-state-metrics resource this version does not export yet (supported: {})",
+                SUPPORTED_RESOURCES.join(",")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Parsed options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub apiserver: Option<String>,
+    pub kubeconfig: Option<String>,
+    pub context: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub telemetry_host: String,
+    pub telemetry_port: u16,
+    pub resources: Vec<String>,
+    pub namespaces: Vec<String>,
+    pub namespaces_denylist: Vec<String>,
+    pub metric_allowlist: Vec<String>,
+    pub metric_denylist: Vec<String>,
+    pub metric_opt_in_list: Vec<String>,
+    pub metric_labels_allowlist: String,
+    pub metric_annotations_allowlist: String,
+    pub enable_gzip_encoding: bool,
+    pub use_apiserver_cache: bool,
+    pub log_level: crate::log::Level,
+    pub http_workers: usize,
+    pub version: bool,
+    pub help: bool,
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn parse_bool(flag: &str, v: &str) -> Result<bool, CliError> {
+    match v {
+        "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+        "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
+        _ => Err(CliError::BadValue {
+            flag: flag.into(),
+            value: v.into(),
+            reason: "expected true or false".into(),
+        }),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, CliError>
+where
+    T::Err: fmt::Display,
+{
+    v.parse::<T>().map_err(|e| CliError::BadValue {
+        flag: flag.into(),
+        value: v.into(),
+        reason: e.to_string(),
+    })
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let mut o = Options {
+            apiserver: None,
+            kubeconfig: None,
+            context: None,
+            host: String::new(),
+            port: 0,
+            telemetry_host: String::new(),
+            telemetry_port: 0,
+            resources: Vec::new(),
+            namespaces: Vec::new(),
+            namespaces_denylist: Vec::new(),
+            metric_allowlist: Vec::new(),
+            metric_denylist: Vec::new(),
+            metric_opt_in_list: Vec::new(),
+            metric_labels_allowlist: String::new(),
+            metric_annotations_allowlist: String::new(),
+            enable_gzip_encoding: false,
+            use_apiserver_cache: false,
+            log_level: crate::log::Level::Info,
+            http_workers: 4,
+            version: false,
+            help: false,
+        };
+        for f in FLAGS {
+            if f.kind != Ignored && !f.default.is_empty() {
+                o.set(f.name, f.default).expect("flag defaults are valid");
+            }
+        }
+        o.resources = SUPPORTED_RESOURCES.iter().map(|s| s.to_string()).collect();
+        o
+    }
+}
+
+impl Options {
+    fn set(&mut self, name: &str, v: &str) -> Result<(), CliError> {
+        let opt = |v: &str| {
+            if v.is_empty() {
+                None
+            } else {
+                Some(v.to_string())
+            }
+        };
+        match name {
+            "apiserver" => self.apiserver = opt(v),
+            "kubeconfig" => self.kubeconfig = opt(v),
+            "context" => self.context = opt(v),
+            "host" => self.host = v.to_string(),
+            "port" => self.port = parse_num(name, v)?,
+            "telemetry-host" => self.telemetry_host = v.to_string(),
+            "telemetry-port" => self.telemetry_port = parse_num(name, v)?,
+            "resources" => self.resources = list(v),
+            "namespaces" => self.namespaces = list(v),
+            "namespaces-denylist" => self.namespaces_denylist = list(v),
+            "metric-allowlist" => self.metric_allowlist = list(v),
+            "metric-denylist" => self.metric_denylist = list(v),
+            "metric-opt-in-list" => self.metric_opt_in_list = list(v),
+            "metric-labels-allowlist" => self.metric_labels_allowlist = v.to_string(),
+            "metric-annotations-allowlist" => self.metric_annotations_allowlist = v.to_string(),
+            "enable-gzip-encoding" => self.enable_gzip_encoding = parse_bool(name, v)?,
+            "use-apiserver-cache" => self.use_apiserver_cache = parse_bool(name, v)?,
+            "log-level" => {
+                self.log_level = crate::log::Level::parse(v).ok_or_else(|| CliError::BadValue {
+                    flag: name.into(),
+                    value: v.into(),
+                    reason: "expected debug, info, warn or error".into(),
+                })?
+            }
+            "http-workers" => self.http_workers = parse_num::<usize>(name, v)?.clamp(1, 64),
+            "version" => self.version = parse_bool(name, v)?,
+            "help" => self.help = parse_bool(name, v)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Parses arguments (without the program name).
+    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliError> {
+        let mut o = Options::default();
+        let mut it = args.into_iter().peekable();
+        while let Some(arg) = it.next() {
+            let body = if let Some(b) = arg.strip_prefix("--") {
+                b
+            } else if let Some(b) = arg.strip_prefix('-').filter(|b| !b.is_empty()) {
+                match b {
+                    "h" => "help",
+                    other => other,
+                }
+            } else {
+                return Err(CliError::UnexpectedArgument(arg));
+            };
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (body.to_string(), None),
+            };
+            let def = FLAGS
+                .iter()
+                .find(|f| f.name == name)
+                .ok_or_else(|| CliError::UnknownFlag(name.clone()))?;
+            let value = match (def.kind, inline) {
+                (_, Some(v)) => v,
+                (Bool, None) => "true".to_string(),
+                (Ignored, None) => match it.peek() {
+                    Some(next) if !next.starts_with('-') => it.next().unwrap_or_default(),
+                    _ => String::new(),
+                },
+                (Value, None) => it
+                    .next()
+                    .ok_or_else(|| CliError::MissingValue(name.clone()))?,
+            };
+            if def.kind != Ignored {
+                o.set(&name, &value)?;
+            }
+        }
+        for r in &o.resources {
+            if !KSM_RESOURCES.contains(&r.as_str()) {
+                return Err(CliError::UnknownResource(r.clone()));
+            }
+            if !SUPPORTED_RESOURCES.contains(&r.as_str()) {
+                return Err(CliError::UnsupportedResource(r.clone()));
+            }
+        }
+        o.resources.sort();
+        o.resources.dedup();
+        Ok(o)
+    }
+
+    pub fn help_text() -> String {
+        let mut s = String::from(
+            "kubestate: Kubernetes object-state metrics (kube-state-metrics compatible).\n\nUsage: kubestate [flags]\n\nFlags:\n",
+        );
+        for f in FLAGS.iter().filter(|f| f.kind != Ignored) {
+            let arg = if f.kind == Bool {
+                String::new()
+            } else {
+                " value".to_string()
+            };
+            s.push_str(&format!("  --{}{}\n        {}", f.name, arg, f.help));
+            if !f.default.is_empty() && f.kind != Bool {
+                s.push_str(&format!(" (default {:?})", f.default));
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(a: &[&str]) -> Result<Options, CliError> {
+        Options::parse(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults_match_kube_state_metrics() {
+        let o = parse(&[]).unwrap();
+        assert_eq!(o.port, 8080);
+        assert_eq!(o.telemetry_port, 8081);
+        assert_eq!(o.host, "::");
+        assert!(!o.enable_gzip_encoding);
+        assert_eq!(
+            o.resources,
+            vec!["deployments", "namespaces", "nodes", "pods"]
+        );
+    }
+
+    #[test]
+    fn both_forms_and_bools() {
+        let o = parse(&[
+            "--port=9000",
+            "--telemetry-port",
+            "9001",
+            "--enable-gzip-encoding",
+            "--resources=pods,nodes",
+            "--v=2",
+            "--use-apiserver-cache=false",
+        ])
+        .unwrap();
+        assert_eq!((o.port, o.telemetry_port), (9000, 9001));
+        assert!(o.enable_gzip_encoding);
+        assert!(!o.use_apiserver_cache);
+        assert_eq!(o.resources, vec!["nodes", "pods"]);
+    }
+
+    #[test]
+    fn errors_are_specific() {
+        assert_eq!(
+            parse(&["--bogus"]).unwrap_err(),
+            CliError::UnknownFlag("bogus".into())
+        );
+        assert_eq!(
+            parse(&["--resources=pods,foos"]).unwrap_err(),
+            CliError::UnknownResource("foos".into())
+        );
+        assert_eq!(
+            parse(&["--resources=secrets"]).unwrap_err(),
+            CliError::UnsupportedResource("secrets".into())
+        );
+        assert!(matches!(
+            parse(&["--port=x"]).unwrap_err(),
+            CliError::BadValue { .. }
+        ));
+        assert_eq!(
+            parse(&["--kubeconfig"]).unwrap_err(),
+            CliError::MissingValue("kubeconfig".into())
+        );
+        assert!(matches!(
+            parse(&["stray"]).unwrap_err(),
+            CliError::UnexpectedArgument(_)
+        ));
+    }
+
+    #[test]
+    fn help_lists_every_flag() {
+        let h = Options::help_text();
+        for f in FLAGS.iter().filter(|f| f.kind != Ignored) {
+            assert!(h.contains(&format!("--{}", f.name)), "{}", f.name);
+        }
+    }
+}

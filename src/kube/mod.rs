@@ -1,0 +1,11 @@
+//! Talking to the API server: configuration, the HTTP agent, errors, the resource table and
+//! the list/watch engine.
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod list;
+pub mod object;
+pub mod resources;
+pub mod tls;
+pub mod watch;

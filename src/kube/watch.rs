@@ -1,0 +1,609 @@
+//! The list/watch engine: one thread per resource (and namespace) keeps its consumers in step
+//! with the API server. Paginated LIST, then WATCH with bookmarks resumed from the last
+//! resourceVersion; a full relist on 410 Gone whose result replaces the consumers' content in
+//! one step; capped exponential backoff with jitter on every failure; 429 Retry-After obeyed.
+
+use super::client::{ApiClient, Timeout};
+use super::error::{ApiError, Status};
+use super::list::decode_list;
+use super::object::KubeObject;
+use super::resources::ApiResource;
+use crate::log::Level;
+use crate::log_event;
+use crate::server::telemetry::Telemetry;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Something that wants every object of a resource: the metric store, a discovery role.
+/// The engine guarantees that `relist_item`s come between `relist_begin` and either
+/// `relist_commit` (the new content replaces the old at once) or `relist_abort`.
+pub trait Consumer<T>: Send {
+    fn upsert(&mut self, obj: &T);
+    fn delete(&mut self, obj: &T);
+    fn relist_begin(&mut self);
+    fn relist_item(&mut self, obj: &T);
+    fn relist_commit(&mut self);
+    fn relist_abort(&mut self);
+}
+
+/// What one watch thread lists and watches.
+#[derive(Debug, Clone)]
+pub struct WatchSpec {
+    pub resource: ApiResource,
+    pub namespace: Option<String>,
+    pub field_selector: Option<String>,
+    /// `--use-apiserver-cache`: every LIST with `resourceVersion=0`.
+    pub use_apiserver_cache: bool,
+    pub page_size: u32,
+}
+
+impl WatchSpec {
+    /// `pods` or `pods@kube-system`: thread names and the `resource` of log lines.
+    pub fn label(&self) -> String {
+        match (&self.namespace, self.resource.namespaced) {
+            (Some(ns), true) => format!("{}@{}", self.resource.plural, ns),
+            _ => self.resource.plural.to_string(),
+        }
+    }
+}
+
+/// Shared view of one watch loop, for /readyz and for stopping it.
+#[derive(Debug, Default)]
+pub struct WatchState {
+    synced: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl WatchState {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+    /// True once the first full LIST has been committed.
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
+    }
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+}
+
+/// Capped exponential backoff with jitter, as client-go's reflector uses (800 ms doubling to
+/// 30 s, reset once things have been healthy).
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+    initial: Duration,
+    cap: Duration,
+    rng: u64,
+}
+
+impl Backoff {
+    pub fn new(initial: Duration, cap: Duration) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            ^ (&initial as *const _ as u64);
+        Backoff {
+            next: initial,
+            initial,
+            cap,
+            rng: seed | 1,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.next = self.initial;
+    }
+
+    /// xorshift64: jitter needs no cryptographic quality, just spread.
+    pub fn random(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    /// The next delay: the current step plus up to 50% random jitter; the step doubles.
+    pub fn next_delay(&mut self) -> Duration {
+        let frac = (self.random() % 1000) as f64 / 2000.0;
+        let d = self.next.mul_f64(1.0 + frac);
+        self.next = (self.next * 2).min(self.cap);
+        d.min(self.cap.mul_f64(1.5))
+    }
+}
+
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(borrow)]
+    object: &'a RawValue,
+}
+
+#[derive(Deserialize, Default)]
+struct BookmarkObject {
+    #[serde(default)]
+    metadata: BookmarkMeta,
+}
+
+#[derive(Deserialize, Default)]
+struct BookmarkMeta {
+    #[serde(rename = "resourceVersion", default)]
+    resource_version: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+/// How a watch stream ended without a transport error.
+#[derive(Debug, PartialEq, Eq)]
+enum WatchEnd {
+    /// Server closed it (timeout) or we were told to stop: resume from the last RV.
+    Closed { events: u64 },
+    /// 410 in the stream: the RV is too old, relist.
+    Gone,
+}
+
+/// Longest watch line accepted; etcd caps objects at 1.5 MiB, so anything near this is
+/// garbage rather than an object.
+const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+pub struct Watcher<T: KubeObject> {
+    client: Arc<ApiClient>,
+    spec: WatchSpec,
+    consumers: Vec<Box<dyn Consumer<T>>>,
+    state: Arc<WatchState>,
+    telemetry: Arc<Telemetry>,
+    label: String,
+    rv: Option<String>,
+    backoff: Backoff,
+}
+
+impl<T: KubeObject> Watcher<T> {
+    pub fn new(
+        client: Arc<ApiClient>,
+        spec: WatchSpec,
+        consumers: Vec<Box<dyn Consumer<T>>>,
+        state: Arc<WatchState>,
+        telemetry: Arc<Telemetry>,
+    ) -> Self {
+        let label = spec.label();
+        Watcher {
+            client,
+            spec,
+            consumers,
+            state,
+            telemetry,
+            label,
+            rv: None,
+            backoff: Backoff::new(Duration::from_millis(800), Duration::from_secs(30)),
+        }
+    }
+
+    /// Starts the loop on a thread named `watch/<resource>[@namespace]`.
+    pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name(format!("watch/{}", self.label))
+            .spawn(move || self.run())
+    }
+
+    /// Runs until the state is told to stop.
+    pub fn run(mut self) {
+        let mut need_list = true;
+        while !self.state.stopped() {
+            if need_list {
+                match self.relist() {
+                    Ok(n) => {
+                        need_list = false;
+                        self.telemetry.list(self.spec.resource.go_type, true);
+                        let first = !self.state.synced.swap(true, Ordering::AcqRel);
+                        let level = if first { Level::Info } else { Level::Debug };
+                        log_event!(
+                            level,
+                            "list synced",
+                            resource = self.label,
+                            objects = n,
+                            rv = self.rv.as_deref().unwrap_or("")
+                        );
+                    }
+                    Err(e) => {
+                        self.telemetry.list(self.spec.resource.go_type, false);
+                        self.fail("list failed", &e);
+                        continue;
+                    }
+                }
+            }
+            let started = Instant::now();
+            match self.watch_once() {
+                Ok(WatchEnd::Closed { events }) => {
+                    if started.elapsed() > Duration::from_secs(120) {
+                        self.backoff.reset();
+                    } else if events == 0 && started.elapsed() < Duration::from_secs(1) {
+                        // a server that closes at once would otherwise make us spin
+                        let d = self.backoff.next_delay();
+                        self.sleep(d);
+                    }
+                    log_event!(
+                        Level::Debug,
+                        "watch closed, resuming",
+                        resource = self.label,
+                        rv = self.rv.as_deref().unwrap_or("")
+                    );
+                }
+                Ok(WatchEnd::Gone) => {
+                    log_event!(
+                        Level::Info,
+                        "resourceVersion expired, relisting",
+                        resource = self.label,
+                        rv = self.rv.as_deref().unwrap_or("")
+                    );
+                    need_list = true;
+                }
+                Err(e) if e.is_gone() => {
+                    log_event!(
+                        Level::Info,
+                        "resourceVersion expired, relisting",
+                        resource = self.label,
+                        err = e
+                    );
+                    need_list = true;
+                }
+                Err(e) => self.fail("watch failed", &e),
+            }
+        }
+    }
+
+    fn fail(&mut self, what: &str, e: &ApiError) {
+        let delay = match e.retry_after() {
+            Some(d) => d.min(Duration::from_secs(300)),
+            None => self.backoff.next_delay(),
+        };
+        log_event!(
+            Level::Warn,
+            what,
+            resource = self.label,
+            err = e,
+            retry_in = format!("{:.1}s", delay.as_secs_f64())
+        );
+        self.sleep(delay);
+    }
+
+    fn sleep(&self, d: Duration) {
+        let until = Instant::now() + d;
+        while !self.state.stopped() {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(100)));
+        }
+    }
+
+    fn base_query(&self) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        if let Some(fs) = &self.spec.field_selector {
+            if !fs.is_empty() {
+                q.push(("fieldSelector", fs.clone()));
+            }
+        }
+        q
+    }
+
+    fn url_for(&self, query: &[(&'static str, String)]) -> String {
+        let mut url = self
+            .spec
+            .resource
+            .collection_path(self.spec.namespace.as_deref());
+        for (i, (k, v)) in query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(k);
+            url.push('=');
+            percent_encode_into(&mut url, v);
+        }
+        url
+    }
+
+    /// Lists every page into a staged replacement and commits it only when the last page
+    /// arrived, so a failure midway leaves the consumers' previous content untouched.
+    fn relist(&mut self) -> Result<usize, ApiError> {
+        for c in &mut self.consumers {
+            c.relist_begin();
+        }
+        let res = self.list_pages();
+        match res {
+            Ok((rv, n)) => {
+                for c in &mut self.consumers {
+                    c.relist_commit();
+                }
+                self.rv = Some(rv);
+                self.backoff.reset();
+                Ok(n)
+            }
+            Err(e) => {
+                for c in &mut self.consumers {
+                    c.relist_abort();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn list_pages(&mut self) -> Result<(String, usize), ApiError> {
+        let mut continue_token: Option<String> = None;
+        let mut count = 0usize;
+        let mut restarted = false;
+        loop {
+            let mut q = self.base_query();
+            if self.spec.use_apiserver_cache {
+                q.push(("resourceVersion", "0".into()));
+            }
+            q.push(("limit", self.spec.page_size.to_string()));
+            if let Some(c) = &continue_token {
+                q.push(("continue", c.clone()));
+            }
+            let path = self.url_for(&q);
+            let resp = match self
+                .client
+                .get(&path, Timeout::Total(Duration::from_secs(120)))
+            {
+                Ok(r) => r,
+                Err(e) if e.is_gone() && continue_token.is_some() && !restarted => {
+                    // the continue token expired mid-list: start over once, from scratch
+                    for c in &mut self.consumers {
+                        c.relist_abort();
+                        c.relist_begin();
+                    }
+                    continue_token = None;
+                    count = 0;
+                    restarted = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let url = format!("{}{}", self.client.server(), path);
+            let consumers = &mut self.consumers;
+            let meta = decode_list::<T, _, _>(resp.into_body().into_reader(), |obj: T| {
+                count += 1;
+                for c in consumers.iter_mut() {
+                    c.relist_item(&obj);
+                }
+            })
+            .map_err(|e| ApiError::Decode {
+                url: url.clone(),
+                what: "list response".into(),
+                detail: e.to_string(),
+            })?;
+            match meta.continue_token.filter(|c| !c.is_empty()) {
+                Some(c) => continue_token = Some(c),
+                None => return Ok((meta.resource_version, count)),
+            }
+        }
+    }
+
+    fn watch_once(&mut self) -> Result<WatchEnd, ApiError> {
+        // spread in [300, 600) like client-go, so watches of many resources do not all
+        // reconnect at the same moment
+        let timeout_secs = 300 + self.backoff.random() % 300;
+        let mut q = self.base_query();
+        q.push(("watch", "true".into()));
+        q.push(("allowWatchBookmarks", "true".into()));
+        if let Some(rv) = &self.rv {
+            q.push(("resourceVersion", rv.clone()));
+        }
+        q.push(("timeoutSeconds", timeout_secs.to_string()));
+        let path = self.url_for(&q);
+        let url = format!("{}{}", self.client.server(), path);
+        let resp = match self
+            .client
+            .get(&path, Timeout::Idle(Duration::from_secs(timeout_secs + 60)))
+        {
+            Ok(r) => {
+                self.telemetry.watch(self.spec.resource.go_type, true);
+                r
+            }
+            Err(e) => {
+                self.telemetry.watch(self.spec.resource.go_type, false);
+                return Err(e);
+            }
+        };
+        let mut reader = BufReader::with_capacity(64 * 1024, resp.into_body().into_reader());
+        let mut line = Vec::with_capacity(8 * 1024);
+        let mut events = 0u64;
+        loop {
+            if self.state.stopped() {
+                return Ok(WatchEnd::Closed { events });
+            }
+            line.clear();
+            let n =
+                read_line_capped(&mut reader, &mut line, MAX_EVENT_BYTES).map_err(|source| {
+                    ApiError::Stream {
+                        url: url.clone(),
+                        source,
+                    }
+                })?;
+            if n == 0 {
+                return Ok(WatchEnd::Closed { events });
+            }
+            let trimmed = trim_ascii(&line);
+            if trimmed.is_empty() {
+                continue;
+            }
+            if let Some(end) = self.apply_event(trimmed, &url)? {
+                return Ok(end);
+            }
+            events += 1;
+        }
+    }
+
+    /// Applies one watch line. A line that does not decode is an error: the watch restarts
+    /// from the last good resourceVersion, so the event is received again rather than lost.
+    fn apply_event(&mut self, line: &[u8], url: &str) -> Result<Option<WatchEnd>, ApiError> {
+        let decode_err = |what: &str, e: serde_json::Error| ApiError::Decode {
+            url: url.to_string(),
+            what: what.to_string(),
+            detail: e.to_string(),
+        };
+        let ev: RawEvent =
+            serde_json::from_slice(line).map_err(|e| decode_err("watch event", e))?;
+        match ev.kind {
+            "ADDED" | "MODIFIED" | "DELETED" => {
+                let obj: T = serde_json::from_str(ev.object.get())
+                    .map_err(|e| decode_err("watch event object", e))?;
+                if let Some(rv) = obj.resource_version() {
+                    self.rv = Some(rv.to_string());
+                }
+                if ev.kind == "DELETED" {
+                    for c in &mut self.consumers {
+                        c.delete(&obj);
+                    }
+                } else {
+                    for c in &mut self.consumers {
+                        c.upsert(&obj);
+                    }
+                }
+            }
+            "BOOKMARK" => {
+                let b: BookmarkObject =
+                    serde_json::from_str(ev.object.get()).map_err(|e| decode_err("bookmark", e))?;
+                if let Some(rv) = b.metadata.resource_version.filter(|r| !r.is_empty()) {
+                    self.rv = Some(rv);
+                }
+            }
+            "ERROR" => {
+                let status: Status = serde_json::from_str(ev.object.get()).unwrap_or_default();
+                if status.code == 410 {
+                    return Ok(Some(WatchEnd::Gone));
+                }
+                return Err(ApiError::Status {
+                    url: url.to_string(),
+                    status,
+                    retry_after: None,
+                });
+            }
+            other => {
+                return Err(ApiError::Decode {
+                    url: url.to_string(),
+                    what: "watch event".into(),
+                    detail: format!("unknown event type {other:?}"),
+                })
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map(|i| i + 1)
+        .unwrap_or(start);
+    &b[start..end.max(start)]
+}
+
+fn read_line_capped<R: BufRead>(
+    r: &mut R,
+    out: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let (done, used) = {
+            let buf = r.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(total);
+            }
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    out.extend_from_slice(&buf[..=i]);
+                    (true, i + 1)
+                }
+                None => {
+                    out.extend_from_slice(buf);
+                    (false, buf.len())
+                }
+            }
+        };
+        r.consume(used);
+        total += used;
+        if done {
+            return Ok(total);
+        }
+        if total > cap {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("watch event longer than {cap} bytes"),
+            ));
+        }
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
+pub fn percent_encode_into(out: &mut String, v: &str) {
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_cap_with_bounded_jitter() {
+        let mut b = Backoff::new(Duration::from_millis(800), Duration::from_secs(30));
+        let first = b.next_delay();
+        assert!(
+            first >= Duration::from_millis(800) && first <= Duration::from_millis(1200),
+            "{first:?}"
+        );
+        let second = b.next_delay();
+        assert!(second >= Duration::from_millis(1600) && second <= Duration::from_millis(2400));
+        for _ in 0..20 {
+            let d = b.next_delay();
+            assert!(d <= Duration::from_secs(45));
+        }
+        assert!(b.next_delay() >= Duration::from_secs(30));
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(1200));
+    }
+
+    #[test]
+    fn lines_are_capped() {
+        let data = [b'x'; 100];
+        let mut r = BufReader::with_capacity(8, &data[..]);
+        let mut out = Vec::new();
+        assert!(read_line_capped(&mut r, &mut out, 50).is_err());
+        let mut r = BufReader::with_capacity(8, &b"ab\ncd"[..]);
+        out.clear();
+        assert_eq!(read_line_capped(&mut r, &mut out, 50).unwrap(), 3);
+        assert_eq!(out, b"ab\n");
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        let mut s = String::new();
+        percent_encode_into(&mut s, "metadata.namespace!=kube-system,spec.nodeName=a b");
+        assert_eq!(
+            s,
+            "metadata.namespace%21%3Dkube-system%2Cspec.nodeName%3Da%20b"
+        );
+    }
+}

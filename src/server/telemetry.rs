@@ -1,0 +1,279 @@
+//! Self-metrics on the telemetry port, with kube-state-metrics' names and labels so its
+//! upstream alerts (list/watch error ratios, shard consistency) keep working.
+
+use crate::exposition::format::{write_float, write_label_value};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Default Prometheus client histogram buckets, as `promhttp.InstrumentHandlerDuration` uses.
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+pub struct Telemetry {
+    /// (family, resource, result) → count
+    counters: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
+    scrape: Mutex<Histogram>,
+    shard_ordinal: AtomicI64,
+    total_shards: AtomicI64,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Telemetry {
+            counters: Mutex::new(BTreeMap::new()),
+            scrape: Mutex::new(Histogram::default()),
+            shard_ordinal: AtomicI64::new(0),
+            total_shards: AtomicI64::new(1),
+        }
+    }
+}
+
+const LIST: &str = "kube_state_metrics_list_total";
+const WATCH: &str = "kube_state_metrics_watch_total";
+
+impl Telemetry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn bump(&self, family: &'static str, resource: &'static str, ok: bool) {
+        let result = if ok { "success" } else { "error" };
+        *self
+            .counters
+            .lock()
+            .entry((family, resource, result))
+            .or_insert(0) += 1;
+        // keep the other result at 0 so error-ratio alerts have both series from the start
+        let other = if ok { "error" } else { "success" };
+        self.counters
+            .lock()
+            .entry((family, resource, other))
+            .or_insert(0);
+    }
+
+    /// A LIST (all pages of one relist) finished; `resource` is the client-go type name.
+    pub fn list(&self, resource: &'static str, ok: bool) {
+        self.bump(LIST, resource, ok);
+    }
+
+    /// A WATCH request was opened (or failed to open).
+    pub fn watch(&self, resource: &'static str, ok: bool) {
+        self.bump(WATCH, resource, ok);
+    }
+
+    pub fn observe_scrape(&self, seconds: f64) {
+        let mut h = self.scrape.lock();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if seconds <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+
+    pub fn set_shards(&self, ordinal: i64, total: i64) {
+        self.shard_ordinal.store(ordinal, Ordering::Relaxed);
+        self.total_shards.store(total, Ordering::Relaxed);
+    }
+
+    pub fn counter(&self, family: &str, resource: &str, result: &str) -> u64 {
+        self.counters
+            .lock()
+            .iter()
+            .find(|((f, r, res), _)| *f == family && *r == resource && *res == result)
+            .map(|(_, v)| *v)
+            .unwrap_or(0)
+    }
+
+    /// The whole telemetry exposition, text format 0.0.4.
+    pub fn render(&self, out: &mut Vec<u8>) {
+        header(out, "kube_state_metrics_build_info", "A metric with a constant '1' value labeled by version, revision, branch, goversion from which kube_state_metrics was built, and the goos and goarch for the build.", "gauge");
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        };
+        line(
+            out,
+            "kube_state_metrics_build_info",
+            &[
+                ("branch", ""),
+                ("goversion", "rust"),
+                ("goos", std::env::consts::OS),
+                ("goarch", arch),
+                (
+                    "revision",
+                    option_env!("KUBESTATE_REVISION").unwrap_or("unknown"),
+                ),
+                ("tags", ""),
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("client_go_version", "kubestate"),
+            ],
+            1.0,
+        );
+        let counters = self.counters.lock().clone();
+        for family in [LIST, WATCH] {
+            let rows: Vec<_> = counters
+                .iter()
+                .filter(|((f, _, _), _)| *f == family)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let help = if family == LIST {
+                "Number of total resource list in kube-state-metrics"
+            } else {
+                "Number of total resource watches in kube-state-metrics"
+            };
+            header(out, family, help, "counter");
+            for ((_, resource, result), v) in rows {
+                line(
+                    out,
+                    family,
+                    &[("resource", resource), ("result", result)],
+                    *v as f64,
+                );
+            }
+        }
+        header(
+            out,
+            "kube_state_metrics_shard_ordinal",
+            "Current sharding ordinal/index of this instance",
+            "gauge",
+        );
+        let ord = self.shard_ordinal.load(Ordering::Relaxed);
+        line(
+            out,
+            "kube_state_metrics_shard_ordinal",
+            &[("shard_ordinal", &ord.to_string())],
+            ord as f64,
+        );
+        header(
+            out,
+            "kube_state_metrics_total_shards",
+            "Number of total shards this instance is aware of",
+            "gauge",
+        );
+        line(
+            out,
+            "kube_state_metrics_total_shards",
+            &[],
+            self.total_shards.load(Ordering::Relaxed) as f64,
+        );
+        {
+            let h = self.scrape.lock();
+            let name = "http_request_duration_seconds";
+            header(
+                out,
+                name,
+                "A histogram of requests for kube-state-metrics metrics handler.",
+                "histogram",
+            );
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let mut le = Vec::new();
+                write_float(&mut le, *b);
+                let le = String::from_utf8(le).unwrap_or_default();
+                line(
+                    out,
+                    "http_request_duration_seconds_bucket",
+                    &[("handler", "metrics"), ("method", "get"), ("le", &le)],
+                    h.counts[i] as f64,
+                );
+            }
+            line(
+                out,
+                "http_request_duration_seconds_bucket",
+                &[("handler", "metrics"), ("method", "get"), ("le", "+Inf")],
+                h.count as f64,
+            );
+            line(
+                out,
+                "http_request_duration_seconds_sum",
+                &[("handler", "metrics"), ("method", "get")],
+                h.sum,
+            );
+            line(
+                out,
+                "http_request_duration_seconds_count",
+                &[("handler", "metrics"), ("method", "get")],
+                h.count as f64,
+            );
+        }
+        super::process::render(out);
+    }
+}
+
+pub(crate) fn header(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {
+    out.extend_from_slice(b"# HELP ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b' ');
+    crate::exposition::format::write_help(out, help);
+    out.extend_from_slice(b"\n# TYPE ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(kind.as_bytes());
+    out.push(b'\n');
+}
+
+pub(crate) fn line(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], v: f64) {
+    out.extend_from_slice(name.as_bytes());
+    if !labels.is_empty() {
+        out.push(b'{');
+        for (i, (k, val)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b"=\"");
+            write_label_value(out, val);
+            out.push(b'"');
+        }
+        out.push(b'}');
+    }
+    out.push(b' ');
+    write_float(out, v);
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_with_ksm_labels() {
+        let t = Telemetry::new();
+        t.list("*v1.Pod", true);
+        t.watch("*v1.Pod", false);
+        t.observe_scrape(0.02);
+        let mut out = Vec::new();
+        t.render(&mut out);
+        let s = String::from_utf8(out).unwrap();
+        assert!(
+            s.contains(
+                "kube_state_metrics_list_total{resource=\"*v1.Pod\",result=\"success\"} 1\n"
+            ),
+            "{s}"
+        );
+        assert!(
+            s.contains("kube_state_metrics_list_total{resource=\"*v1.Pod\",result=\"error\"} 0\n")
+        );
+        assert!(
+            s.contains("kube_state_metrics_watch_total{resource=\"*v1.Pod\",result=\"error\"} 1\n")
+        );
+        assert!(s.contains("kube_state_metrics_shard_ordinal{shard_ordinal=\"0\"} 0\n"));
+        assert!(s.contains("kube_state_metrics_total_shards 1\n"));
+        assert!(s.contains("http_request_duration_seconds_bucket{handler=\"metrics\",method=\"get\",le=\"0.025\"} 1\n"));
+        assert!(s.contains("http_request_duration_seconds_bucket{handler=\"metrics\",method=\"get\",le=\"0.01\"} 0\n"));
+        assert!(s.contains("process_resident_memory_bytes "));
+    }
+}
