@@ -6,7 +6,7 @@ use crate::kube::client::ApiClient;
 use crate::kube::config::{ClusterConfig, ConfigError, ConfigOptions};
 use crate::kube::object::KubeObject;
 use crate::kube::resources::{self, ApiResource};
-use crate::kube::watch::{Consumer, WatchSpec, WatchState, Watcher};
+use crate::kube::watch::{Consumer, InitialSync, WatchSpec, WatchState, Watcher};
 use crate::log::Level;
 use crate::log_event;
 use crate::metrics::consumer::MetricsConsumer;
@@ -65,6 +65,8 @@ pub struct StartCtx {
     pub namespaces: Vec<String>,
     pub namespace_denylist: Vec<String>,
     pub use_apiserver_cache: bool,
+    pub initial_sync: InitialSync,
+    pub watch_list_idle: std::time::Duration,
     pub telemetry: Arc<Telemetry>,
 }
 
@@ -120,6 +122,8 @@ pub fn start_resource<T: KubeObject>(
             },
             use_apiserver_cache: ctx.use_apiserver_cache,
             page_size: 500,
+            initial_sync: ctx.initial_sync,
+            watch_list_idle: ctx.watch_list_idle,
         };
         let state = WatchState::new();
         let consumers: Vec<Box<dyn Consumer<T>>> = vec![Box::new(MetricsConsumer::new(
@@ -206,6 +210,8 @@ pub fn run(opts: Options) -> Result<(), AppError> {
         namespaces: opts.namespaces.clone(),
         namespace_denylist: opts.namespaces_denylist.clone(),
         use_apiserver_cache: opts.use_apiserver_cache,
+        initial_sync: opts.initial_sync,
+        watch_list_idle: std::time::Duration::from_millis(opts.watch_list_idle_ms),
         telemetry: telemetry.clone(),
     };
     let mut writers = Vec::new();

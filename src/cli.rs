@@ -53,6 +53,8 @@ static FLAGS: &[FlagDef] = &[
     flag("metric-annotations-allowlist", Value, "", "Kubernetes annotation keys per resource for the *_annotations metrics, same syntax."),
     flag("enable-gzip-encoding", Bool, "false", "Gzip responses when the client sends Accept-Encoding: gzip."),
     flag("use-apiserver-cache", Bool, "false", "Set resourceVersion=0 on LIST requests (served from the API server's cache)."),
+    flag("initial-sync", Value, "auto", "How the initial state is read: auto (streamed WatchList where the server supports it, else LIST), watch-list, or list."),
+    flag("watch-list-idle-timeout-ms", Value, "10000", "In auto mode, silence before the initial-events-end bookmark after which a server is taken not to support WatchList."),
     flag("log-level", Value, "info", "Log level: debug, info, warn or error."),
     flag("http-workers", Value, "4", "Worker threads serving the metrics port."),
     flag("version", Bool, "false", "Print the version and exit."),
@@ -164,6 +166,8 @@ pub struct Options {
     pub metric_annotations_allowlist: String,
     pub enable_gzip_encoding: bool,
     pub use_apiserver_cache: bool,
+    pub initial_sync: crate::kube::watch::InitialSync,
+    pub watch_list_idle_ms: u64,
     pub log_level: crate::log::Level,
     pub http_workers: usize,
     pub version: bool,
@@ -221,6 +225,8 @@ impl Default for Options {
             metric_annotations_allowlist: String::new(),
             enable_gzip_encoding: false,
             use_apiserver_cache: false,
+            initial_sync: crate::kube::watch::InitialSync::Auto,
+            watch_list_idle_ms: 10_000,
             log_level: crate::log::Level::Info,
             http_workers: 4,
             version: false,
@@ -269,6 +275,17 @@ impl Options {
                     value: v.into(),
                     reason: "expected debug, info, warn or error".into(),
                 })?
+            }
+            "initial-sync" => {
+                self.initial_sync =
+                    crate::kube::watch::InitialSync::parse(v).ok_or_else(|| CliError::BadValue {
+                        flag: name.into(),
+                        value: v.into(),
+                        reason: "expected auto, watch-list or list".into(),
+                    })?
+            }
+            "watch-list-idle-timeout-ms" => {
+                self.watch_list_idle_ms = parse_num::<u64>(name, v)?.max(100)
             }
             "http-workers" => self.http_workers = parse_num::<usize>(name, v)?.clamp(1, 64),
             "version" => self.version = parse_bool(name, v)?,

@@ -31,6 +31,28 @@ pub trait Consumer<T>: Send {
     fn relist_abort(&mut self);
 }
 
+/// How the initial state (and every relist) is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialSync {
+    /// WatchList where the server supports it, LIST otherwise (decided per resource, once).
+    Auto,
+    /// Always a streaming watch with `sendInitialEvents=true`.
+    WatchList,
+    /// Always a paginated LIST.
+    List,
+}
+
+impl InitialSync {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(InitialSync::Auto),
+            "watch-list" | "watchlist" => Some(InitialSync::WatchList),
+            "list" => Some(InitialSync::List),
+            _ => None,
+        }
+    }
+}
+
 /// What one watch thread lists and watches.
 #[derive(Debug, Clone)]
 pub struct WatchSpec {
@@ -40,6 +62,10 @@ pub struct WatchSpec {
     /// `--use-apiserver-cache`: every LIST with `resourceVersion=0`.
     pub use_apiserver_cache: bool,
     pub page_size: u32,
+    pub initial_sync: InitialSync,
+    /// In `Auto` mode, a WatchList stream silent this long before its end bookmark means
+    /// the server ignored `sendInitialEvents` (an old or aggregated API): fall back to LIST.
+    pub watch_list_idle: Duration,
 }
 
 impl WatchSpec {
@@ -140,8 +166,15 @@ struct BookmarkMeta {
     #[serde(rename = "resourceVersion", default)]
     resource_version: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)]
     annotations: Option<BTreeMap<String, String>>,
+}
+
+/// Why an initial sync did not complete.
+#[derive(Debug)]
+enum SyncError {
+    Api(ApiError),
+    /// The server cannot stream initial events; the reason is logged once.
+    WatchListUnsupported(String),
 }
 
 /// How a watch stream ended without a transport error.
@@ -199,25 +232,60 @@ impl<T: KubeObject> Watcher<T> {
     /// Runs until the state is told to stop.
     pub fn run(mut self) {
         let mut need_list = true;
+        let mut mode = self.spec.initial_sync;
         while !self.state.stopped() {
             if need_list {
-                match self.relist() {
+                let started = Instant::now();
+                let use_watch_list = mode != InitialSync::List;
+                let res = if use_watch_list {
+                    self.sync_watch_list(mode == InitialSync::Auto)
+                } else {
+                    self.relist().map_err(SyncError::Api)
+                };
+                match res {
                     Ok(n) => {
                         need_list = false;
-                        self.telemetry.list(self.spec.resource.go_type, true);
+                        if !use_watch_list {
+                            self.telemetry.list(self.spec.resource.go_type, true);
+                        }
+                        let mode_name = if use_watch_list { "watch-list" } else { "list" };
+                        self.telemetry.initial_sync(
+                            &self.label,
+                            mode_name,
+                            started.elapsed().as_secs_f64(),
+                            n,
+                        );
                         let first = !self.state.synced.swap(true, Ordering::AcqRel);
                         let level = if first { Level::Info } else { Level::Debug };
                         log_event!(
                             level,
-                            "list synced",
+                            "synced",
                             resource = self.label,
+                            mode = mode_name,
                             objects = n,
                             rv = self.rv.as_deref().unwrap_or("")
                         );
                     }
-                    Err(e) => {
-                        self.telemetry.list(self.spec.resource.go_type, false);
-                        self.fail("list failed", &e);
+                    Err(SyncError::WatchListUnsupported(reason)) => {
+                        log_event!(
+                            Level::Warn,
+                            "server does not stream initial events, using LIST from now on",
+                            resource = self.label,
+                            reason = reason
+                        );
+                        mode = InitialSync::List;
+                    }
+                    Err(SyncError::Api(e)) => {
+                        if use_watch_list {
+                            self.telemetry.watch(self.spec.resource.go_type, false);
+                        } else {
+                            self.telemetry.list(self.spec.resource.go_type, false);
+                        }
+                        if e.is_gone() {
+                            // our resume point is too old even for NotOlderThan: start afresh
+                            self.rv = None;
+                        }
+                        self.fail("initial sync failed", &e);
                         continue;
                     }
                 }
@@ -310,6 +378,155 @@ impl<T: KubeObject> Watcher<T> {
             percent_encode_into(&mut url, v);
         }
         url
+    }
+
+    /// Streams the state as one watch with `sendInitialEvents=true`; the staged content is
+    /// committed at the bookmark annotated `k8s.io/initial-events-end`, then this stream is
+    /// closed and the caller resumes with a plain watch from that bookmark's RV.
+    fn sync_watch_list(&mut self, may_fall_back: bool) -> Result<usize, SyncError> {
+        let mut q = self.base_query();
+        q.push(("watch", "true".into()));
+        q.push(("sendInitialEvents", "true".into()));
+        q.push(("resourceVersionMatch", "NotOlderThan".into()));
+        q.push(("allowWatchBookmarks", "true".into()));
+        if let Some(rv) = self.rv.clone().filter(|r| !r.is_empty()) {
+            q.push(("resourceVersion", rv));
+        }
+        q.push((
+            "timeoutSeconds",
+            (300 + self.backoff.random() % 300).to_string(),
+        ));
+        let path = self.url_for(&q);
+        let url = format!("{}{}", self.client.server(), path);
+        let idle = if may_fall_back {
+            self.spec.watch_list_idle
+        } else {
+            Duration::from_secs(360)
+        };
+        let resp = match self.client.get(&path, Timeout::Idle(idle)) {
+            Ok(r) => r,
+            Err(e) => {
+                let code = e.code().unwrap_or(0);
+                // 400/422 (feature gate off, parameter invalid), 405/501: not supported here.
+                if may_fall_back && matches!(code, 400 | 405 | 415 | 422 | 501) {
+                    return Err(SyncError::WatchListUnsupported(e.to_string()));
+                }
+                return Err(SyncError::Api(e));
+            }
+        };
+        self.telemetry.watch(self.spec.resource.go_type, true);
+        for c in &mut self.consumers {
+            c.relist_begin();
+        }
+        let res = self.read_initial_events(resp, &url);
+        match res {
+            Ok((rv, n)) => {
+                for c in &mut self.consumers {
+                    c.relist_commit();
+                }
+                self.rv = Some(rv);
+                self.backoff.reset();
+                Ok(n)
+            }
+            Err(e) => {
+                for c in &mut self.consumers {
+                    c.relist_abort();
+                }
+                match e {
+                    ApiError::Stream { ref source, .. }
+                        if may_fall_back
+                            && (source.kind() == std::io::ErrorKind::TimedOut
+                                || source.to_string().contains("timeout")) =>
+                    {
+                        Err(SyncError::WatchListUnsupported(format!(
+                            "no initial-events-end bookmark after {}s of silence",
+                            idle.as_secs()
+                        )))
+                    }
+                    e => Err(SyncError::Api(e)),
+                }
+            }
+        }
+    }
+
+    fn read_initial_events(
+        &mut self,
+        resp: ureq::http::Response<ureq::Body>,
+        url: &str,
+    ) -> Result<(String, usize), ApiError> {
+        let mut reader = BufReader::with_capacity(64 * 1024, resp.into_body().into_reader());
+        let mut line = Vec::with_capacity(8 * 1024);
+        let mut count = 0usize;
+        let decode_err = |what: &str, e: serde_json::Error| ApiError::Decode {
+            url: url.to_string(),
+            what: what.to_string(),
+            detail: e.to_string(),
+        };
+        loop {
+            line.clear();
+            let n =
+                read_line_capped(&mut reader, &mut line, MAX_EVENT_BYTES).map_err(|source| {
+                    ApiError::Stream {
+                        url: url.to_string(),
+                        source,
+                    }
+                })?;
+            if n == 0 {
+                return Err(ApiError::Stream {
+                    url: url.to_string(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "stream ended before the initial-events-end bookmark",
+                    ),
+                });
+            }
+            let trimmed = trim_ascii(&line);
+            if trimmed.is_empty() {
+                continue;
+            }
+            let ev: RawEvent =
+                serde_json::from_slice(trimmed).map_err(|e| decode_err("watch event", e))?;
+            match ev.kind {
+                "ADDED" | "MODIFIED" => {
+                    let obj: T = serde_json::from_str(ev.object.get())
+                        .map_err(|e| decode_err("watch event object", e))?;
+                    count += 1;
+                    for c in &mut self.consumers {
+                        c.relist_item(&obj);
+                    }
+                }
+                "BOOKMARK" => {
+                    let b: BookmarkObject = serde_json::from_str(ev.object.get())
+                        .map_err(|e| decode_err("bookmark", e))?;
+                    let end = b
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get("k8s.io/initial-events-end"))
+                        .map(|v| v == "true")
+                        .unwrap_or(false);
+                    if end {
+                        let rv = b.metadata.resource_version.unwrap_or_default();
+                        return Ok((rv, count));
+                    }
+                }
+                "ERROR" => {
+                    let status: Status = serde_json::from_str(ev.object.get()).unwrap_or_default();
+                    return Err(ApiError::Status {
+                        url: url.to_string(),
+                        status,
+                        retry_after: None,
+                    });
+                }
+                other => return Err(ApiError::Decode {
+                    url: url.to_string(),
+                    what: "initial watch event".into(),
+                    detail: format!(
+                        "unexpected event type {other:?} before the initial-events-end bookmark"
+                    ),
+                }),
+            }
+        }
     }
 
     /// Lists every page into a staged replacement and commits it only when the last page

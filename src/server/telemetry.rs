@@ -23,6 +23,8 @@ pub struct Telemetry {
     counters: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
     scrape: Mutex<Histogram>,
     shard_ordinal: AtomicI64,
+    /// watch label → (mode, seconds, objects) of its last initial sync.
+    syncs: Mutex<BTreeMap<String, (&'static str, f64, usize)>>,
     total_shards: AtomicI64,
 }
 
@@ -32,6 +34,7 @@ impl Default for Telemetry {
             counters: Mutex::new(BTreeMap::new()),
             scrape: Mutex::new(Histogram::default()),
             shard_ordinal: AtomicI64::new(0),
+            syncs: Mutex::new(BTreeMap::new()),
             total_shards: AtomicI64::new(1),
         }
     }
@@ -68,6 +71,13 @@ impl Telemetry {
     /// A WATCH request was opened (or failed to open).
     pub fn watch(&self, resource: &'static str, ok: bool) {
         self.bump(WATCH, resource, ok);
+    }
+
+    /// Records how the last initial sync (or relist) of a watch went.
+    pub fn initial_sync(&self, watch: &str, mode: &'static str, seconds: f64, objects: usize) {
+        self.syncs
+            .lock()
+            .insert(watch.to_string(), (mode, seconds, objects));
     }
 
     pub fn observe_scrape(&self, seconds: f64) {
@@ -170,6 +180,51 @@ impl Telemetry {
             &[],
             self.total_shards.load(Ordering::Relaxed) as f64,
         );
+        let syncs = self.syncs.lock().clone();
+        if !syncs.is_empty() {
+            header(
+                out,
+                "kubestate_initial_sync_mode",
+                "How each watch obtains its initial state: watch-list (streamed) or list.",
+                "gauge",
+            );
+            for (w, (mode, _, _)) in &syncs {
+                line(
+                    out,
+                    "kubestate_initial_sync_mode",
+                    &[("resource", w), ("mode", mode)],
+                    1.0,
+                );
+            }
+            header(
+                out,
+                "kubestate_initial_sync_duration_seconds",
+                "Duration of the last initial sync or relist of each watch.",
+                "gauge",
+            );
+            for (w, (_, secs, _)) in &syncs {
+                line(
+                    out,
+                    "kubestate_initial_sync_duration_seconds",
+                    &[("resource", w)],
+                    *secs,
+                );
+            }
+            header(
+                out,
+                "kubestate_initial_sync_objects",
+                "Objects received in the last initial sync or relist of each watch.",
+                "gauge",
+            );
+            for (w, (_, _, n)) in &syncs {
+                line(
+                    out,
+                    "kubestate_initial_sync_objects",
+                    &[("resource", w)],
+                    *n as f64,
+                );
+            }
+        }
         {
             let h = self.scrape.lock();
             let name = "http_request_duration_seconds";
