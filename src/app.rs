@@ -16,6 +16,7 @@ use crate::metrics::{deployment, namespace, node, pod, Renderer, ResourceDef};
 use crate::server::routes::{MainRoutes, TelemetryRoutes};
 use crate::server::telemetry::Telemetry;
 use crate::server::{listen_addr, serve, ServerError};
+use crate::shard::Shard;
 use crate::store::{ResourceWriter, Store};
 use std::fmt;
 use std::sync::Arc;
@@ -68,6 +69,9 @@ pub struct StartCtx {
     pub initial_sync: InitialSync,
     pub watch_list_idle: std::time::Duration,
     pub telemetry: Arc<Telemetry>,
+    pub shard: Option<Shard>,
+    /// `spec.nodeName=<node>` (`--node`) or `spec.nodeName=` (`--track-unscheduled-pods`).
+    pub pod_node_selector: Option<String>,
 }
 
 /// A started resource: its writer and the readiness of each of its watches.
@@ -89,6 +93,19 @@ pub fn denylist_selector(denylist: &[String]) -> Option<String> {
             .collect::<Vec<_>>()
             .join(","),
     )
+}
+
+/// Namespace denylist (namespaced resources) AND the node selector (pods only), as one
+/// server-side field selector.
+fn field_selector(api: ApiResource, ctx: &StartCtx) -> Option<String> {
+    let mut parts = Vec::new();
+    if api.namespaced {
+        parts.extend(denylist_selector(&ctx.namespace_denylist));
+    }
+    if api == resources::PODS {
+        parts.extend(ctx.pod_node_selector.clone());
+    }
+    (!parts.is_empty()).then(|| parts.join(","))
 }
 
 /// Starts the watches of one resource: one store and thread per namespace when
@@ -115,15 +132,12 @@ pub fn start_resource<T: KubeObject>(
         let spec = WatchSpec {
             resource: api,
             namespace: ns,
-            field_selector: if api.namespaced {
-                denylist_selector(&ctx.namespace_denylist)
-            } else {
-                None
-            },
+            field_selector: field_selector(api, ctx),
             use_apiserver_cache: ctx.use_apiserver_cache,
             page_size: 500,
             initial_sync: ctx.initial_sync,
             watch_list_idle: ctx.watch_list_idle,
+            shard: ctx.shard,
         };
         let state = WatchState::new();
         let consumers: Vec<Box<dyn Consumer<T>>> = vec![Box::new(MetricsConsumer::new(
@@ -213,7 +227,14 @@ pub fn run(opts: Options) -> Result<(), AppError> {
         initial_sync: opts.initial_sync,
         watch_list_idle: std::time::Duration::from_millis(opts.watch_list_idle_ms),
         telemetry: telemetry.clone(),
+        shard: Shard::new(opts.shard, opts.total_shards),
+        pod_node_selector: match (&opts.node, opts.track_unscheduled_pods) {
+            (Some(node), _) => Some(format!("spec.nodeName={node}")),
+            (None, true) => Some("spec.nodeName=".to_string()),
+            (None, false) => None,
+        },
     };
+    telemetry.set_shards(opts.shard as i64, opts.total_shards as i64);
     let mut writers = Vec::new();
     let mut readiness = Vec::new();
     for name in &opts.resources {

@@ -51,6 +51,10 @@ static FLAGS: &[FlagDef] = &[
     flag("metric-opt-in-list", Value, "", "Comma-separated list of opt-in metrics (regexes) to be exposed."),
     flag("metric-labels-allowlist", Value, "", "Kubernetes label keys per resource for the *_labels metrics, e.g. 'pods=[app,team],nodes=[*]'."),
     flag("metric-annotations-allowlist", Value, "", "Kubernetes annotation keys per resource for the *_annotations metrics, same syntax."),
+    flag("shard", Value, "0", "The instance's shard index (zero-based); objects are assigned as kube-state-metrics assigns them."),
+    flag("total-shards", Value, "1", "The total number of shards; 1 disables sharding."),
+    flag("node", Value, "", "Only pods on this node (field selector spec.nodeName=<node>); needs --resources=pods."),
+    flag("track-unscheduled-pods", Bool, "false", "Only pods not yet scheduled (spec.nodeName=), for a deployment beside per-node instances."),
     flag("enable-gzip-encoding", Bool, "false", "Gzip responses when the client sends Accept-Encoding: gzip."),
     flag("use-apiserver-cache", Bool, "false", "Set resourceVersion=0 on LIST requests (served from the API server's cache)."),
     flag("initial-sync", Value, "auto", "How the initial state is read: auto (streamed WatchList where the server supports it, else LIST), watch-list, or list."),
@@ -164,6 +168,10 @@ pub struct Options {
     pub metric_opt_in_list: Vec<String>,
     pub metric_labels_allowlist: String,
     pub metric_annotations_allowlist: String,
+    pub shard: i32,
+    pub total_shards: i32,
+    pub node: Option<String>,
+    pub track_unscheduled_pods: bool,
     pub enable_gzip_encoding: bool,
     pub use_apiserver_cache: bool,
     pub initial_sync: crate::kube::watch::InitialSync,
@@ -223,6 +231,10 @@ impl Default for Options {
             metric_opt_in_list: Vec::new(),
             metric_labels_allowlist: String::new(),
             metric_annotations_allowlist: String::new(),
+            shard: 0,
+            total_shards: 1,
+            node: None,
+            track_unscheduled_pods: false,
             enable_gzip_encoding: false,
             use_apiserver_cache: false,
             initial_sync: crate::kube::watch::InitialSync::Auto,
@@ -267,6 +279,10 @@ impl Options {
             "metric-opt-in-list" => self.metric_opt_in_list = list(v),
             "metric-labels-allowlist" => self.metric_labels_allowlist = v.to_string(),
             "metric-annotations-allowlist" => self.metric_annotations_allowlist = v.to_string(),
+            "shard" => self.shard = parse_num(name, v)?,
+            "total-shards" => self.total_shards = parse_num(name, v)?,
+            "node" => self.node = opt(v),
+            "track-unscheduled-pods" => self.track_unscheduled_pods = parse_bool(name, v)?,
             "enable-gzip-encoding" => self.enable_gzip_encoding = parse_bool(name, v)?,
             "use-apiserver-cache" => self.use_apiserver_cache = parse_bool(name, v)?,
             "log-level" => {
@@ -299,6 +315,7 @@ impl Options {
     pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliError> {
         let mut o = Options::default();
         let mut it = args.into_iter().peekable();
+        let mut explicit_resources = false;
         while let Some(arg) = it.next() {
             let body = if let Some(b) = arg.strip_prefix("--") {
                 b
@@ -329,6 +346,7 @@ impl Options {
                     .next()
                     .ok_or_else(|| CliError::MissingValue(name.clone()))?,
             };
+            explicit_resources |= name == "resources";
             if def.kind != Ignored {
                 o.set(&name, &value)?;
             }
@@ -343,6 +361,30 @@ impl Options {
         }
         o.resources.sort();
         o.resources.dedup();
+        if o.total_shards < 1 || o.shard < 0 || o.shard >= o.total_shards {
+            return Err(CliError::BadValue {
+                flag: "shard".into(),
+                value: format!("{} of --total-shards={}", o.shard, o.total_shards),
+                reason: "needs 0 <= shard < total-shards".into(),
+            });
+        }
+        if (o.node.is_some() || o.track_unscheduled_pods)
+            && explicit_resources
+            && o.resources.iter().any(|r| r != "pods")
+        {
+            return Err(CliError::BadValue {
+                flag: if o.node.is_some() {
+                    "node".into()
+                } else {
+                    "track-unscheduled-pods".into()
+                },
+                value: o.resources.join(","),
+                reason: "per-node sharding applies to pods only: use --resources=pods".into(),
+            });
+        }
+        if (o.node.is_some() || o.track_unscheduled_pods) && !explicit_resources {
+            o.resources = vec!["pods".to_string()];
+        }
         Ok(o)
     }
 
@@ -431,6 +473,17 @@ mod tests {
             parse(&["stray"]).unwrap_err(),
             CliError::UnexpectedArgument(_)
         ));
+    }
+
+    #[test]
+    fn sharding_flags_are_validated() {
+        let o = parse(&["--shard=1", "--total-shards=3"]).unwrap();
+        assert_eq!((o.shard, o.total_shards), (1, 3));
+        assert!(parse(&["--shard=3", "--total-shards=3"]).is_err());
+        assert!(parse(&["--total-shards=0"]).is_err());
+        let n = parse(&["--node=worker-1"]).unwrap();
+        assert_eq!(n.resources, vec!["pods"]);
+        assert!(parse(&["--node=w", "--resources=pods,nodes"]).is_err());
     }
 
     #[test]

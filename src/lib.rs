@@ -8,4 +8,5 @@ pub mod kube;
 pub mod log;
 pub mod metrics;
 pub mod server;
+pub mod shard;
 pub mod store;

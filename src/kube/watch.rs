@@ -66,6 +66,8 @@ pub struct WatchSpec {
     /// In `Auto` mode, a WatchList stream silent this long before its end bookmark means
     /// the server ignored `sendInitialEvents` (an old or aggregated API): fall back to LIST.
     pub watch_list_idle: Duration,
+    /// Objects other shards own are skipped before they are decoded in full.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl WatchSpec {
@@ -153,6 +155,22 @@ struct RawEvent<'a> {
     kind: &'a str,
     #[serde(borrow)]
     object: &'a RawValue,
+}
+
+/// Just enough of an object to decide ownership without decoding the rest: serde skips the
+/// other fields without building them, which is most of the cost of a full decode.
+#[derive(Deserialize)]
+struct IdentityOnly<'a> {
+    #[serde(borrow, default)]
+    metadata: IdentityMeta<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct IdentityMeta<'a> {
+    #[serde(borrow, default)]
+    uid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "resourceVersion", borrow, default)]
+    resource_version: Option<std::borrow::Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -380,6 +398,12 @@ impl<T: KubeObject> Watcher<T> {
         url
     }
 
+    /// Decodes `raw` fully only when this shard owns it. Also returns the object's
+    /// resourceVersion, which advances the resume point even for skipped objects.
+    fn decode_owned(&self, raw: &str) -> Result<(Option<T>, Option<String>), serde_json::Error> {
+        decode_owned(self.spec.shard, raw)
+    }
+
     /// Streams the state as one watch with `sendInitialEvents=true`; the staged content is
     /// committed at the bookmark annotated `k8s.io/initial-events-end`, then this stream is
     /// closed and the caller resumes with a plain watch from that bookmark's RV.
@@ -488,8 +512,12 @@ impl<T: KubeObject> Watcher<T> {
                 serde_json::from_slice(trimmed).map_err(|e| decode_err("watch event", e))?;
             match ev.kind {
                 "ADDED" | "MODIFIED" => {
-                    let obj: T = serde_json::from_str(ev.object.get())
+                    let (obj, _) = self
+                        .decode_owned(ev.object.get())
                         .map_err(|e| decode_err("watch event object", e))?;
+                    let Some(obj) = obj else {
+                        continue;
+                    };
                     count += 1;
                     for c in &mut self.consumers {
                         c.relist_item(&obj);
@@ -518,13 +546,15 @@ impl<T: KubeObject> Watcher<T> {
                         retry_after: None,
                     });
                 }
-                other => return Err(ApiError::Decode {
-                    url: url.to_string(),
-                    what: "initial watch event".into(),
-                    detail: format!(
+                other => {
+                    return Err(ApiError::Decode {
+                        url: url.to_string(),
+                        what: "initial watch event".into(),
+                        detail: format!(
                         "unexpected event type {other:?} before the initial-events-end bookmark"
                     ),
-                }),
+                    })
+                }
             }
         }
     }
@@ -588,13 +618,38 @@ impl<T: KubeObject> Watcher<T> {
             };
             let url = format!("{}{}", self.client.server(), path);
             let consumers = &mut self.consumers;
-            let meta = decode_list::<T, _, _>(resp.into_body().into_reader(), |obj: T| {
-                count += 1;
-                for c in consumers.iter_mut() {
-                    c.relist_item(&obj);
+            let body = resp.into_body().into_reader();
+            let decoded = match self.spec.shard {
+                None => decode_list::<T, _, _>(body, |obj: T| {
+                    count += 1;
+                    for c in consumers.iter_mut() {
+                        c.relist_item(&obj);
+                    }
+                }),
+                Some(shard) => {
+                    let mut item_err = None;
+                    let r = decode_list::<Box<RawValue>, _, _>(body, |raw| {
+                        if item_err.is_some() {
+                            return;
+                        }
+                        match decode_owned::<T>(Some(shard), raw.get()) {
+                            Ok((Some(obj), _)) => {
+                                count += 1;
+                                for c in consumers.iter_mut() {
+                                    c.relist_item(&obj);
+                                }
+                            }
+                            Ok((None, _)) => {}
+                            Err(e) => item_err = Some(e),
+                        }
+                    });
+                    match item_err {
+                        Some(e) => Err(e),
+                        None => r,
+                    }
                 }
-            })
-            .map_err(|e| ApiError::Decode {
+            };
+            let meta = decoded.map_err(|e| ApiError::Decode {
                 url: url.clone(),
                 what: "list response".into(),
                 detail: e.to_string(),
@@ -673,11 +728,15 @@ impl<T: KubeObject> Watcher<T> {
             serde_json::from_slice(line).map_err(|e| decode_err("watch event", e))?;
         match ev.kind {
             "ADDED" | "MODIFIED" | "DELETED" => {
-                let obj: T = serde_json::from_str(ev.object.get())
+                let (obj, rv) = self
+                    .decode_owned(ev.object.get())
                     .map_err(|e| decode_err("watch event object", e))?;
-                if let Some(rv) = obj.resource_version() {
-                    self.rv = Some(rv.to_string());
+                if let Some(rv) = rv {
+                    self.rv = Some(rv);
                 }
+                let Some(obj) = obj else {
+                    return Ok(None);
+                };
                 if ev.kind == "DELETED" {
                     for c in &mut self.consumers {
                         c.delete(&obj);
@@ -716,6 +775,25 @@ impl<T: KubeObject> Watcher<T> {
         }
         Ok(None)
     }
+}
+
+/// See [`Watcher::decode_owned`].
+fn decode_owned<T: KubeObject>(
+    shard: Option<crate::shard::Shard>,
+    raw: &str,
+) -> Result<(Option<T>, Option<String>), serde_json::Error> {
+    if let Some(shard) = shard {
+        let id: IdentityOnly = serde_json::from_str(raw)?;
+        let rv = id.metadata.resource_version.map(|r| r.into_owned());
+        if !shard.owns(id.metadata.uid.as_deref().unwrap_or("")) {
+            return Ok((None, rv));
+        }
+        let obj: T = serde_json::from_str(raw)?;
+        return Ok((Some(obj), rv));
+    }
+    let obj: T = serde_json::from_str(raw)?;
+    let rv = obj.resource_version().map(str::to_string);
+    Ok((Some(obj), rv))
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
