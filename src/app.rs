@@ -12,7 +12,7 @@ use crate::log_event;
 use crate::metrics::consumer::MetricsConsumer;
 use crate::metrics::family::RenderCtx;
 use crate::metrics::filter::{Allowlist, FilterError, MetricFilter};
-use crate::metrics::{deployment, namespace, node, pod, Renderer, ResourceDef};
+use crate::metrics::*;
 use crate::server::routes::{MainRoutes, TelemetryRoutes};
 use crate::server::telemetry::Telemetry;
 use crate::server::{listen_addr, serve, ServerError};
@@ -173,6 +173,117 @@ fn start_named(name: &str, ctx: &StartCtx) -> Option<Result<Started, AppError>> 
         "nodes" => start_resource(&node::NODE, resources::NODES, ctx),
         "namespaces" => start_resource(&namespace::NAMESPACE, resources::NAMESPACES, ctx),
         "deployments" => start_resource(&deployment::DEPLOYMENT, resources::DEPLOYMENTS, ctx),
+        "certificatesigningrequests" => start_resource(
+            &certificatesigningrequest::CERTIFICATESIGNINGREQUEST,
+            resources::CERTIFICATESIGNINGREQUESTS,
+            ctx,
+        ),
+        "clusterrolebindings" => start_resource(
+            &clusterrolebinding::CLUSTERROLEBINDING,
+            resources::CLUSTERROLEBINDINGS,
+            ctx,
+        ),
+        "clusterroles" => start_resource(&clusterrole::CLUSTERROLE, resources::CLUSTERROLES, ctx),
+        "configmaps" => start_resource(&configmap::CONFIGMAP, resources::CONFIGMAPS, ctx),
+        "cronjobs" => start_resource(&cronjob::CRONJOB, resources::CRONJOBS, ctx),
+        "daemonsets" => start_resource(&daemonset::DAEMONSET, resources::DAEMONSETS, ctx),
+        "endpoints" => start_resource(&endpoint::ENDPOINT, resources::ENDPOINTS, ctx),
+        "endpointslices" => start_resource(
+            &endpointslice::ENDPOINTSLICE,
+            resources::ENDPOINTSLICES,
+            ctx,
+        ),
+        "horizontalpodautoscalers" => start_resource(
+            &horizontalpodautoscaler::HORIZONTALPODAUTOSCALER,
+            resources::HORIZONTALPODAUTOSCALERS,
+            ctx,
+        ),
+        "ingressclasses" => {
+            start_resource(&ingressclass::INGRESSCLASS, resources::INGRESSCLASSES, ctx)
+        }
+        "ingresses" => start_resource(&ingress::INGRESS, resources::INGRESSES, ctx),
+        "jobs" => start_resource(&job::JOB, resources::JOBS, ctx),
+        "leases" => start_resource(&lease::LEASE, resources::LEASES, ctx),
+        "limitranges" => start_resource(&limitrange::LIMITRANGE, resources::LIMITRANGES, ctx),
+        "mutatingadmissionpolicies" => start_resource(
+            &mutatingadmissionpolicy::MUTATINGADMISSIONPOLICY,
+            resources::MUTATINGADMISSIONPOLICIES,
+            ctx,
+        ),
+        "mutatingadmissionpolicybindings" => start_resource(
+            &mutatingadmissionpolicybinding::MUTATINGADMISSIONPOLICYBINDING,
+            resources::MUTATINGADMISSIONPOLICYBINDINGS,
+            ctx,
+        ),
+        "mutatingwebhookconfigurations" => start_resource(
+            &mutatingwebhookconfiguration::MUTATINGWEBHOOKCONFIGURATION,
+            resources::MUTATINGWEBHOOKCONFIGURATIONS,
+            ctx,
+        ),
+        "networkpolicies" => start_resource(
+            &networkpolicy::NETWORKPOLICY,
+            resources::NETWORKPOLICIES,
+            ctx,
+        ),
+        "persistentvolumeclaims" => start_resource(
+            &persistentvolumeclaim::PERSISTENTVOLUMECLAIM,
+            resources::PERSISTENTVOLUMECLAIMS,
+            ctx,
+        ),
+        "persistentvolumes" => start_resource(
+            &persistentvolume::PERSISTENTVOLUME,
+            resources::PERSISTENTVOLUMES,
+            ctx,
+        ),
+        "poddisruptionbudgets" => start_resource(
+            &poddisruptionbudget::PODDISRUPTIONBUDGET,
+            resources::PODDISRUPTIONBUDGETS,
+            ctx,
+        ),
+        "replicasets" => start_resource(&replicaset::REPLICASET, resources::REPLICASETS, ctx),
+        "replicationcontrollers" => start_resource(
+            &replicationcontroller::REPLICATIONCONTROLLER,
+            resources::REPLICATIONCONTROLLERS,
+            ctx,
+        ),
+        "resourcequotas" => start_resource(
+            &resourcequota::RESOURCEQUOTA,
+            resources::RESOURCEQUOTAS,
+            ctx,
+        ),
+        "rolebindings" => start_resource(&rolebinding::ROLEBINDING, resources::ROLEBINDINGS, ctx),
+        "roles" => start_resource(&role::ROLE, resources::ROLES, ctx),
+        "secrets" => start_resource(&secret::SECRET, resources::SECRETS, ctx),
+        "serviceaccounts" => start_resource(
+            &serviceaccount::SERVICEACCOUNT,
+            resources::SERVICEACCOUNTS,
+            ctx,
+        ),
+        "services" => start_resource(&service::SERVICE, resources::SERVICES, ctx),
+        "statefulsets" => start_resource(&statefulset::STATEFULSET, resources::STATEFULSETS, ctx),
+        "storageclasses" => {
+            start_resource(&storageclass::STORAGECLASS, resources::STORAGECLASSES, ctx)
+        }
+        "validatingadmissionpolicies" => start_resource(
+            &validatingadmissionpolicy::VALIDATINGADMISSIONPOLICY,
+            resources::VALIDATINGADMISSIONPOLICIES,
+            ctx,
+        ),
+        "validatingadmissionpolicybindings" => start_resource(
+            &validatingadmissionpolicybinding::VALIDATINGADMISSIONPOLICYBINDING,
+            resources::VALIDATINGADMISSIONPOLICYBINDINGS,
+            ctx,
+        ),
+        "validatingwebhookconfigurations" => start_resource(
+            &validatingwebhookconfiguration::VALIDATINGWEBHOOKCONFIGURATION,
+            resources::VALIDATINGWEBHOOKCONFIGURATIONS,
+            ctx,
+        ),
+        "volumeattachments" => start_resource(
+            &volumeattachment::VOLUMEATTACHMENT,
+            resources::VOLUMEATTACHMENTS,
+            ctx,
+        ),
         _ => return None,
     })
 }

@@ -7,5 +7,6 @@ pub mod error;
 pub mod list;
 pub mod object;
 pub mod resources;
+pub mod secret;
 pub mod tls;
 pub mod watch;

@@ -7,14 +7,98 @@ pub mod filter;
 pub mod quantity;
 pub mod time;
 
+pub mod certificatesigningrequest;
+pub mod clusterrole;
+pub mod clusterrolebinding;
+pub mod configmap;
+pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
+pub mod endpoint;
+pub mod endpointslice;
+pub mod horizontalpodautoscaler;
+pub mod ingress;
+pub mod ingressclass;
+pub mod job;
+pub mod lease;
+pub mod limitrange;
+pub mod mutatingadmissionpolicy;
+pub mod mutatingadmissionpolicybinding;
+pub mod mutatingwebhookconfiguration;
 pub mod namespace;
+pub mod networkpolicy;
 pub mod node;
+pub mod persistentvolume;
+pub mod persistentvolumeclaim;
 pub mod pod;
+pub mod poddisruptionbudget;
+pub mod replicaset;
+pub mod replicationcontroller;
+pub mod resourcequota;
+pub mod role;
+pub mod rolebinding;
+pub mod secret;
+pub mod service;
+pub mod serviceaccount;
+pub mod statefulset;
+pub mod storageclass;
+pub mod validatingadmissionpolicy;
+pub mod validatingadmissionpolicybinding;
+pub mod validatingwebhookconfiguration;
+pub mod volumeattachment;
 
 use crate::store::RenderedObject;
 use family::{Family, RenderCtx, Samples};
 use filter::MetricFilter;
+
+/// Every resource's name and family declarations, for catalog checks and documentation.
+pub fn catalog() -> Vec<(&'static str, Vec<family::FamilyDef>)> {
+    vec![
+        catalog_entry(&certificatesigningrequest::CERTIFICATESIGNINGREQUEST),
+        catalog_entry(&clusterrole::CLUSTERROLE),
+        catalog_entry(&clusterrolebinding::CLUSTERROLEBINDING),
+        catalog_entry(&configmap::CONFIGMAP),
+        catalog_entry(&cronjob::CRONJOB),
+        catalog_entry(&daemonset::DAEMONSET),
+        catalog_entry(&deployment::DEPLOYMENT),
+        catalog_entry(&endpoint::ENDPOINT),
+        catalog_entry(&endpointslice::ENDPOINTSLICE),
+        catalog_entry(&horizontalpodautoscaler::HORIZONTALPODAUTOSCALER),
+        catalog_entry(&ingress::INGRESS),
+        catalog_entry(&ingressclass::INGRESSCLASS),
+        catalog_entry(&job::JOB),
+        catalog_entry(&lease::LEASE),
+        catalog_entry(&limitrange::LIMITRANGE),
+        catalog_entry(&mutatingadmissionpolicy::MUTATINGADMISSIONPOLICY),
+        catalog_entry(&mutatingadmissionpolicybinding::MUTATINGADMISSIONPOLICYBINDING),
+        catalog_entry(&mutatingwebhookconfiguration::MUTATINGWEBHOOKCONFIGURATION),
+        catalog_entry(&namespace::NAMESPACE),
+        catalog_entry(&networkpolicy::NETWORKPOLICY),
+        catalog_entry(&node::NODE),
+        catalog_entry(&persistentvolume::PERSISTENTVOLUME),
+        catalog_entry(&persistentvolumeclaim::PERSISTENTVOLUMECLAIM),
+        catalog_entry(&pod::POD),
+        catalog_entry(&poddisruptionbudget::PODDISRUPTIONBUDGET),
+        catalog_entry(&replicaset::REPLICASET),
+        catalog_entry(&replicationcontroller::REPLICATIONCONTROLLER),
+        catalog_entry(&resourcequota::RESOURCEQUOTA),
+        catalog_entry(&role::ROLE),
+        catalog_entry(&rolebinding::ROLEBINDING),
+        catalog_entry(&secret::SECRET),
+        catalog_entry(&service::SERVICE),
+        catalog_entry(&serviceaccount::SERVICEACCOUNT),
+        catalog_entry(&statefulset::STATEFULSET),
+        catalog_entry(&storageclass::STORAGECLASS),
+        catalog_entry(&validatingadmissionpolicy::VALIDATINGADMISSIONPOLICY),
+        catalog_entry(&validatingadmissionpolicybinding::VALIDATINGADMISSIONPOLICYBINDING),
+        catalog_entry(&validatingwebhookconfiguration::VALIDATINGWEBHOOKCONFIGURATION),
+        catalog_entry(&volumeattachment::VOLUMEATTACHMENT),
+    ]
+}
+
+fn catalog_entry<T>(def: &'static ResourceDef<T>) -> (&'static str, Vec<family::FamilyDef>) {
+    (def.name, def.families.iter().map(|f| f.def).collect())
+}
 
 /// A resource's metric declaration: its name as `--resources` spells it, the identity labels
 /// every line starts with, and its families in kube-state-metrics' order.
@@ -75,6 +159,73 @@ impl<T> Renderer<T> {
             ends.push(buf.len() as u32);
         }
         RenderedObject::new(buf, ends)
+    }
+}
+
+#[cfg(test)]
+mod catalog_tests {
+    use super::*;
+
+    /// The families every resource declares are exactly kube-state-metrics' catalog: same
+    /// names, same order, same types, same stability. Resources whose tables are still
+    /// empty are reported, not skipped silently.
+    #[test]
+    fn declared_families_match_the_catalog() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/spec/ksm-metrics.tsv"
+        );
+        let tsv =
+            std::fs::read_to_string(path).expect("../shared/spec/ksm-metrics.tsv beside the repo");
+        let mut want: std::collections::BTreeMap<&str, Vec<(&str, &str, &str)>> =
+            Default::default();
+        for line in tsv
+            .lines()
+            .skip(1)
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let f: Vec<&str> = line.split('\t').collect();
+            want.entry(f[0]).or_default().push((f[1], f[2], f[4]));
+        }
+        let mut empty = Vec::new();
+        for (name, defs) in catalog() {
+            if defs.is_empty() {
+                empty.push(name);
+                continue;
+            }
+            let got: Vec<(&str, &str, &str)> = defs
+                .iter()
+                .map(|d| {
+                    let stability = match d.stability {
+                        family::Stability::Stable => "STABLE",
+                        family::Stability::Experimental => "EXPERIMENTAL",
+                    };
+                    (d.name, d.kind.as_str(), stability)
+                })
+                .collect();
+            let want_rows: Vec<(&str, &str, &str)> = want[name]
+                .iter()
+                .map(|(n, t, s)| {
+                    (
+                        *n,
+                        *t,
+                        if *s == "STABLE" {
+                            "STABLE"
+                        } else {
+                            "EXPERIMENTAL"
+                        },
+                    )
+                })
+                .collect();
+            assert_eq!(got, want_rows, "families of {name}");
+        }
+        let supported = crate::cli::SUPPORTED_RESOURCES;
+        for s in supported {
+            assert!(
+                !empty.contains(s),
+                "{s} is enabled but declares no families"
+            );
+        }
     }
 }
 
