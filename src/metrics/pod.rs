@@ -1058,3 +1058,1642 @@ fn scheduler(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     let name = spec(p).map_or("", |sp| s_or(&sp.scheduler_name));
     s.push(&[("name", name)], 1.0);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::family::{MetricType, Stability};
+    use crate::metrics::filter::Allowlist;
+    use crate::metrics::testing::{allow_all, obj, render_lines};
+
+    /// `name{<identity>,<labels>} value`, as the writer formats it.
+    fn line(name: &str, id: &str, labels: &str, value: &str) -> String {
+        if labels.is_empty() {
+            format!("{name}{{{id}}} {value}")
+        } else {
+            format!("{name}{{{id},{labels}}} {value}")
+        }
+    }
+
+    fn lines(p: &Pod, names: &[&str]) -> Vec<String> {
+        render_lines(&POD, p, allow_all(), names)
+    }
+
+    const RUN_ID: &str = r#"namespace="prod",pod="web-7d9f",uid="uid-run""#;
+
+    fn running_pod() -> Pod {
+        obj(r#"{
+          "metadata": {
+            "name": "web-7d9f", "namespace": "prod", "uid": "uid-run",
+            "creationTimestamp": "2024-01-02T03:04:05Z",
+            "labels": {"app": "web", "app.kubernetes.io/name": "web", "team": "payments"},
+            "annotations": {"prometheus.io/scrape": "true", "owner": "team-a"},
+            "ownerReferences": [
+              {"apiVersion": "v1", "kind": "Node", "name": "node-1", "uid": "n1"},
+              {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d9f", "uid": "rs1", "controller": true}
+            ]
+          },
+          "spec": {
+            "nodeName": "node-1",
+            "priorityClassName": "high",
+            "restartPolicy": "Always",
+            "schedulerName": "default-scheduler",
+            "serviceAccountName": "web-sa",
+            "runtimeClassName": "gvisor",
+            "overhead": {"cpu": "250m", "memory": "120Mi"},
+            "nodeSelector": {"kubernetes.io/os": "linux", "cloud.google.com/gke-accelerator": "nvidia-tesla-t4"},
+            "tolerations": [
+              {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+              {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+              {"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"},
+              {"operator": "Exists"}
+            ],
+            "resourceClaims": [
+              {"name": "gpu", "resourceClaimTemplateName": "gpu-template"},
+              {"name": "shared", "resourceClaimName": "shared-claim"},
+              {"name": "pending", "resourceClaimTemplateName": "gpu-template"},
+              {"name": "broken"}
+            ],
+            "containers": [
+              {"name": "app", "image": "nginx:1.25",
+               "resources": {
+                 "requests": {"cpu": "250m", "memory": "64Mi", "nvidia.com/gpu": "1"},
+                 "limits": {"cpu": "1", "memory": "128Mi", "nvidia.com/gpu": "1", "ephemeral-storage": "1Gi", "hugepages-2Mi": "4Mi"}
+               }},
+              {"name": "sidecar", "image": "envoy:v1",
+               "resources": {
+                 "requests": {"cpu": "100m", "memory": "32Mi", "pods": "1", "example.com/foo": "2", "kubernetes.io/bar": "1"}
+               }}
+            ]
+          },
+          "status": {
+            "phase": "Running",
+            "hostIP": "10.0.0.1",
+            "podIP": "10.1.2.3",
+            "podIPs": [{"ip": "10.1.2.3"}, {"ip": "fd00::3"}, {"ip": "::ffff:1.2.3.4"}, {"ip": "not-an-ip"}],
+            "qosClass": "Burstable",
+            "startTime": "2024-01-02T03:04:07Z",
+            "conditions": [
+              {"type": "Initialized", "status": "True", "lastTransitionTime": "2024-01-02T03:04:07Z"},
+              {"type": "Ready", "status": "True", "lastTransitionTime": "2024-01-02T03:04:31Z"},
+              {"type": "ContainersReady", "status": "True", "lastTransitionTime": "2024-01-02T03:04:30Z"},
+              {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2024-01-02T03:04:05Z"}
+            ],
+            "containerStatuses": [
+              {"name": "app", "image": "docker.io/library/nginx:1.25", "imageID": "docker.io/library/nginx@sha256:aaa",
+               "containerID": "containerd://c1", "ready": true, "restartCount": 0,
+               "state": {"running": {"startedAt": "2024-01-02T03:04:09Z"}}},
+              {"name": "sidecar", "image": "docker.io/envoyproxy/envoy:v1", "imageID": "docker.io/envoyproxy/envoy@sha256:bbb",
+               "containerID": "containerd://c2", "ready": true, "restartCount": 3,
+               "state": {"running": {"startedAt": "2024-01-02T03:04:30Z"}},
+               "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                 "startedAt": "2024-01-02T03:04:09Z", "finishedAt": "2024-01-02T03:04:29Z"}}}
+            ],
+            "resourceClaimStatuses": [{"name": "gpu", "resourceClaimName": "web-7d9f-gpu-x7k2p"}]
+          }
+        }"#)
+    }
+
+    #[test]
+    fn running_pod_info_and_owner() {
+        let p = running_pod();
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_info",
+                    "kube_pod_owner",
+                    "kube_pod_created",
+                    "kube_pod_start_time"
+                ]
+            ),
+            vec![
+                line("kube_pod_created", RUN_ID, "", "1.704164645e+09"),
+                line(
+                    "kube_pod_info",
+                    RUN_ID,
+                    r#"host_ip="10.0.0.1",pod_ip="10.1.2.3",node="node-1",created_by_kind="ReplicaSet",created_by_name="web-7d9f",priority_class="high",host_network="false""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_owner",
+                    RUN_ID,
+                    r#"owner_kind="Node",owner_name="node-1",owner_is_controller="false""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_owner",
+                    RUN_ID,
+                    r#"owner_kind="ReplicaSet",owner_name="web-7d9f",owner_is_controller="true""#,
+                    "1"
+                ),
+                line("kube_pod_start_time", RUN_ID, "", "1.704164647e+09"),
+            ]
+        );
+    }
+
+    #[test]
+    fn running_pod_container_state() {
+        let p = running_pod();
+        let c = |n: &str| format!(r#"container="{n}""#);
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_container_info",
+                    "kube_pod_container_state_started",
+                    "kube_pod_container_status_ready",
+                    "kube_pod_container_status_restarts_total",
+                    "kube_pod_container_status_running",
+                    "kube_pod_container_status_terminated",
+                    "kube_pod_container_status_terminated_reason",
+                    "kube_pod_container_status_waiting",
+                    "kube_pod_container_status_waiting_reason",
+                    "kube_pod_completion_time",
+                ]
+            ),
+            vec![
+                line(
+                    "kube_pod_container_info",
+                    RUN_ID,
+                    r#"container="app",image_spec="nginx:1.25",image="docker.io/library/nginx:1.25",image_id="docker.io/library/nginx@sha256:aaa",container_id="containerd://c1""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_info",
+                    RUN_ID,
+                    r#"container="sidecar",image_spec="envoy:v1",image="docker.io/envoyproxy/envoy:v1",image_id="docker.io/envoyproxy/envoy@sha256:bbb",container_id="containerd://c2""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_state_started",
+                    RUN_ID,
+                    &c("app"),
+                    "1.704164649e+09"
+                ),
+                line(
+                    "kube_pod_container_state_started",
+                    RUN_ID,
+                    &c("sidecar"),
+                    "1.70416467e+09"
+                ),
+                line("kube_pod_container_status_ready", RUN_ID, &c("app"), "1"),
+                line(
+                    "kube_pod_container_status_ready",
+                    RUN_ID,
+                    &c("sidecar"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_status_restarts_total",
+                    RUN_ID,
+                    &c("app"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_container_status_restarts_total",
+                    RUN_ID,
+                    &c("sidecar"),
+                    "3"
+                ),
+                line("kube_pod_container_status_running", RUN_ID, &c("app"), "1"),
+                line(
+                    "kube_pod_container_status_running",
+                    RUN_ID,
+                    &c("sidecar"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_status_terminated",
+                    RUN_ID,
+                    &c("app"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_container_status_terminated",
+                    RUN_ID,
+                    &c("sidecar"),
+                    "0"
+                ),
+                line("kube_pod_container_status_waiting", RUN_ID, &c("app"), "0"),
+                line(
+                    "kube_pod_container_status_waiting",
+                    RUN_ID,
+                    &c("sidecar"),
+                    "0"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn restarted_container_reports_last_termination() {
+        let p = running_pod();
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_container_status_last_terminated_reason",
+                    "kube_pod_container_status_last_terminated_exitcode",
+                    "kube_pod_container_status_last_terminated_timestamp",
+                ]
+            ),
+            vec![
+                line(
+                    "kube_pod_container_status_last_terminated_reason",
+                    RUN_ID,
+                    r#"container="sidecar",reason="OOMKilled""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_status_last_terminated_exitcode",
+                    RUN_ID,
+                    r#"container="sidecar""#,
+                    "137"
+                ),
+                line(
+                    "kube_pod_container_status_last_terminated_timestamp",
+                    RUN_ID,
+                    r#"container="sidecar""#,
+                    "1.704164669e+09"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn requests_and_limits_per_resource_with_units() {
+        let p = running_pod();
+        let r = |c: &str, res: &str, unit: &str| {
+            format!(r#"container="{c}",node="node-1",resource="{res}",unit="{unit}""#)
+        };
+        assert_eq!(
+            lines(&p, &["kube_pod_container_resource_limits"]),
+            vec![
+                line(
+                    "kube_pod_container_resource_limits",
+                    RUN_ID,
+                    &r("app", "cpu", "core"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_resource_limits",
+                    RUN_ID,
+                    &r("app", "ephemeral_storage", "byte"),
+                    "1.073741824e+09"
+                ),
+                line(
+                    "kube_pod_container_resource_limits",
+                    RUN_ID,
+                    &r("app", "hugepages_2Mi", "byte"),
+                    "4.194304e+06"
+                ),
+                line(
+                    "kube_pod_container_resource_limits",
+                    RUN_ID,
+                    &r("app", "memory", "byte"),
+                    "1.34217728e+08"
+                ),
+                line(
+                    "kube_pod_container_resource_limits",
+                    RUN_ID,
+                    &r("app", "nvidia_com_gpu", "integer"),
+                    "1"
+                ),
+            ]
+        );
+        // `pods` (native, not a container resource) and `kubernetes.io/bar` (reserved
+        // domain) are not reported; `example.com/foo` is an extended resource.
+        assert_eq!(
+            lines(&p, &["kube_pod_container_resource_requests"]),
+            vec![
+                line(
+                    "kube_pod_container_resource_requests",
+                    RUN_ID,
+                    &r("app", "cpu", "core"),
+                    "0.25"
+                ),
+                line(
+                    "kube_pod_container_resource_requests",
+                    RUN_ID,
+                    &r("app", "memory", "byte"),
+                    "6.7108864e+07"
+                ),
+                line(
+                    "kube_pod_container_resource_requests",
+                    RUN_ID,
+                    &r("app", "nvidia_com_gpu", "integer"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_resource_requests",
+                    RUN_ID,
+                    &r("sidecar", "cpu", "core"),
+                    "0.1"
+                ),
+                line(
+                    "kube_pod_container_resource_requests",
+                    RUN_ID,
+                    &r("sidecar", "example_com_foo", "integer"),
+                    "2"
+                ),
+                line(
+                    "kube_pod_container_resource_requests",
+                    RUN_ID,
+                    &r("sidecar", "memory", "byte"),
+                    "3.3554432e+07"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn running_pod_status_families() {
+        let p = running_pod();
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_status_phase",
+                    "kube_pod_status_qos_class",
+                    "kube_pod_status_ready",
+                    "kube_pod_status_ready_time",
+                    "kube_pod_status_initialized_time",
+                    "kube_pod_status_container_ready_time",
+                    "kube_pod_status_reason",
+                    "kube_pod_status_disruption_reason",
+                    "kube_pod_status_scheduled",
+                    "kube_pod_status_scheduled_time",
+                    "kube_pod_status_unschedulable",
+                    "kube_pod_status_unscheduled_time",
+                ]
+            ),
+            vec![
+                line("kube_pod_status_phase", RUN_ID, r#"phase="Pending""#, "0"),
+                line("kube_pod_status_phase", RUN_ID, r#"phase="Succeeded""#, "0"),
+                line("kube_pod_status_phase", RUN_ID, r#"phase="Failed""#, "0"),
+                line("kube_pod_status_phase", RUN_ID, r#"phase="Unknown""#, "0"),
+                line("kube_pod_status_phase", RUN_ID, r#"phase="Running""#, "1"),
+                line(
+                    "kube_pod_status_qos_class",
+                    RUN_ID,
+                    r#"qos_class="BestEffort""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_qos_class",
+                    RUN_ID,
+                    r#"qos_class="Burstable""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_qos_class",
+                    RUN_ID,
+                    r#"qos_class="Guaranteed""#,
+                    "0"
+                ),
+                line("kube_pod_status_ready", RUN_ID, r#"condition="true""#, "1"),
+                line("kube_pod_status_ready", RUN_ID, r#"condition="false""#, "0"),
+                line(
+                    "kube_pod_status_ready",
+                    RUN_ID,
+                    r#"condition="unknown""#,
+                    "0"
+                ),
+                line("kube_pod_status_ready_time", RUN_ID, "", "1.704164671e+09"),
+                line(
+                    "kube_pod_status_initialized_time",
+                    RUN_ID,
+                    "",
+                    "1.704164647e+09"
+                ),
+                line(
+                    "kube_pod_status_container_ready_time",
+                    RUN_ID,
+                    "",
+                    "1.70416467e+09"
+                ),
+                line(
+                    "kube_pod_status_scheduled",
+                    RUN_ID,
+                    r#"condition="true""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_scheduled",
+                    RUN_ID,
+                    r#"condition="false""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_scheduled",
+                    RUN_ID,
+                    r#"condition="unknown""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_scheduled_time",
+                    RUN_ID,
+                    "",
+                    "1.704164645e+09"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn running_pod_spec_families() {
+        let p = running_pod();
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_ips",
+                    "kube_pod_overhead_cpu_cores",
+                    "kube_pod_overhead_memory_bytes",
+                    "kube_pod_resourceclaim_info",
+                    "kube_pod_restart_policy",
+                    "kube_pod_runtimeclass_name_info",
+                    "kube_pod_tolerations",
+                    "kube_pod_nodeselectors",
+                    "kube_pod_service_account",
+                    "kube_pod_scheduler",
+                    "kube_pod_deletion_timestamp",
+                    "kube_pod_spec_volumes_persistentvolumeclaims_info",
+                ]
+            ),
+            vec![
+                line(
+                    "kube_pod_ips",
+                    RUN_ID,
+                    r#"ip="10.1.2.3",ip_family="4""#,
+                    "1"
+                ),
+                line("kube_pod_ips", RUN_ID, r#"ip="fd00::3",ip_family="6""#, "1"),
+                line(
+                    "kube_pod_ips",
+                    RUN_ID,
+                    r#"ip="::ffff:1.2.3.4",ip_family="4""#,
+                    "1"
+                ),
+                line("kube_pod_overhead_cpu_cores", RUN_ID, "", "0.25"),
+                line(
+                    "kube_pod_overhead_memory_bytes",
+                    RUN_ID,
+                    "",
+                    "1.2582912e+08"
+                ),
+                line(
+                    "kube_pod_resourceclaim_info",
+                    RUN_ID,
+                    r#"claim_name="gpu",resourceclaim_name="web-7d9f-gpu-x7k2p",resourceclaim_template_name="gpu-template""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_resourceclaim_info",
+                    RUN_ID,
+                    r#"claim_name="shared",resourceclaim_name="shared-claim",resourceclaim_template_name="""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_resourceclaim_info",
+                    RUN_ID,
+                    r#"claim_name="pending",resourceclaim_name="",resourceclaim_template_name="gpu-template""#,
+                    "1"
+                ),
+                line("kube_pod_restart_policy", RUN_ID, r#"type="Always""#, "1"),
+                line(
+                    "kube_pod_runtimeclass_name_info",
+                    RUN_ID,
+                    r#"runtimeclass_name="gvisor""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_tolerations",
+                    RUN_ID,
+                    r#"key="node.kubernetes.io/not-ready",operator="Exists",value="",effect="NoExecute",toleration_seconds="300""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_tolerations",
+                    RUN_ID,
+                    r#"key="dedicated",operator="Equal",value="gpu",effect="NoSchedule",toleration_seconds="""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_tolerations",
+                    RUN_ID,
+                    r#"key="",operator="Exists",value="",effect="",toleration_seconds="""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_nodeselectors",
+                    RUN_ID,
+                    r#"nodeselector_cloud_google_com_gke_accelerator="nvidia-tesla-t4",nodeselector_kubernetes_io_os="linux""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_service_account",
+                    RUN_ID,
+                    r#"service_account="web-sa""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_scheduler",
+                    RUN_ID,
+                    r#"name="default-scheduler""#,
+                    "1"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn labels_and_annotations_follow_the_allowlist() {
+        let p = running_pod();
+        let names = &["kube_pod_labels", "kube_pod_annotations"];
+        // Not in the allowlist: the families exist but have no samples.
+        assert!(render_lines(&POD, &p, RenderCtx::default(), names).is_empty());
+        // Listed, but no key of this pod matches: identity labels only.
+        let list = Allowlist::parse("x", "pods=[missing]", &|_| true).expect("allowlist");
+        let ctx = RenderCtx {
+            labels: list.for_resource("pods"),
+            annotations: list.for_resource("pods"),
+        };
+        assert_eq!(
+            render_lines(&POD, &p, ctx, names),
+            vec![
+                line("kube_pod_annotations", RUN_ID, "", "1"),
+                line("kube_pod_labels", RUN_ID, "", "1"),
+            ]
+        );
+        // Listed keys, sorted by original key, sanitized and snake-cased.
+        let list = Allowlist::parse("x", "pods=[app.kubernetes.io/*,team,owner]", &|_| true)
+            .expect("allowlist");
+        let ctx = RenderCtx {
+            labels: list.for_resource("pods"),
+            annotations: list.for_resource("pods"),
+        };
+        assert_eq!(
+            render_lines(&POD, &p, ctx, names),
+            vec![
+                line(
+                    "kube_pod_annotations",
+                    RUN_ID,
+                    r#"annotation_owner="team-a""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_labels",
+                    RUN_ID,
+                    r#"label_app_kubernetes_io_name="web",label_team="payments""#,
+                    "1"
+                ),
+            ]
+        );
+        // `[*]`: every key.
+        assert_eq!(
+            lines(&p, names),
+            vec![
+                line(
+                    "kube_pod_annotations",
+                    RUN_ID,
+                    r#"annotation_owner="team-a",annotation_prometheus_io_scrape="true""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_labels",
+                    RUN_ID,
+                    r#"label_app="web",label_app_kubernetes_io_name="web",label_team="payments""#,
+                    "1"
+                ),
+            ]
+        );
+    }
+
+    const PENDING_ID: &str = r#"namespace="default",pod="big-job",uid="uid-pend""#;
+
+    fn pending_pod() -> Pod {
+        obj(r#"{
+          "metadata": {"name": "big-job", "namespace": "default", "uid": "uid-pend",
+                       "creationTimestamp": "2024-01-02T05:00:00Z"},
+          "spec": {
+            "containers": [{"name": "main", "image": "busybox",
+                            "resources": {"requests": {"cpu": "64", "memory": "1Ti"}}}],
+            "restartPolicy": "OnFailure",
+            "schedulerName": "default-scheduler",
+            "serviceAccountName": "default",
+            "hostNetwork": true
+          },
+          "status": {
+            "phase": "Pending",
+            "qosClass": "Burstable",
+            "conditions": [
+              {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+               "message": "0/3 nodes are available: 3 Insufficient cpu.",
+               "lastTransitionTime": "2024-01-02T05:10:00Z"}
+            ]
+          }
+        }"#)
+    }
+
+    #[test]
+    fn pending_unschedulable_pod() {
+        let p = pending_pod();
+        let all: Vec<&str> = FAMILIES.iter().map(|f| f.def.name).collect();
+        assert_eq!(
+            lines(&p, &all),
+            vec![
+                line(
+                    "kube_pod_container_resource_requests",
+                    PENDING_ID,
+                    r#"container="main",node="",resource="cpu",unit="core""#,
+                    "64"
+                ),
+                line(
+                    "kube_pod_container_resource_requests",
+                    PENDING_ID,
+                    r#"container="main",node="",resource="memory",unit="byte""#,
+                    "1.099511627776e+12"
+                ),
+                line("kube_pod_created", PENDING_ID, "", "1.7041716e+09"),
+                line(
+                    "kube_pod_info",
+                    PENDING_ID,
+                    r#"host_ip="",pod_ip="",node="",created_by_kind="",created_by_name="",priority_class="",host_network="true""#,
+                    "1"
+                ),
+                // allow_all(): listed, no labels or annotations on this pod.
+                line("kube_pod_annotations", PENDING_ID, "", "1"),
+                line("kube_pod_labels", PENDING_ID, "", "1"),
+                line(
+                    "kube_pod_owner",
+                    PENDING_ID,
+                    r#"owner_kind="",owner_name="",owner_is_controller="""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_restart_policy",
+                    PENDING_ID,
+                    r#"type="OnFailure""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_phase",
+                    PENDING_ID,
+                    r#"phase="Pending""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_phase",
+                    PENDING_ID,
+                    r#"phase="Succeeded""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_phase",
+                    PENDING_ID,
+                    r#"phase="Failed""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_phase",
+                    PENDING_ID,
+                    r#"phase="Unknown""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_phase",
+                    PENDING_ID,
+                    r#"phase="Running""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_qos_class",
+                    PENDING_ID,
+                    r#"qos_class="BestEffort""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_qos_class",
+                    PENDING_ID,
+                    r#"qos_class="Burstable""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_qos_class",
+                    PENDING_ID,
+                    r#"qos_class="Guaranteed""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_scheduled",
+                    PENDING_ID,
+                    r#"condition="true""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_status_scheduled",
+                    PENDING_ID,
+                    r#"condition="false""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_scheduled",
+                    PENDING_ID,
+                    r#"condition="unknown""#,
+                    "0"
+                ),
+                line("kube_pod_status_unschedulable", PENDING_ID, "", "1"),
+                line(
+                    "kube_pod_status_unscheduled_time",
+                    PENDING_ID,
+                    "",
+                    "1.7041722e+09"
+                ),
+                line("kube_pod_nodeselectors", PENDING_ID, "", "1"),
+                line(
+                    "kube_pod_service_account",
+                    PENDING_ID,
+                    r#"service_account="default""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_scheduler",
+                    PENDING_ID,
+                    r#"name="default-scheduler""#,
+                    "1"
+                ),
+            ]
+        );
+    }
+
+    const OOM_ID: &str = r#"namespace="prod",pod="worker-0",uid="uid-oom""#;
+
+    fn oom_pod() -> Pod {
+        obj(r#"{
+          "metadata": {"name": "worker-0", "namespace": "prod", "uid": "uid-oom"},
+          "spec": {"containers": [{"name": "worker", "image": "worker:2"}, {"name": "log", "image": "fluentbit:3"}]},
+          "status": {
+            "phase": "Running",
+            "containerStatuses": [
+              {"name": "worker", "image": "worker:2", "imageID": "", "ready": false, "restartCount": 5,
+               "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}},
+               "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                  "startedAt": "2024-01-02T05:12:00Z", "finishedAt": "2024-01-02T05:13:20Z"}}},
+              {"name": "log", "image": "fluentbit:3", "imageID": "", "ready": false, "restartCount": 0,
+               "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                  "startedAt": "2024-01-02T05:00:00Z", "finishedAt": "2024-01-02T05:13:20Z"}}}
+            ]
+          }
+        }"#)
+    }
+
+    #[test]
+    fn oom_killed_and_crash_looping_containers() {
+        let p = oom_pod();
+        let c = |n: &str| format!(r#"container="{n}""#);
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_container_info",
+                    "kube_pod_container_state_started",
+                    "kube_pod_container_status_last_terminated_reason",
+                    "kube_pod_container_status_last_terminated_exitcode",
+                    "kube_pod_container_status_last_terminated_timestamp",
+                    "kube_pod_container_status_restarts_total",
+                    "kube_pod_container_status_running",
+                    "kube_pod_container_status_terminated",
+                    "kube_pod_container_status_terminated_reason",
+                    "kube_pod_container_status_waiting",
+                    "kube_pod_container_status_waiting_reason",
+                    "kube_pod_completion_time",
+                    "kube_pod_status_reason",
+                ]
+            ),
+            vec![
+                line("kube_pod_completion_time", OOM_ID, "", "1.7041724e+09"),
+                line(
+                    "kube_pod_container_info",
+                    OOM_ID,
+                    r#"container="worker",image_spec="worker:2",image="worker:2",image_id="",container_id="""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_info",
+                    OOM_ID,
+                    r#"container="log",image_spec="fluentbit:3",image="fluentbit:3",image_id="",container_id="""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_state_started",
+                    OOM_ID,
+                    &c("log"),
+                    "1.7041716e+09"
+                ),
+                line(
+                    "kube_pod_container_status_last_terminated_reason",
+                    OOM_ID,
+                    r#"container="worker",reason="OOMKilled""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_status_last_terminated_exitcode",
+                    OOM_ID,
+                    &c("worker"),
+                    "137"
+                ),
+                line(
+                    "kube_pod_container_status_last_terminated_timestamp",
+                    OOM_ID,
+                    &c("worker"),
+                    "1.7041724e+09"
+                ),
+                line(
+                    "kube_pod_container_status_restarts_total",
+                    OOM_ID,
+                    &c("worker"),
+                    "5"
+                ),
+                line(
+                    "kube_pod_container_status_restarts_total",
+                    OOM_ID,
+                    &c("log"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_container_status_running",
+                    OOM_ID,
+                    &c("worker"),
+                    "0"
+                ),
+                line("kube_pod_container_status_running", OOM_ID, &c("log"), "0"),
+                line(
+                    "kube_pod_container_status_terminated",
+                    OOM_ID,
+                    &c("worker"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_container_status_terminated",
+                    OOM_ID,
+                    &c("log"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_status_terminated_reason",
+                    OOM_ID,
+                    r#"container="log",reason="OOMKilled""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_status_waiting",
+                    OOM_ID,
+                    &c("worker"),
+                    "1"
+                ),
+                line("kube_pod_container_status_waiting", OOM_ID, &c("log"), "0"),
+                line(
+                    "kube_pod_container_status_waiting_reason",
+                    OOM_ID,
+                    r#"container="worker",reason="CrashLoopBackOff""#,
+                    "1"
+                ),
+            ]
+        );
+    }
+
+    const JOB_ID: &str = r#"namespace="batch",pod="report-28412345-abcde",uid="uid-job""#;
+
+    fn job_pod() -> Pod {
+        obj(r#"{
+          "metadata": {"name": "report-28412345-abcde", "namespace": "batch", "uid": "uid-job",
+                       "creationTimestamp": "2024-01-02T05:00:00Z",
+                       "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "report-28412345",
+                                            "uid": "j1", "controller": true, "blockOwnerDeletion": true}]},
+          "spec": {"restartPolicy": "Never", "nodeName": "node-2",
+                   "containers": [{"name": "report", "image": "report:1",
+                                   "resources": {"requests": {"cpu": "500m", "memory": "256M"},
+                                                 "limits": {"cpu": "500m", "memory": "256M"}}},
+                                  {"name": "upload", "image": "upload:1",
+                                   "resources": {"requests": {"cpu": "1.5", "memory": "100k"},
+                                                 "limits": {"cpu": "1.5", "memory": "100k"}}}]},
+          "status": {
+            "phase": "Succeeded", "qosClass": "Guaranteed", "hostIP": "10.0.0.2", "podIP": "10.1.9.9",
+            "startTime": "2024-01-02T05:00:00Z",
+            "conditions": [
+              {"type": "Ready", "status": "False", "reason": "PodCompleted", "lastTransitionTime": "2024-01-02T05:13:20Z"},
+              {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2024-01-02T05:00:00Z"}
+            ],
+            "containerStatuses": [
+              {"name": "report", "image": "report:1", "imageID": "report@sha256:1", "containerID": "containerd://r1",
+               "ready": false, "restartCount": 0,
+               "state": {"terminated": {"exitCode": 0, "reason": "Completed",
+                  "startedAt": "2024-01-02T05:00:00Z", "finishedAt": "2024-01-02T05:12:00Z"}}},
+              {"name": "upload", "image": "upload:1", "imageID": "upload@sha256:1", "containerID": "containerd://u1",
+               "ready": false, "restartCount": 0,
+               "state": {"terminated": {"exitCode": 0, "reason": "Completed",
+                  "startedAt": "2024-01-02T05:10:00Z", "finishedAt": "2024-01-02T05:13:20Z"}}}
+            ]
+          }
+        }"#)
+    }
+
+    #[test]
+    fn completed_job_pod() {
+        let p = job_pod();
+        let r = |c: &str, res: &str, unit: &str| {
+            format!(r#"container="{c}",node="node-2",resource="{res}",unit="{unit}""#)
+        };
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_completion_time",
+                    "kube_pod_container_resource_limits",
+                    "kube_pod_container_status_terminated_reason",
+                    "kube_pod_info",
+                    "kube_pod_owner",
+                    "kube_pod_restart_policy",
+                    "kube_pod_status_phase",
+                    "kube_pod_status_ready",
+                    "kube_pod_status_ready_time",
+                    "kube_pod_status_reason",
+                ]
+            ),
+            vec![
+                // The latest finish of all containers.
+                line("kube_pod_completion_time", JOB_ID, "", "1.7041724e+09"),
+                line(
+                    "kube_pod_container_resource_limits",
+                    JOB_ID,
+                    &r("report", "cpu", "core"),
+                    "0.5"
+                ),
+                line(
+                    "kube_pod_container_resource_limits",
+                    JOB_ID,
+                    &r("report", "memory", "byte"),
+                    "2.56e+08"
+                ),
+                line(
+                    "kube_pod_container_resource_limits",
+                    JOB_ID,
+                    &r("upload", "cpu", "core"),
+                    "1.5"
+                ),
+                line(
+                    "kube_pod_container_resource_limits",
+                    JOB_ID,
+                    &r("upload", "memory", "byte"),
+                    "100000"
+                ),
+                line(
+                    "kube_pod_container_status_terminated_reason",
+                    JOB_ID,
+                    r#"container="report",reason="Completed""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_container_status_terminated_reason",
+                    JOB_ID,
+                    r#"container="upload",reason="Completed""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_info",
+                    JOB_ID,
+                    r#"host_ip="10.0.0.2",pod_ip="10.1.9.9",node="node-2",created_by_kind="Job",created_by_name="report-28412345",priority_class="",host_network="false""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_owner",
+                    JOB_ID,
+                    r#"owner_kind="Job",owner_name="report-28412345",owner_is_controller="true""#,
+                    "1"
+                ),
+                line("kube_pod_restart_policy", JOB_ID, r#"type="Never""#, "1"),
+                line("kube_pod_status_phase", JOB_ID, r#"phase="Pending""#, "0"),
+                line("kube_pod_status_phase", JOB_ID, r#"phase="Succeeded""#, "1"),
+                line("kube_pod_status_phase", JOB_ID, r#"phase="Failed""#, "0"),
+                line("kube_pod_status_phase", JOB_ID, r#"phase="Unknown""#, "0"),
+                line("kube_pod_status_phase", JOB_ID, r#"phase="Running""#, "0"),
+                line("kube_pod_status_ready", JOB_ID, r#"condition="true""#, "0"),
+                line("kube_pod_status_ready", JOB_ID, r#"condition="false""#, "1"),
+                line(
+                    "kube_pod_status_ready",
+                    JOB_ID,
+                    r#"condition="unknown""#,
+                    "0"
+                ),
+            ]
+        );
+    }
+
+    const INIT_ID: &str = r#"namespace="mesh",pod="api-1",uid="uid-init""#;
+
+    fn init_pod() -> Pod {
+        obj(r#"{
+          "metadata": {"name": "api-1", "namespace": "mesh", "uid": "uid-init"},
+          "spec": {
+            "nodeName": "node-3",
+            "initContainers": [
+              {"name": "init-db", "image": "migrate:1",
+               "resources": {"requests": {"cpu": "50m"}, "limits": {"memory": "64Mi"}}},
+              {"name": "istio-proxy", "image": "proxyv2:1.22", "restartPolicy": "Always",
+               "resources": {"requests": {"cpu": "10m", "memory": "40Mi"}, "limits": {"memory": "1Gi"}}},
+              {"name": "seed", "image": "seed:1"}
+            ],
+            "containers": [{"name": "api", "image": "api:3"}]
+          },
+          "status": {
+            "phase": "Pending",
+            "initContainerStatuses": [
+              {"name": "init-db", "image": "migrate:1", "imageID": "migrate@sha256:1", "containerID": "containerd://i1",
+               "ready": true, "restartCount": 0,
+               "state": {"terminated": {"exitCode": 0, "reason": "Completed",
+                 "startedAt": "2024-01-02T03:04:05Z", "finishedAt": "2024-01-02T03:04:07Z"}}},
+              {"name": "istio-proxy", "image": "proxyv2:1.22", "imageID": "proxyv2@sha256:2", "containerID": "containerd://i2",
+               "ready": true, "restartCount": 1, "started": true,
+               "state": {"running": {"startedAt": "2024-01-02T03:04:09Z"}},
+               "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                 "startedAt": "2024-01-02T03:04:07Z", "finishedAt": "2024-01-02T03:04:09Z"}}},
+              {"name": "seed", "image": "seed:1", "imageID": "", "ready": false, "restartCount": 2,
+               "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+               "lastState": {"terminated": {"exitCode": 2, "reason": "Error",
+                 "startedAt": "2024-01-02T03:04:30Z", "finishedAt": "2024-01-02T03:04:31Z"}}}
+            ],
+            "containerStatuses": [
+              {"name": "api", "image": "api:3", "imageID": "", "ready": false, "restartCount": 0,
+               "state": {"waiting": {"reason": "PodInitializing"}}}
+            ]
+          }
+        }"#)
+    }
+
+    #[test]
+    fn init_containers_including_a_sidecar() {
+        let p = init_pod();
+        let c = |n: &str| format!(r#"container="{n}""#);
+        let r = |c: &str, res: &str, unit: &str| {
+            format!(r#"container="{c}",node="node-3",resource="{res}",unit="{unit}""#)
+        };
+        let names: Vec<&str> = FAMILIES
+            .iter()
+            .map(|f| f.def.name)
+            .filter(|n| n.starts_with("kube_pod_init_container_"))
+            .collect();
+        assert_eq!(
+            lines(&p, &names),
+            vec![
+                line(
+                    "kube_pod_init_container_info",
+                    INIT_ID,
+                    r#"container="init-db",image_spec="migrate:1",image="migrate:1",image_id="migrate@sha256:1",container_id="containerd://i1",restart_policy="""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_info",
+                    INIT_ID,
+                    r#"container="istio-proxy",image_spec="proxyv2:1.22",image="proxyv2:1.22",image_id="proxyv2@sha256:2",container_id="containerd://i2",restart_policy="Always""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_info",
+                    INIT_ID,
+                    r#"container="seed",image_spec="seed:1",image="seed:1",image_id="",container_id="",restart_policy="""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_resource_limits",
+                    INIT_ID,
+                    &r("init-db", "memory", "byte"),
+                    "6.7108864e+07"
+                ),
+                line(
+                    "kube_pod_init_container_resource_limits",
+                    INIT_ID,
+                    &r("istio-proxy", "memory", "byte"),
+                    "1.073741824e+09"
+                ),
+                line(
+                    "kube_pod_init_container_resource_requests",
+                    INIT_ID,
+                    &r("init-db", "cpu", "core"),
+                    "0.05"
+                ),
+                line(
+                    "kube_pod_init_container_resource_requests",
+                    INIT_ID,
+                    &r("istio-proxy", "cpu", "core"),
+                    "0.01"
+                ),
+                line(
+                    "kube_pod_init_container_resource_requests",
+                    INIT_ID,
+                    &r("istio-proxy", "memory", "byte"),
+                    "4.194304e+07"
+                ),
+                line(
+                    "kube_pod_init_container_state_started",
+                    INIT_ID,
+                    &c("init-db"),
+                    "1.704164645e+09"
+                ),
+                line(
+                    "kube_pod_init_container_state_started",
+                    INIT_ID,
+                    &c("istio-proxy"),
+                    "1.704164649e+09"
+                ),
+                line(
+                    "kube_pod_init_container_status_last_terminated_reason",
+                    INIT_ID,
+                    r#"container="istio-proxy",reason="Error""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_last_terminated_reason",
+                    INIT_ID,
+                    r#"container="seed",reason="Error""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_last_terminated_exitcode",
+                    INIT_ID,
+                    &c("istio-proxy"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_last_terminated_exitcode",
+                    INIT_ID,
+                    &c("seed"),
+                    "2"
+                ),
+                line(
+                    "kube_pod_init_container_status_last_terminated_timestamp",
+                    INIT_ID,
+                    &c("istio-proxy"),
+                    "1.704164649e+09"
+                ),
+                line(
+                    "kube_pod_init_container_status_last_terminated_timestamp",
+                    INIT_ID,
+                    &c("seed"),
+                    "1.704164671e+09"
+                ),
+                line(
+                    "kube_pod_init_container_status_ready",
+                    INIT_ID,
+                    &c("init-db"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_ready",
+                    INIT_ID,
+                    &c("istio-proxy"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_ready",
+                    INIT_ID,
+                    &c("seed"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_init_container_status_restarts_total",
+                    INIT_ID,
+                    &c("init-db"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_init_container_status_restarts_total",
+                    INIT_ID,
+                    &c("istio-proxy"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_restarts_total",
+                    INIT_ID,
+                    &c("seed"),
+                    "2"
+                ),
+                line(
+                    "kube_pod_init_container_status_running",
+                    INIT_ID,
+                    &c("init-db"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_init_container_status_running",
+                    INIT_ID,
+                    &c("istio-proxy"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_running",
+                    INIT_ID,
+                    &c("seed"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_init_container_status_terminated",
+                    INIT_ID,
+                    &c("init-db"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_terminated",
+                    INIT_ID,
+                    &c("istio-proxy"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_init_container_status_terminated",
+                    INIT_ID,
+                    &c("seed"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_init_container_status_terminated_reason",
+                    INIT_ID,
+                    r#"container="init-db",reason="Completed""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_waiting",
+                    INIT_ID,
+                    &c("init-db"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_init_container_status_waiting",
+                    INIT_ID,
+                    &c("istio-proxy"),
+                    "0"
+                ),
+                line(
+                    "kube_pod_init_container_status_waiting",
+                    INIT_ID,
+                    &c("seed"),
+                    "1"
+                ),
+                line(
+                    "kube_pod_init_container_status_waiting_reason",
+                    INIT_ID,
+                    r#"container="seed",reason="CrashLoopBackOff""#,
+                    "1"
+                ),
+            ]
+        );
+        // Init container results never leak into the regular container families.
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_container_status_waiting_reason",
+                    "kube_pod_completion_time"
+                ]
+            ),
+            vec![line(
+                "kube_pod_container_status_waiting_reason",
+                INIT_ID,
+                r#"container="api",reason="PodInitializing""#,
+                "1"
+            )]
+        );
+    }
+
+    const EVICTED_ID: &str = r#"namespace="prod",pod="cache-5f",uid="uid-evict""#;
+
+    fn evicted_pod() -> Pod {
+        obj(r#"{
+          "metadata": {"name": "cache-5f", "namespace": "prod", "uid": "uid-evict"},
+          "spec": {"nodeName": "node-4", "containers": [{"name": "redis", "image": "redis:7"}]},
+          "status": {
+            "phase": "Failed",
+            "reason": "Evicted",
+            "message": "The node was low on resource: memory.",
+            "conditions": [
+              {"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet",
+               "lastTransitionTime": "2024-01-02T06:00:00Z"},
+              {"type": "Ready", "status": "False", "lastTransitionTime": "2024-01-02T06:00:00Z"}
+            ],
+            "containerStatuses": [
+              {"name": "redis", "image": "redis:7", "imageID": "", "ready": false, "restartCount": 0,
+               "state": {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown"}}}
+            ]
+          }
+        }"#)
+    }
+
+    #[test]
+    fn evicted_pod_reasons_and_zero_time_quirk() {
+        let p = evicted_pod();
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_status_reason",
+                    "kube_pod_status_disruption_reason",
+                    "kube_pod_container_state_started",
+                    "kube_pod_completion_time",
+                    "kube_pod_status_ready_time",
+                ]
+            ),
+            vec![
+                // No startedAt: KSM reads Go's zero time; the completion time then stays
+                // negative and is not written.
+                line(
+                    "kube_pod_container_state_started",
+                    EVICTED_ID,
+                    r#"container="redis""#,
+                    "-6.21355968e+10"
+                ),
+                line(
+                    "kube_pod_status_reason",
+                    EVICTED_ID,
+                    r#"reason="Evicted""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_reason",
+                    EVICTED_ID,
+                    r#"reason="TerminationByKubelet""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_disruption_reason",
+                    EVICTED_ID,
+                    r#"reason="TerminationByKubelet""#,
+                    "1"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_reasons_become_other() {
+        let p: Pod = obj(r#"{
+          "metadata": {"name": "p", "namespace": "n", "uid": "u"},
+          "spec": {"containers": []},
+          "status": {
+            "phase": "Failed", "reason": "OutOfcpu",
+            "conditions": [
+              {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI"},
+              {"type": "DisruptionTarget", "status": "True", "reason": "SomethingNew"},
+              {"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}
+            ]
+          }
+        }"#);
+        let id = r#"namespace="n",pod="p",uid="u""#;
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_status_reason",
+                    "kube_pod_status_disruption_reason",
+                    "kube_pod_status_unscheduled_time"
+                ]
+            ),
+            vec![
+                line(
+                    "kube_pod_status_reason",
+                    id,
+                    r#"reason="SchedulingGated""#,
+                    "1"
+                ),
+                line("kube_pod_status_reason", id, r#"reason="Other""#, "1"),
+                line(
+                    "kube_pod_status_disruption_reason",
+                    id,
+                    r#"reason="EvictionByEvictionAPI""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_disruption_reason",
+                    id,
+                    r#"reason="Other""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_status_unscheduled_time",
+                    id,
+                    "",
+                    "-6.21355968e+10"
+                ),
+            ]
+        );
+    }
+
+    const DB_ID: &str = r#"namespace="data",pod="db-0",uid="uid-db""#;
+
+    fn volume_pod() -> Pod {
+        obj(r#"{
+          "metadata": {"name": "db-0", "namespace": "data", "uid": "uid-db",
+                       "creationTimestamp": "2024-01-02T03:04:05Z",
+                       "deletionTimestamp": "2024-01-02T06:00:00Z",
+                       "deletionGracePeriodSeconds": 30,
+                       "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": "s1", "controller": true}]},
+          "spec": {
+            "containers": [{"name": "postgres", "image": "postgres:16"}],
+            "volumes": [
+              {"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}},
+              {"name": "config", "configMap": {"name": "db-config"}},
+              {"name": "backups", "persistentVolumeClaim": {"claimName": "backups", "readOnly": true}},
+              {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {
+                  "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}}}
+            ]
+          }
+        }"#)
+    }
+
+    #[test]
+    fn pvc_and_ephemeral_volumes_and_deletion() {
+        let p = volume_pod();
+        assert_eq!(
+            lines(
+                &p,
+                &[
+                    "kube_pod_spec_volumes_persistentvolumeclaims_info",
+                    "kube_pod_spec_volumes_persistentvolumeclaims_readonly",
+                    "kube_pod_deletion_timestamp",
+                    "kube_pod_created",
+                    "kube_pod_status_phase",
+                ]
+            ),
+            vec![
+                line("kube_pod_created", DB_ID, "", "1.704164645e+09"),
+                line("kube_pod_deletion_timestamp", DB_ID, "", "1.7041752e+09"),
+                line(
+                    "kube_pod_spec_volumes_persistentvolumeclaims_info",
+                    DB_ID,
+                    r#"volume="data",persistentvolumeclaim="data-db-0",ephemeral="false""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_spec_volumes_persistentvolumeclaims_info",
+                    DB_ID,
+                    r#"volume="backups",persistentvolumeclaim="backups",ephemeral="false""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_spec_volumes_persistentvolumeclaims_info",
+                    DB_ID,
+                    r#"volume="scratch",persistentvolumeclaim="db-0-scratch",ephemeral="true""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_spec_volumes_persistentvolumeclaims_readonly",
+                    DB_ID,
+                    r#"volume="data",persistentvolumeclaim="data-db-0",ephemeral="false""#,
+                    "0"
+                ),
+                line(
+                    "kube_pod_spec_volumes_persistentvolumeclaims_readonly",
+                    DB_ID,
+                    r#"volume="backups",persistentvolumeclaim="backups",ephemeral="false""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_spec_volumes_persistentvolumeclaims_readonly",
+                    DB_ID,
+                    r#"volume="scratch",persistentvolumeclaim="db-0-scratch",ephemeral="true""#,
+                    "0"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn extended_resource_names_follow_kubernetes_rules() {
+        assert!(is_extended_resource_name("nvidia.com/gpu"));
+        assert!(is_extended_resource_name("example.com/foo_bar.v1"));
+        assert!(!is_extended_resource_name("cpu"));
+        assert!(!is_extended_resource_name("kubernetes.io/foo"));
+        assert!(!is_extended_resource_name("requests.example.com/foo"));
+        assert!(!is_extended_resource_name("Example.com/foo"));
+        assert!(!is_extended_resource_name("example.com/"));
+        assert!(!is_extended_resource_name("example.com/a/b"));
+        assert!(!is_extended_resource_name("example.com/-foo"));
+        assert_eq!(ip_family("fe80::1%eth0"), Some("6"));
+        assert_eq!(ip_family("1.2.3.4%eth0"), None);
+        assert_eq!(ip_family(""), None);
+        assert_eq!(sanitize_resource_name("hugepages-1Gi"), "hugepages_1Gi");
+    }
+
+    /// Label names of one sample line, in order.
+    fn label_names(l: &str) -> Vec<String> {
+        let Some(open) = l.find('{') else {
+            return Vec::new();
+        };
+        let b = l.as_bytes();
+        let mut i = open + 1;
+        let mut out = Vec::new();
+        while i < b.len() && b[i] != b'}' {
+            let eq = i + l[i..].find('=').expect("=");
+            out.push(l[i..eq].to_string());
+            i = eq + 2; // skip `="`
+            while b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            if b[i] == b',' {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn table_matches_the_ksm_catalog() {
+        let tsv = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/spec/ksm-metrics.tsv"
+        ))
+        .expect("catalog readable");
+        let rows: Vec<Vec<&str>> = tsv
+            .lines()
+            .map(|l| l.split('\t').collect::<Vec<_>>())
+            .filter(|c| c.first() == Some(&"pods"))
+            .collect();
+        assert_eq!(rows.len(), 60);
+        assert_eq!(rows.len(), FAMILIES.len());
+        for (row, fam) in rows.iter().zip(FAMILIES) {
+            let d = &fam.def;
+            assert_eq!(row[1], d.name);
+            let kind = match d.kind {
+                MetricType::Gauge => "gauge",
+                MetricType::Counter => "counter",
+            };
+            assert_eq!(row[2], kind, "{}", d.name);
+            let stab = match d.stability {
+                Stability::Stable => "STABLE",
+                Stability::Experimental => "EXPERIMENTAL",
+            };
+            assert_eq!(row[4], stab, "{}", d.name);
+            assert_eq!(row[5] == "opt-in", d.opt_in, "{}", d.name);
+            assert!(d.deprecated_since.is_none());
+        }
+
+        // Every family has lines in some fixture, and their label names are the catalog's.
+        let pods = [
+            running_pod(),
+            pending_pod(),
+            oom_pod(),
+            job_pod(),
+            init_pod(),
+            evicted_pod(),
+            volume_pod(),
+        ];
+        for row in &rows {
+            let want: Vec<&str> = row[3].split(',').collect();
+            let mut seen = 0;
+            for p in &pods {
+                for l in lines(p, &[row[1]]) {
+                    seen += 1;
+                    let got = label_names(&l);
+                    let fixed: Vec<&str> =
+                        want.iter().copied().filter(|w| !w.ends_with('*')).collect();
+                    let wildcard = want.iter().find_map(|w| w.strip_suffix('*'));
+                    assert_eq!(got[..fixed.len().min(got.len())], fixed[..], "{l}");
+                    for extra in &got[fixed.len()..] {
+                        let prefix = wildcard.unwrap_or_else(|| panic!("unexpected label in {l}"));
+                        assert!(extra.starts_with(prefix), "{l}");
+                    }
+                }
+            }
+            assert!(seen > 0, "no fixture produces {}", row[1]);
+        }
+    }
+
+    #[test]
+    fn empty_pod_has_only_the_unconditional_families() {
+        let p: Pod = obj(r#"{"metadata": {"name": "x", "namespace": "n", "uid": "u"}}"#);
+        let all: Vec<&str> = FAMILIES.iter().map(|f| f.def.name).collect();
+        let got: Vec<String> = render_lines(&POD, &p, RenderCtx::default(), &all);
+        let id = r#"namespace="n",pod="x",uid="u""#;
+        assert_eq!(
+            got,
+            vec![
+                line(
+                    "kube_pod_info",
+                    id,
+                    r#"host_ip="",pod_ip="",node="",created_by_kind="",created_by_name="",priority_class="",host_network="false""#,
+                    "1"
+                ),
+                line(
+                    "kube_pod_owner",
+                    id,
+                    r#"owner_kind="",owner_name="",owner_is_controller="""#,
+                    "1"
+                ),
+                line("kube_pod_restart_policy", id, r#"type="""#, "1"),
+                line("kube_pod_nodeselectors", id, "", "1"),
+                line("kube_pod_service_account", id, r#"service_account="""#, "1"),
+                line("kube_pod_scheduler", id, r#"name="""#, "1"),
+            ]
+        );
+    }
+}
