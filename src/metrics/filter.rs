@@ -122,8 +122,9 @@ impl KeyFilter {
     }
 
     fn from_keys(keys: &[String]) -> Self {
+        // `res=[]` lists no key: like kube-state-metrics, the family then has no samples.
         let mut f = KeyFilter {
-            listed: true,
+            listed: !keys.is_empty(),
             ..Default::default()
         };
         if keys.first().map(|k| k == "*").unwrap_or(false) {
@@ -256,6 +257,8 @@ mod tests {
         assert!(!a.for_resource("pods").allows("other"));
         assert!(a.for_resource("nodes").allows("anything"));
         assert!(!a.for_resource("deployments").listed);
+        let empty = Allowlist::parse("x", "pods=[]", &known).unwrap();
+        assert!(!empty.for_resource("pods").listed);
         let w = Allowlist::parse("x", "*=[monitoring.example.org/*]", &known).unwrap();
         let f = w.for_resource("deployments");
         assert!(f.allows("monitoring.example.org/team"));
