@@ -3,6 +3,7 @@
 //! labels exactly as kube-state-metrics does it (it leaks into label names users query).
 
 use crate::exposition::format::{write_float, write_label_value};
+use crate::exposition::negotiate::Format;
 use crate::metrics::filter::KeyFilter;
 use std::collections::BTreeMap;
 
@@ -44,23 +45,42 @@ pub struct FamilyDef {
 }
 
 impl FamilyDef {
-    /// Full `# HELP`/`# TYPE` header as kube-state-metrics writes it in text format.
+    /// `# HELP`/`# TYPE` as kube-state-metrics writes them in text format 0.0.4.
     pub fn header(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.name.len() * 2 + self.help.len() + 32);
+        self.header_for(Format::Text)
+    }
+
+    /// The header in either format. OpenMetrics names a counter family without its `_total`
+    /// suffix (the samples keep it) and escapes `"` in HELP, so Prometheus stores the very
+    /// same series from both formats.
+    pub fn header_for(&self, format: Format) -> Vec<u8> {
+        let name = match (format, self.kind) {
+            (Format::OpenMetrics, MetricType::Counter) => {
+                self.name.strip_suffix("_total").unwrap_or(self.name)
+            }
+            _ => self.name,
+        };
+        let mut out = Vec::with_capacity(name.len() * 2 + self.help.len() + 32);
         out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(name.as_bytes());
         out.push(b' ');
+        let mut help = Vec::with_capacity(self.help.len() + 32);
         if self.stability == Stability::Stable {
-            out.extend_from_slice(b"[STABLE] ");
+            help.extend_from_slice(b"[STABLE] ");
         }
         if let Some(v) = self.deprecated_since {
-            out.extend_from_slice(b"(Deprecated since ");
-            out.extend_from_slice(v.as_bytes());
-            out.extend_from_slice(b") ");
+            help.extend_from_slice(b"(Deprecated since ");
+            help.extend_from_slice(v.as_bytes());
+            help.extend_from_slice(b") ");
         }
-        crate::exposition::format::write_help(&mut out, self.help);
+        help.extend_from_slice(self.help.as_bytes());
+        let help = String::from_utf8_lossy(&help);
+        match format {
+            Format::Text => crate::exposition::format::write_help(&mut out, &help),
+            Format::OpenMetrics => crate::exposition::format::write_label_value(&mut out, &help),
+        }
         out.extend_from_slice(b"\n# TYPE ");
-        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(name.as_bytes());
         out.push(b' ');
         out.extend_from_slice(self.kind.as_str().as_bytes());
         out.push(b'\n');
@@ -358,6 +378,20 @@ mod tests {
              kube_pod_x{namespace=\"ns\",pod=\"p\\\"1\"} 1.5e+09\n\
              kube_y 0\n\
              kube_y{a=\"b\"} 2\n"
+        );
+    }
+
+    #[test]
+    fn openmetrics_counter_header_drops_total() {
+        let f: Family<()> =
+            Family::stable("kube_x_restarts_total", "Say \"hi\".", |_, _, _| {}).counter();
+        assert_eq!(
+            String::from_utf8(f.def.header_for(Format::OpenMetrics)).unwrap(),
+            "# HELP kube_x_restarts [STABLE] Say \\\"hi\\\".\n# TYPE kube_x_restarts counter\n"
+        );
+        assert_eq!(
+            String::from_utf8(f.def.header_for(Format::Text)).unwrap(),
+            "# HELP kube_x_restarts_total [STABLE] Say \"hi\".\n# TYPE kube_x_restarts_total counter\n"
         );
     }
 

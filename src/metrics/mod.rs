@@ -47,7 +47,8 @@ pub mod validatingadmissionpolicybinding;
 pub mod validatingwebhookconfiguration;
 pub mod volumeattachment;
 
-use crate::store::RenderedObject;
+use crate::exposition::negotiate::Format;
+use crate::store::{FamilyHeaders, RenderedObject};
 use family::{Family, RenderCtx, Samples};
 use filter::MetricFilter;
 
@@ -131,11 +132,17 @@ impl<T> Renderer<T> {
         self.def.name
     }
 
-    /// `# HELP`/`# TYPE` of each enabled family, in order.
-    pub fn headers(&self) -> Vec<Vec<u8>> {
+    /// `# HELP`/`# TYPE` of each enabled family, in order, in both formats.
+    pub fn headers(&self) -> Vec<FamilyHeaders> {
         self.enabled
             .iter()
-            .map(|&i| self.def.families[i].def.header())
+            .map(|&i| {
+                let d = &self.def.families[i].def;
+                FamilyHeaders {
+                    text: d.header_for(Format::Text),
+                    openmetrics: d.header_for(Format::OpenMetrics),
+                }
+            })
             .collect()
     }
 

@@ -122,7 +122,7 @@ impl MainRoutes {
             if exclude.iter().any(|r| r == w.resource) {
                 continue;
             }
-            w.write(&mut body);
+            w.write(&mut body, format);
         }
         if format == Format::OpenMetrics {
             body.extend_from_slice(b"# EOF\n");

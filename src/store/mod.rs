@@ -1,6 +1,7 @@
 //! The metric store: per object (by UID) the rendered lines of every enabled family. A scrape
 //! walks families in order and copies bytes; nothing is rendered at scrape time.
 
+use crate::exposition::negotiate::Format;
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,15 +78,35 @@ impl Store {
     }
 }
 
+/// A family's header in each exposition format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyHeaders {
+    pub text: Vec<u8>,
+    pub openmetrics: Vec<u8>,
+}
+
+impl FamilyHeaders {
+    fn get(&self, format: Format) -> &[u8] {
+        match format {
+            Format::Text => &self.text,
+            Format::OpenMetrics => &self.openmetrics,
+        }
+    }
+}
+
 /// Writes one resource's families: the stores (one per namespace) walked family by family.
 pub struct ResourceWriter {
     pub resource: &'static str,
-    headers: Vec<Vec<u8>>,
+    headers: Vec<FamilyHeaders>,
     stores: Vec<Arc<Store>>,
 }
 
 impl ResourceWriter {
-    pub fn new(resource: &'static str, headers: Vec<Vec<u8>>, stores: Vec<Arc<Store>>) -> Self {
+    pub fn new(
+        resource: &'static str,
+        headers: Vec<FamilyHeaders>,
+        stores: Vec<Arc<Store>>,
+    ) -> Self {
         ResourceWriter {
             resource,
             headers,
@@ -101,13 +122,13 @@ impl ResourceWriter {
     /// empty (kube-state-metrics' `hasMetrics`); otherwise every enabled family gets its
     /// header even with no samples. All stores stay read-locked for the whole resource so
     /// the families of one scrape come from one consistent state.
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub fn write(&self, out: &mut Vec<u8>, format: Format) {
         let guards: Vec<_> = self.stores.iter().map(|s| s.objects.read()).collect();
         if guards.iter().all(|g| g.is_empty()) {
             return;
         }
         for (i, header) in self.headers.iter().enumerate() {
-            out.extend_from_slice(header);
+            out.extend_from_slice(header.get(format));
             for g in &guards {
                 for obj in g.values() {
                     out.extend_from_slice(obj.family(i));
@@ -131,20 +152,23 @@ mod tests {
         RenderedObject::new(bytes, ends)
     }
 
+    fn hdr(s: &str) -> FamilyHeaders {
+        FamilyHeaders {
+            text: s.as_bytes().to_vec(),
+            openmetrics: s.as_bytes().to_vec(),
+        }
+    }
+
     fn scrape(w: &ResourceWriter) -> String {
         let mut out = Vec::new();
-        w.write(&mut out);
+        w.write(&mut out, Format::Text);
         String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn empty_store_writes_no_headers() {
         let s = Arc::new(Store::new());
-        let w = ResourceWriter::new(
-            "pods",
-            vec![b"# A\n".to_vec(), b"# B\n".to_vec()],
-            vec![s.clone()],
-        );
+        let w = ResourceWriter::new("pods", vec![hdr("# A\n"), hdr("# B\n")], vec![s.clone()]);
         assert_eq!(scrape(&w), "");
         s.upsert("u1", obj(&["a 1\n", ""]));
         assert_eq!(scrape(&w), "# A\na 1\n# B\n");
@@ -158,11 +182,7 @@ mod tests {
         let s2 = Arc::new(Store::new());
         s1.upsert("u1", obj(&["a{o=\"1\"} 1\n", "b{o=\"1\"} 1\n"]));
         s2.upsert("u2", obj(&["a{o=\"2\"} 1\n", "b{o=\"2\"} 1\n"]));
-        let w = ResourceWriter::new(
-            "pods",
-            vec![b"# A\n".to_vec(), b"# B\n".to_vec()],
-            vec![s1, s2],
-        );
+        let w = ResourceWriter::new("pods", vec![hdr("# A\n"), hdr("# B\n")], vec![s1, s2]);
         assert_eq!(
             scrape(&w),
             "# A\na{o=\"1\"} 1\na{o=\"2\"} 1\n# B\nb{o=\"1\"} 1\nb{o=\"2\"} 1\n"
