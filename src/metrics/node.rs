@@ -12,6 +12,7 @@ use crate::metrics::ResourceDef;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub static NODE: ResourceDef<Node> = ResourceDef {
@@ -186,7 +187,7 @@ fn push_resources(s: &mut Samples, map: Option<&BTreeMap<String, Quantity>>) {
             continue;
         };
         let resource = sanitize_resource_name(name);
-        let mut emit = |unit: &str| s.push(&[("resource", resource.as_str()), ("unit", unit)], v);
+        let mut emit = |unit: &str| s.push(&[("resource", resource.as_ref()), ("unit", unit)], v);
         match name.as_str() {
             "cpu" => emit("core"),
             "storage" | "ephemeral-storage" | "memory" => emit("byte"),
@@ -207,17 +208,17 @@ fn push_resources(s: &mut Samples, map: Option<&BTreeMap<String, Quantity>>) {
 }
 
 /// `[^a-zA-Z0-9_]` → `_` per character, without the snake-casing label keys get, so
-/// `hugepages-1Gi` becomes `hugepages_1Gi`.
-pub(crate) fn sanitize_resource_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// `hugepages-1Gi` becomes `hugepages_1Gi`. Borrows when nothing needs replacing.
+pub(crate) fn sanitize_resource_name(name: &str) -> Cow<'_, str> {
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if name.chars().all(valid) {
+        return Cow::Borrowed(name);
+    }
+    Cow::Owned(
+        name.chars()
+            .map(|c| if valid(c) { c } else { '_' })
+            .collect(),
+    )
 }
 
 /// Kubernetes' `IsExtendedResourceName`: not native (native = no `/` or a `kubernetes.io/`
