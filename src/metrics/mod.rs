@@ -1,6 +1,8 @@
 //! Object-state metric families, one file per resource, and the renderer that turns an
 //! object into the bytes its store keeps.
 
+#[cfg(test)]
+pub mod catalog_check;
 pub mod consumer;
 pub mod family;
 pub mod filter;
