@@ -2,5 +2,6 @@
 //! Kubernetes service discovery, from one set of watches.
 
 pub mod exposition;
+pub mod kube;
 pub mod metrics;
 pub mod store;

@@ -1,0 +1,3 @@
+//! Access to the Kubernetes API server.
+pub mod config;
+pub mod tls;
