@@ -185,3 +185,331 @@ fn invalid_client(cfg: &ClusterConfig, detail: String) -> ConfigError {
         detail,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::config::{Auth, TlsSettings};
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::path::PathBuf;
+    use std::thread::JoinHandle;
+
+    fn cert_path(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("vendor-certs")
+            .join(name)
+    }
+
+    fn pem(name: &str) -> Vec<u8> {
+        std::fs::read(cert_path(name)).unwrap()
+    }
+
+    fn config(tls: TlsSettings, port: u16) -> ClusterConfig {
+        ClusterConfig {
+            server: format!("https://127.0.0.1:{port}"),
+            tls,
+            auth: Auth::None,
+            source: "test".to_string(),
+        }
+    }
+
+    fn with_ca(ca: &str) -> TlsSettings {
+        TlsSettings {
+            ca_pem: Some(pem(ca)),
+            ..TlsSettings::default()
+        }
+    }
+
+    /// What the test server saw on its single connection.
+    #[derive(Debug)]
+    struct Seen {
+        user_agent: String,
+        client_certs: usize,
+    }
+
+    /// A one-connection HTTPS server on 127.0.0.1:0 presenting `cert`; with `client_ca` it
+    /// requires a client certificate signed by that CA. Socket timeouts bound the thread.
+    fn serve(
+        cert: &str,
+        key: &str,
+        client_ca: Option<&str>,
+    ) -> (u16, JoinHandle<Result<Seen, String>>) {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_path(cert))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(cert_path(key)).unwrap();
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = match client_ca {
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots
+                    .add(CertificateDer::from_pem_file(cert_path(ca)).unwrap())
+                    .unwrap();
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let server_config = Arc::new(builder.with_single_cert(chain, key).unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let (sock, _) = listener.accept().map_err(|e| e.to_string())?;
+            sock.set_read_timeout(Some(Duration::from_secs(5)))
+                .map_err(|e| e.to_string())?;
+            sock.set_write_timeout(Some(Duration::from_secs(5)))
+                .map_err(|e| e.to_string())?;
+            let conn = rustls::ServerConnection::new(server_config).map_err(|e| e.to_string())?;
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = tls.read(&mut buf).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Err("client closed before sending a request".to_string());
+                }
+                request.extend_from_slice(&buf[..n]);
+            }
+            let request = String::from_utf8_lossy(&request).to_string();
+            let user_agent = request
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("user-agent")
+                        .then(|| value.trim().to_string())
+                })
+                .unwrap_or_default();
+            let client_certs = tls.conn.peer_certificates().map_or(0, |c| c.len());
+            let body = "ok";
+            write!(
+                tls,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .map_err(|e| e.to_string())?;
+            tls.conn.send_close_notify();
+            tls.flush().map_err(|e| e.to_string())?;
+            Ok(Seen {
+                user_agent,
+                client_certs,
+            })
+        });
+        (port, handle)
+    }
+
+    fn get(agent: &ureq::Agent, port: u16) -> Result<String, ureq::Error> {
+        let mut resp = agent
+            .get(format!("https://127.0.0.1:{port}/version"))
+            .config()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .call()?;
+        assert_eq!(resp.status(), 200);
+        resp.body_mut().read_to_string()
+    }
+
+    /// The rustls certificate verdict inside a ureq error (ureq surfaces handshake failures
+    /// either directly or wrapped in the I/O error of the TLS stream).
+    fn certificate_error(err: &ureq::Error) -> Option<&rustls::CertificateError> {
+        let tls = match err {
+            ureq::Error::Rustls(e) => e,
+            ureq::Error::Io(e) => e.get_ref()?.downcast_ref::<rustls::Error>()?,
+            _ => return None,
+        };
+        match tls {
+            rustls::Error::InvalidCertificate(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn configured_ca_verifies_server() {
+        let (port, server) = serve("server.crt", "server.key", None);
+        let agent = build_agent(&config(with_ca("ca.crt"), port)).unwrap();
+        assert_eq!(get(&agent, port).unwrap(), "ok");
+        let seen = server.join().unwrap().unwrap();
+        assert_eq!(
+            seen.user_agent,
+            concat!("kubestate/", env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(seen.client_certs, 0);
+    }
+
+    #[test]
+    fn server_from_other_ca_is_rejected() {
+        let (port, _server) = serve("wrong-server.crt", "wrong-server.key", None);
+        let agent = build_agent(&config(with_ca("ca.crt"), port)).unwrap();
+        let err = get(&agent, port).unwrap_err();
+        assert!(
+            matches!(
+                certificate_error(&err),
+                Some(rustls::CertificateError::UnknownIssuer)
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn expired_server_certificate_is_rejected() {
+        let (port, _server) = serve("expired.crt", "expired.key", None);
+        let agent = build_agent(&config(with_ca("ca.crt"), port)).unwrap();
+        let err = get(&agent, port).unwrap_err();
+        assert!(
+            matches!(
+                certificate_error(&err),
+                Some(
+                    rustls::CertificateError::Expired
+                        | rustls::CertificateError::ExpiredContext { .. }
+                )
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn insecure_skip_verify_accepts_any_server() {
+        let (port, server) = serve("wrong-server.crt", "wrong-server.key", None);
+        let tls = TlsSettings {
+            insecure_skip_verify: true,
+            ..TlsSettings::default()
+        };
+        let agent = build_agent(&config(tls, port)).unwrap();
+        assert_eq!(get(&agent, port).unwrap(), "ok");
+        server.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn client_certificate_is_presented() {
+        let (port, server) = serve("server.crt", "server.key", Some("ca.crt"));
+        let tls = TlsSettings {
+            client_cert_pem: Some(pem("client.crt")),
+            client_key_pem: Some(pem("client.key")),
+            ..with_ca("ca.crt")
+        };
+        let agent = build_agent(&config(tls, port)).unwrap();
+        assert_eq!(get(&agent, port).unwrap(), "ok");
+        assert_eq!(server.join().unwrap().unwrap().client_certs, 1);
+    }
+
+    #[test]
+    fn missing_client_certificate_fails_when_required() {
+        let (port, server) = serve("server.crt", "server.key", Some("ca.crt"));
+        let agent = build_agent(&config(with_ca("ca.crt"), port)).unwrap();
+        assert!(get(&agent, port).is_err());
+        let server_err = server.join().unwrap().unwrap_err();
+        assert!(
+            server_err.to_lowercase().contains("certificate"),
+            "{server_err}"
+        );
+    }
+
+    #[test]
+    fn kubeconfig_to_agent_end_to_end() {
+        use crate::kube::config::ConfigOptions;
+        let (port, server) = serve("server.crt", "server.key", Some("ca.crt"));
+        let dir = std::env::temp_dir().join(format!("kubestate-tls-e2e-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kc = dir.join("config");
+        let certs = cert_path("");
+        std::fs::write(
+            &kc,
+            format!(
+                "current-context: c\n\
+                 clusters: [{{name: k, cluster: {{server: \"https://localhost:{port}\", certificate-authority: {ca}}}}}]\n\
+                 users: [{{name: u, user: {{client-certificate: {crt}, client-key: {key}}}}}]\n\
+                 contexts: [{{name: c, context: {{cluster: k, user: u}}}}]\n",
+                ca = certs.join("ca.crt").display(),
+                crt = certs.join("client.crt").display(),
+                key = certs.join("client.key").display(),
+            ),
+        )
+        .unwrap();
+        let cfg = ClusterConfig::load(&ConfigOptions {
+            kubeconfig: Some(kc),
+            ..ConfigOptions::default()
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        let agent = build_agent(&cfg.unwrap()).unwrap();
+        // "localhost" exercises the DNS SAN. The server listens on 127.0.0.1 only, so keep
+        // the client off ::1 in case localhost resolves to it first.
+        let mut resp = agent
+            .get(format!("https://localhost:{port}/version"))
+            .config()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .ip_family(ureq::config::IpFamily::Ipv4Only)
+            .build()
+            .call()
+            .unwrap();
+        assert_eq!(resp.body_mut().read_to_string().unwrap(), "ok");
+        assert_eq!(server.join().unwrap().unwrap().client_certs, 1);
+    }
+
+    #[test]
+    fn unusable_ca_is_a_config_error() {
+        let cfg = |ca: &[u8]| {
+            config(
+                TlsSettings {
+                    ca_pem: Some(ca.to_vec()),
+                    ..TlsSettings::default()
+                },
+                1,
+            )
+        };
+        let err = build_agent(&cfg(b"not pem at all")).unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidCa { .. }), "{err:?}");
+        let garbage = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let err = build_agent(&cfg(garbage)).unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidCa { .. }), "{err:?}");
+        assert!(err.to_string().contains("test"));
+    }
+
+    #[test]
+    fn mismatched_or_partial_client_credentials_are_config_errors() {
+        let tls = |cert: Option<&str>, key: Option<&str>| TlsSettings {
+            client_cert_pem: cert.map(pem),
+            client_key_pem: key.map(pem),
+            ..with_ca("ca.crt")
+        };
+        for (cert, key) in [
+            (Some("client.crt"), Some("server.key")),
+            (Some("client.crt"), None),
+            (None, Some("client.key")),
+            (Some("client.key"), Some("client.key")),
+            (Some("client.crt"), Some("client.crt")),
+        ] {
+            let err = build_agent(&config(tls(cert, key), 1)).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::InvalidClientCert { .. }),
+                "{cert:?}/{key:?}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_ca_falls_back_to_system_bundle() {
+        let cfg = config(TlsSettings::default(), 1);
+        let err = build_agent_with_bundle(&cfg, Path::new("/nonexistent/bundle.crt")).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::NoRootCertificates { .. }),
+            "{err:?}"
+        );
+        // Any readable bundle with a valid certificate works as the trust store.
+        build_agent_with_bundle(&cfg, &cert_path("ca.crt")).unwrap();
+        // Plain http (e.g. `kubectl proxy`) needs no roots at all.
+        let plain = ClusterConfig {
+            server: "http://127.0.0.1:8001".to_string(),
+            ..config(TlsSettings::default(), 1)
+        };
+        build_agent_with_bundle(&plain, Path::new("/nonexistent/bundle.crt")).unwrap();
+    }
+}
