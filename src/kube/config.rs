@@ -252,6 +252,11 @@ pub enum ConfigError {
         missing: &'static str,
         kubeconfig: String,
     },
+    /// Username/password together with a bearer token (client-go refuses this as well).
+    ConflictingAuth {
+        user: String,
+        kubeconfig: String,
+    },
     /// client-go refuses a CA together with `insecure-skip-tls-verify`; so do we.
     InsecureWithCa {
         cluster: String,
@@ -384,6 +389,11 @@ impl fmt::Display for ConfigError {
                 "cluster {cluster:?} in {kubeconfig} sets both a certificate authority and \
                  insecure-skip-tls-verify; remove one of them"
             ),
+            ConflictingAuth { user, kubeconfig } => write!(
+                f,
+                "user {user:?} in {kubeconfig} sets both username/password and a token; \
+                 keep only one"
+            ),
             EmptyToken { path } => write!(f, "token file {} is empty", path.display()),
             NoConfiguration { tried } => write!(
                 f,
@@ -481,19 +491,20 @@ fn load_with(opts: &ConfigOptions, env: &Environment) -> Result<ClusterConfig, C
         return merged.resolve(opts);
     }
     if let (Some(host), Some(port)) = (&env.service_host, &env.service_port) {
+        // Like client-go, a pod without a mounted token is "not in-cluster" when an
+        // --apiserver is given; without one, the missing token is the error worth reporting.
+        let token_present = env.service_account_dir.join("token").exists();
+        if opts.apiserver.is_some() && !token_present {
+            return bare_apiserver(opts);
+        }
         let mut cfg = in_cluster(host, port, &env.service_account_dir)?;
         if let Some(apiserver) = &opts.apiserver {
             cfg.server = normalize_server(apiserver, "--apiserver")?;
         }
         return Ok(cfg);
     }
-    if let Some(apiserver) = &opts.apiserver {
-        return Ok(ClusterConfig {
-            server: normalize_server(apiserver, "--apiserver")?,
-            tls: TlsSettings::default(),
-            auth: Auth::None,
-            source: "--apiserver without credentials".to_string(),
-        });
+    if opts.apiserver.is_some() {
+        return bare_apiserver(opts);
     }
     let kubeconfig = match &env.kubeconfig {
         Some(list) => format!("no file in $KUBECONFIG ({list}) exists"),
@@ -501,6 +512,16 @@ fn load_with(opts: &ConfigOptions, env: &Environment) -> Result<ClusterConfig, C
     };
     Err(ConfigError::NoConfiguration {
         tried: format!("{kubeconfig}, KUBERNETES_SERVICE_HOST/PORT unset, no --apiserver"),
+    })
+}
+
+/// `--apiserver` alone: no kubeconfig and no pod credentials (e.g. `kubectl proxy`).
+fn bare_apiserver(opts: &ConfigOptions) -> Result<ClusterConfig, ConfigError> {
+    Ok(ClusterConfig {
+        server: normalize_server(opts.apiserver.as_deref().unwrap_or_default(), "--apiserver")?,
+        tls: TlsSettings::default(),
+        auth: Auth::None,
+        source: "--apiserver without credentials".to_string(),
     })
 }
 
@@ -892,12 +913,27 @@ impl Merged {
                     }
                     _ => {}
                 }
-                // Precedence as in client-go: a literal token, then a token file, then basic.
-                if let Some(token) = u.token.as_ref().filter(|t| !t.is_empty()) {
+                let token = u.token.as_ref().filter(|t| !t.is_empty());
+                let token_file = u.token_file.as_ref().filter(|t| !t.is_empty());
+                let username = u.username.as_ref().filter(|u| !u.is_empty());
+                if username.is_some() && (token.is_some() || token_file.is_some()) {
+                    // client-go's transport refuses this combination too.
+                    return Err(ConfigError::ConflictingAuth {
+                        user: name,
+                        kubeconfig,
+                    });
+                }
+                // As in client-go, a readable tokenFile wins over a literal token (the file
+                // is the one kept fresh); the literal token is the fallback.
+                if let Some(path) = token_file {
+                    match (TokenFile::new(user.resolve(path)), token) {
+                        (Ok(file), _) => Auth::TokenFile(file),
+                        (Err(_), Some(token)) => Auth::Bearer(token.clone()),
+                        (Err(e), None) => return Err(e),
+                    }
+                } else if let Some(token) = token {
                     Auth::Bearer(token.clone())
-                } else if let Some(path) = u.token_file.as_ref().filter(|t| !t.is_empty()) {
-                    Auth::TokenFile(TokenFile::new(user.resolve(path))?)
-                } else if let Some(username) = u.username.as_ref().filter(|u| !u.is_empty()) {
+                } else if let Some(username) = username {
                     Auth::Basic {
                         username: username.clone(),
                         password: u.password.clone().unwrap_or_default(),
@@ -1542,6 +1578,52 @@ contexts:
     }
 
     #[test]
+    fn token_file_wins_over_token_and_token_is_the_fallback() {
+        let dir = TempDir::new("kc");
+        dir.write("tok", "from-file");
+        let kc = dir.write(
+            "config",
+            r#"
+clusters: [{name: k, cluster: {server: "https://k"}}]
+users:
+- {name: both, user: {token: literal, tokenFile: tok}}
+- {name: broken-file, user: {token: literal, tokenFile: missing}}
+- {name: only-broken-file, user: {tokenFile: missing}}
+- {name: conflict, user: {token: t, username: admin, password: p}}
+contexts:
+- {name: both, context: {cluster: k, user: both}}
+- {name: broken-file, context: {cluster: k, user: broken-file}}
+- {name: only-broken-file, context: {cluster: k, user: only-broken-file}}
+- {name: conflict, context: {cluster: k, user: conflict}}
+"#,
+        );
+        let load = |c: &str| {
+            let opts = ConfigOptions {
+                context: Some(c.to_string()),
+                ..explicit(&kc)
+            };
+            load_with(&opts, &no_env())
+        };
+        let cfg = load("both").unwrap();
+        assert_eq!(auth_header(&cfg).as_deref(), Some("Bearer from-file"));
+        let cfg = load("broken-file").unwrap();
+        assert_eq!(auth_header(&cfg).as_deref(), Some("Bearer literal"));
+        let err = load("only-broken-file").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Io {
+                    what: "token file",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = load("conflict").unwrap_err();
+        assert!(matches!(&err, ConfigError::ConflictingAuth { user, .. } if user == "conflict"));
+    }
+
+    #[test]
     fn explicit_kubeconfig_must_exist() {
         let dir = TempDir::new("kc");
         let err = load_with(&explicit(&dir.0.join("absent")), &no_env()).unwrap_err();
@@ -1652,6 +1734,18 @@ contexts:
             ),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn pod_env_without_token_falls_back_to_bare_apiserver() {
+        let dir = TempDir::new("sa");
+        let opts = ConfigOptions {
+            apiserver: Some("https://k:6443".to_string()),
+            ..ConfigOptions::default()
+        };
+        let cfg = load_with(&opts, &in_cluster_env(&dir, "10.0.0.1")).unwrap();
+        assert_eq!(cfg.server, "https://k:6443");
+        assert!(matches!(cfg.auth, Auth::None));
     }
 
     #[test]
