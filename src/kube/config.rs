@@ -104,8 +104,8 @@ impl fmt::Debug for Auth {
 /// A bearer token kept in a file (service-account tokens, kubeconfig `tokenFile`).
 ///
 /// The kubelet rewrites projected service-account tokens well before they expire, so the
-/// file is re-read whenever its mtime or size changes, checked at most once per
-/// [`TOKEN_RECHECK_INTERVAL`]. Shared by all watch threads, hence the mutex.
+/// file is re-read whenever its mtime or size changes, checked at most once a second
+/// (`TOKEN_RECHECK_INTERVAL`). Shared by all watch threads, hence the mutex.
 pub struct TokenFile {
     path: PathBuf,
     recheck: Duration,
