@@ -583,6 +583,12 @@ fn pod_for(spec: &ClusterSpec, w: &Workload, i: usize, variant: u64) -> Value {
             "volumeMounts": [{"name": token_vol, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}],
             "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
         });
+        if c > 0 {
+            // Sidecars carry a shorter env.
+            if let Some(env) = container["env"].as_array_mut() {
+                env.truncate(2);
+            }
+        }
         if c == 0 {
             container["ports"] = json!([{"name": "http", "containerPort": 8080, "protocol": "TCP"},
                 {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}]);
