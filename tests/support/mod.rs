@@ -1,0 +1,6 @@
+//! Shared test support: a fake Kubernetes API server speaking real list/watch,
+//! and a deterministic generator of realistic cluster contents.
+#![allow(dead_code)]
+
+pub mod cluster_gen;
+pub mod fake_apiserver;
