@@ -292,6 +292,7 @@ impl<T: KubeObject> Watcher<T> {
                             reason = reason
                         );
                         mode = InitialSync::List;
+                        continue;
                     }
                     Err(SyncError::Api(e)) => {
                         if use_watch_list {

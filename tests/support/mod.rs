@@ -4,3 +4,5 @@
 
 pub mod cluster_gen;
 pub mod fake_apiserver;
+#[cfg(test)]
+pub mod kubestate;
