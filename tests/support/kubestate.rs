@@ -19,11 +19,10 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-fn http_get(
-    port: u16,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> Option<(u16, Vec<(String, String)>, Vec<u8>)> {
+/// Status, headers and body of a response.
+pub type Reply = (u16, Vec<(String, String)>, Vec<u8>);
+
+fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<Reply> {
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -99,11 +98,7 @@ impl Kubestate {
         }
     }
 
-    pub fn get(
-        &self,
-        path: &str,
-        headers: &[(&str, &str)],
-    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         http_get(self.port, path, headers)
             .unwrap_or_else(|| panic!("GET {path} failed; log:\n{}", self.logs()))
     }
