@@ -456,3 +456,54 @@ fn bad_flags_exit_with_code_2_and_one_clear_line() {
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn namespaces_get_their_own_watches_and_the_denylist_is_a_field_selector() {
+    let fake = fake_with_basics(FakeOptions::default());
+    fake.create("namespaces", json!({"metadata": {"name": "a"}}));
+    fake.create("namespaces", json!({"metadata": {"name": "b"}}));
+    fake.create("pods", pod("a", "in-a", "Running"));
+    fake.create("pods", pod("b", "in-b", "Running"));
+    let dir = tmpdir("ns");
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &["--namespaces=a,b", "--resources=pods,namespaces"],
+    );
+    ks.wait_ready();
+    let body = ks.scrape();
+    assert!(body.contains("pod=\"in-a\"") && body.contains("pod=\"in-b\""));
+    assert!(!body.contains("pod=\"web-1\""), "default is not watched");
+    // cluster-scoped namespaces are not restricted
+    assert!(body.contains("kube_namespace_created{namespace=\"default\"}"));
+    let reqs = fake.requests();
+    assert!(reqs
+        .iter()
+        .any(|r| r.starts_with("GET /api/v1/namespaces/a/pods?")));
+    assert!(reqs
+        .iter()
+        .any(|r| r.starts_with("GET /api/v1/namespaces/b/pods?")));
+    drop(ks);
+
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[
+            "--namespaces-denylist=a,default",
+            "--resources=pods,namespaces",
+        ],
+    );
+    ks.wait_ready();
+    let body = ks.scrape();
+    assert!(
+        body.contains("pod=\"in-b\"")
+            && !body.contains("pod=\"in-a\"")
+            && !body.contains("pod=\"web-1\"")
+    );
+    assert!(
+        body.contains("kube_namespace_created{namespace=\"a\"}"),
+        "the denylist does not hide namespaces themselves"
+    );
+    assert!(fake.requests().iter().any(|r| r.contains("/api/v1/pods?")
+        && r.contains(
+            "fieldSelector=metadata.namespace%21%3Da%2Cmetadata.namespace%21%3Ddefault"
+        )));
+}
