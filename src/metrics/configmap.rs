@@ -231,9 +231,9 @@ pub(crate) mod common {
                 };
                 let want: Vec<&str> = row[3].split(',').collect();
                 let mut sets = vec![want.clone()];
-                for v in variants.iter().filter(|v| v[1] == row[1]) {
+                for v in variants.iter().filter(|v| v[0] == row[1]) {
                     let mut alt: Vec<&str> = want[..id_len].to_vec();
-                    alt.extend(v[2].split(',').filter(|x| !x.is_empty()));
+                    alt.extend(v[1].split(',').filter(|x| !x.is_empty()));
                     sets.push(alt);
                 }
                 let mut seen = 0;
