@@ -115,7 +115,41 @@ pub const KSM_RESOURCES: &[&str] = &[
 ];
 
 /// Resources this build has families for.
-pub const SUPPORTED_RESOURCES: &[&str] = &["deployments", "namespaces", "nodes", "pods"];
+/// kube-state-metrics' default `--resources` (every resource but the seven opt-in ones).
+pub const DEFAULT_RESOURCES: &[&str] = &[
+    "certificatesigningrequests",
+    "configmaps",
+    "cronjobs",
+    "daemonsets",
+    "deployments",
+    "endpointslices",
+    "horizontalpodautoscalers",
+    "ingresses",
+    "jobs",
+    "leases",
+    "limitranges",
+    "mutatingadmissionpolicies",
+    "mutatingadmissionpolicybindings",
+    "mutatingwebhookconfigurations",
+    "namespaces",
+    "networkpolicies",
+    "nodes",
+    "persistentvolumeclaims",
+    "persistentvolumes",
+    "poddisruptionbudgets",
+    "pods",
+    "replicasets",
+    "replicationcontrollers",
+    "resourcequotas",
+    "secrets",
+    "services",
+    "statefulsets",
+    "storageclasses",
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+    "validatingwebhookconfigurations",
+    "volumeattachments",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CliError {
@@ -128,7 +162,6 @@ pub enum CliError {
     },
     UnexpectedArgument(String),
     UnknownResource(String),
-    UnsupportedResource(String),
 }
 
 impl fmt::Display for CliError {
@@ -136,13 +169,18 @@ impl fmt::Display for CliError {
         match self {
             CliError::UnknownFlag(n) => write!(f, "unknown flag --{n} (see --help)"),
             CliError::MissingValue(n) => write!(f, "flag --{n} needs a value"),
-            CliError::BadValue { flag, value, reason } => write!(f, "--{flag}={value}: {reason}"),
-            CliError::UnexpectedArgument(a) => write!(f, "unexpected argument {a:?}: kubestate takes only flags"),
-            CliError::UnknownResource(r) => write!(f, "--resources: unknown resource {r:?} (known: {})", KSM_RESOURCES.join(",")),
-            CliError::UnsupportedResource(r) => write!(
+            CliError::BadValue {
+                flag,
+                value,
+                reason,
+            } => write!(f, "--{flag}={value}: {reason}"),
+            CliError::UnexpectedArgument(a) => {
+                write!(f, "unexpected argument {a:?}: kubestate takes only flags")
+            }
+            CliError::UnknownResource(r) => write!(
                 f,
-                "--resources: {r:?} is a kube-state-metrics resource this version does not export yet (supported: {})",
-                SUPPORTED_RESOURCES.join(",")
+                "--resources: unknown resource {r:?} (known: {})",
+                KSM_RESOURCES.join(",")
             ),
         }
     }
@@ -249,7 +287,7 @@ impl Default for Options {
                 o.set(f.name, f.default).expect("flag defaults are valid");
             }
         }
-        o.resources = SUPPORTED_RESOURCES.iter().map(|s| s.to_string()).collect();
+        o.resources = DEFAULT_RESOURCES.iter().map(|s| s.to_string()).collect();
         o
     }
 }
@@ -355,9 +393,6 @@ impl Options {
             if !KSM_RESOURCES.contains(&r.as_str()) {
                 return Err(CliError::UnknownResource(r.clone()));
             }
-            if !SUPPORTED_RESOURCES.contains(&r.as_str()) {
-                return Err(CliError::UnsupportedResource(r.clone()));
-            }
         }
         o.resources.sort();
         o.resources.dedup();
@@ -423,10 +458,9 @@ mod tests {
         assert_eq!(o.telemetry_port, 8081);
         assert_eq!(o.host, "::");
         assert!(!o.enable_gzip_encoding);
-        assert_eq!(
-            o.resources,
-            vec!["deployments", "namespaces", "nodes", "pods"]
-        );
+        assert_eq!(o.resources.len(), 32);
+        assert!(!o.resources.contains(&"endpoints".to_string()));
+        assert!(o.resources.contains(&"endpointslices".to_string()));
     }
 
     #[test]
@@ -456,10 +490,6 @@ mod tests {
         assert_eq!(
             parse(&["--resources=pods,foos"]).unwrap_err(),
             CliError::UnknownResource("foos".into())
-        );
-        assert_eq!(
-            parse(&["--resources=secrets"]).unwrap_err(),
-            CliError::UnsupportedResource("secrets".into())
         );
         assert!(matches!(
             parse(&["--port=x"]).unwrap_err(),
