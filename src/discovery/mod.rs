@@ -310,6 +310,10 @@ impl Selectable for Pod {
 }
 
 #[cfg(test)]
+mod manager_tests;
+#[cfg(test)]
+mod role_tests;
+#[cfg(test)]
 pub(crate) mod testutil;
 
 #[cfg(test)]
