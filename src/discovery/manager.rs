@@ -399,6 +399,9 @@ primary!(Endpoints, Endpoints, endpoints, Endpoints);
 primary!(EndpointSlice, EndpointSlices, slices, EndpointSlice);
 primary!(Ingress, Ingresses, ingresses, Ingress);
 
+/// The published http_sd bodies by job name, shared with the HTTP side.
+pub type Snapshots = Arc<RwLock<HashMap<String, Arc<Vec<u8>>>>>;
+
 /// Publishing options.
 #[derive(Debug, Clone)]
 pub struct SdOptions {
@@ -433,7 +436,7 @@ pub struct Discovery {
     jobs: Vec<Job>,
     core: Mutex<Core>,
     tx: Sender<Msg>,
-    snapshots: Arc<RwLock<HashMap<String, Arc<Vec<u8>>>>>,
+    snapshots: Snapshots,
 }
 
 impl Discovery {
@@ -591,15 +594,11 @@ pub struct ManagerState {
     jobs: Vec<JobOut>,
     synced: BTreeSet<Resource>,
     opts: SdOptions,
-    snapshots: Arc<RwLock<HashMap<String, Arc<Vec<u8>>>>>,
+    snapshots: Snapshots,
 }
 
 impl ManagerState {
-    pub fn new(
-        jobs: &[Job],
-        opts: SdOptions,
-        snapshots: Arc<RwLock<HashMap<String, Arc<Vec<u8>>>>>,
-    ) -> Self {
+    pub fn new(jobs: &[Job], opts: SdOptions, snapshots: Snapshots) -> Self {
         ManagerState {
             jobs: jobs
                 .iter()
