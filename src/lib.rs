@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod discovery;
 pub mod exposition;
 pub mod kube;
 pub mod log;
