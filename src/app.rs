@@ -2,6 +2,7 @@
 //! its store → the two HTTP listeners.
 
 use crate::cli::Options;
+use crate::discovery::manager::{Discovery, Resource as SdResource, SdObject, SdOptions};
 use crate::kube::client::ApiClient;
 use crate::kube::config::{ClusterConfig, ConfigError, ConfigOptions};
 use crate::kube::object::KubeObject;
@@ -18,12 +19,16 @@ use crate::server::telemetry::Telemetry;
 use crate::server::{listen_addr, serve, ServerError};
 use crate::shard::Shard;
 use crate::store::{ResourceWriter, Store};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::Ingress;
 use std::fmt;
 use std::sync::Arc;
 
 #[derive(Debug)]
 pub enum AppError {
     Filter(FilterError),
+    SdConfig(crate::discovery::config::ConfigError),
     Config(ConfigError),
     Server(ServerError),
     Spawn {
@@ -36,6 +41,7 @@ impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AppError::Filter(e) => write!(f, "{e}"),
+            AppError::SdConfig(e) => write!(f, "--sd-config: {e}"),
             AppError::Config(e) => write!(f, "API server configuration: {e}"),
             AppError::Server(e) => write!(f, "{e}"),
             AppError::Spawn { resource, source } => {
@@ -51,7 +57,7 @@ impl AppError {
     /// Usage errors exit 2 (as flag errors do); runtime ones 1.
     pub fn exit_code(&self) -> i32 {
         match self {
-            AppError::Filter(_) => 2,
+            AppError::Filter(_) | AppError::SdConfig(_) => 2,
             _ => 1,
         }
     }
@@ -72,6 +78,10 @@ pub struct StartCtx {
     pub shard: Option<Shard>,
     /// `spec.nodeName=<node>` (`--node`) or `spec.nodeName=` (`--track-unscheduled-pods`).
     pub pod_node_selector: Option<String>,
+    /// Service discovery, when `--sd-config` is given.
+    pub sd: Option<Arc<Discovery>>,
+    /// Discovery resources already fed by a metrics watch.
+    pub sd_served: parking_lot::Mutex<std::collections::BTreeSet<SdResource>>,
 }
 
 /// A started resource: its writer and the readiness of each of its watches.
@@ -115,6 +125,91 @@ pub fn start_resource<T: KubeObject>(
     api: ApiResource,
     ctx: &StartCtx,
 ) -> Result<Started, AppError> {
+    start_resource_with(def, api, ctx, Vec::new())
+}
+
+/// Whether discovery can ride on the metrics watch of `api`: only a cluster-wide, unsharded,
+/// unfiltered watch sees every object discovery needs.
+fn sd_can_share(api: ApiResource, ctx: &StartCtx) -> bool {
+    ctx.shard.is_none()
+        && field_selector(api, ctx).is_none()
+        && (!api.namespaced || ctx.namespaces.is_empty())
+}
+
+/// Starts a metrics resource that discovery may also need; one watch then feeds both.
+fn start_with_sd<T: SdObject>(
+    def: &'static ResourceDef<T>,
+    api: ApiResource,
+    ctx: &StartCtx,
+    resource: SdResource,
+) -> Result<Started, AppError> {
+    let mut extra: Vec<Box<dyn Consumer<T>>> = Vec::new();
+    if let Some(sd) = &ctx.sd {
+        if sd.resources().contains(&resource) && sd_can_share(api, ctx) {
+            extra.push(Box::new(sd.consumer::<T>()));
+            ctx.sd_served.lock().insert(resource);
+        }
+    }
+    start_resource_with(def, api, ctx, extra)
+}
+
+/// A watch that feeds only discovery (the resource is not exported as metrics, or its
+/// metrics watch is sharded or restricted).
+fn start_sd_only<T: SdObject>(
+    sd: &Arc<Discovery>,
+    resource: SdResource,
+    ctx: &StartCtx,
+) -> Result<(String, Arc<WatchState>), AppError> {
+    let spec = WatchSpec {
+        resource: resource.api(),
+        namespace: None,
+        field_selector: None,
+        use_apiserver_cache: ctx.use_apiserver_cache,
+        page_size: 500,
+        initial_sync: ctx.initial_sync,
+        watch_list_idle: ctx.watch_list_idle,
+        shard: None,
+    };
+    let label = format!("{}(sd)", spec.label());
+    let state = WatchState::new();
+    let consumers: Vec<Box<dyn Consumer<T>>> = vec![Box::new(sd.consumer::<T>())];
+    Watcher::new(
+        ctx.client.clone(),
+        spec,
+        consumers,
+        state.clone(),
+        ctx.telemetry.clone(),
+    )
+    .spawn()
+    .map_err(|source| AppError::Spawn {
+        resource: label.clone(),
+        source,
+    })?;
+    Ok((label, state))
+}
+
+fn start_sd_resource(
+    sd: &Arc<Discovery>,
+    r: SdResource,
+    ctx: &StartCtx,
+) -> Result<(String, Arc<WatchState>), AppError> {
+    match r {
+        SdResource::Nodes => start_sd_only::<Node>(sd, r, ctx),
+        SdResource::Namespaces => start_sd_only::<Namespace>(sd, r, ctx),
+        SdResource::Pods => start_sd_only::<Pod>(sd, r, ctx),
+        SdResource::Services => start_sd_only::<Service>(sd, r, ctx),
+        SdResource::Endpoints => start_sd_only::<Endpoints>(sd, r, ctx),
+        SdResource::EndpointSlices => start_sd_only::<EndpointSlice>(sd, r, ctx),
+        SdResource::Ingresses => start_sd_only::<Ingress>(sd, r, ctx),
+    }
+}
+
+fn start_resource_with<T: KubeObject>(
+    def: &'static ResourceDef<T>,
+    api: ApiResource,
+    ctx: &StartCtx,
+    mut extra: Vec<Box<dyn Consumer<T>>>,
+) -> Result<Started, AppError> {
     let render_ctx = RenderCtx {
         labels: ctx.labels.for_resource(def.name),
         annotations: ctx.annotations.for_resource(def.name),
@@ -140,10 +235,12 @@ pub fn start_resource<T: KubeObject>(
             shard: ctx.shard,
         };
         let state = WatchState::new();
-        let consumers: Vec<Box<dyn Consumer<T>>> = vec![Box::new(MetricsConsumer::new(
+        let mut consumers: Vec<Box<dyn Consumer<T>>> = vec![Box::new(MetricsConsumer::new(
             renderer.clone(),
             store.clone(),
         ))];
+        // only one scope exists when discovery shares the watch (see sd_can_share)
+        consumers.append(&mut extra);
         let label = spec.label();
         Watcher::new(
             ctx.client.clone(),
@@ -169,9 +266,14 @@ pub fn start_resource<T: KubeObject>(
 /// Starts the resource named on the command line.
 fn start_named(name: &str, ctx: &StartCtx) -> Option<Result<Started, AppError>> {
     Some(match name {
-        "pods" => start_resource(&pod::POD, resources::PODS, ctx),
-        "nodes" => start_resource(&node::NODE, resources::NODES, ctx),
-        "namespaces" => start_resource(&namespace::NAMESPACE, resources::NAMESPACES, ctx),
+        "pods" => start_with_sd(&pod::POD, resources::PODS, ctx, SdResource::Pods),
+        "nodes" => start_with_sd(&node::NODE, resources::NODES, ctx, SdResource::Nodes),
+        "namespaces" => start_with_sd(
+            &namespace::NAMESPACE,
+            resources::NAMESPACES,
+            ctx,
+            SdResource::Namespaces,
+        ),
         "deployments" => start_resource(&deployment::DEPLOYMENT, resources::DEPLOYMENTS, ctx),
         "certificatesigningrequests" => start_resource(
             &certificatesigningrequest::CERTIFICATESIGNINGREQUEST,
@@ -187,11 +289,17 @@ fn start_named(name: &str, ctx: &StartCtx) -> Option<Result<Started, AppError>> 
         "configmaps" => start_resource(&configmap::CONFIGMAP, resources::CONFIGMAPS, ctx),
         "cronjobs" => start_resource(&cronjob::CRONJOB, resources::CRONJOBS, ctx),
         "daemonsets" => start_resource(&daemonset::DAEMONSET, resources::DAEMONSETS, ctx),
-        "endpoints" => start_resource(&endpoint::ENDPOINT, resources::ENDPOINTS, ctx),
-        "endpointslices" => start_resource(
+        "endpoints" => start_with_sd(
+            &endpoint::ENDPOINT,
+            resources::ENDPOINTS,
+            ctx,
+            SdResource::Endpoints,
+        ),
+        "endpointslices" => start_with_sd(
             &endpointslice::ENDPOINTSLICE,
             resources::ENDPOINTSLICES,
             ctx,
+            SdResource::EndpointSlices,
         ),
         "horizontalpodautoscalers" => start_resource(
             &horizontalpodautoscaler::HORIZONTALPODAUTOSCALER,
@@ -201,7 +309,12 @@ fn start_named(name: &str, ctx: &StartCtx) -> Option<Result<Started, AppError>> 
         "ingressclasses" => {
             start_resource(&ingressclass::INGRESSCLASS, resources::INGRESSCLASSES, ctx)
         }
-        "ingresses" => start_resource(&ingress::INGRESS, resources::INGRESSES, ctx),
+        "ingresses" => start_with_sd(
+            &ingress::INGRESS,
+            resources::INGRESSES,
+            ctx,
+            SdResource::Ingresses,
+        ),
         "jobs" => start_resource(&job::JOB, resources::JOBS, ctx),
         "leases" => start_resource(&lease::LEASE, resources::LEASES, ctx),
         "limitranges" => start_resource(&limitrange::LIMITRANGE, resources::LIMITRANGES, ctx),
@@ -259,7 +372,12 @@ fn start_named(name: &str, ctx: &StartCtx) -> Option<Result<Started, AppError>> 
             resources::SERVICEACCOUNTS,
             ctx,
         ),
-        "services" => start_resource(&service::SERVICE, resources::SERVICES, ctx),
+        "services" => start_with_sd(
+            &service::SERVICE,
+            resources::SERVICES,
+            ctx,
+            SdResource::Services,
+        ),
         "statefulsets" => start_resource(&statefulset::STATEFULSET, resources::STATEFULSETS, ctx),
         "storageclasses" => {
             start_resource(&storageclass::STORAGECLASS, resources::STORAGECLASSES, ctx)
@@ -313,6 +431,13 @@ pub fn run(opts: Options) -> Result<(), AppError> {
         &known_resource,
     )
     .map_err(AppError::Filter)?;
+    let sd_config = match &opts.sd_config {
+        Some(path) => Some(
+            crate::discovery::config::load(std::path::Path::new(path))
+                .map_err(AppError::SdConfig)?,
+        ),
+        None => None,
+    };
     let cluster = ClusterConfig::load(&ConfigOptions {
         kubeconfig: opts.kubeconfig.as_ref().map(Into::into),
         context: opts.context.clone(),
@@ -327,6 +452,20 @@ pub fn run(opts: Options) -> Result<(), AppError> {
     );
     let client = Arc::new(ApiClient::new(cluster).map_err(AppError::Config)?);
     let telemetry = Arc::new(Telemetry::new());
+    let sd = match sd_config {
+        Some(cfg) => {
+            let opts = SdOptions {
+                interval: opts.sd_interval,
+                file_dir: opts.sd_file_dir.as_ref().map(Into::into),
+            };
+            let (sd, _manager) = Discovery::start(cfg, opts).map_err(|source| AppError::Spawn {
+                resource: "sd/manager".into(),
+                source,
+            })?;
+            Some(sd)
+        }
+        None => None,
+    };
     let ctx = StartCtx {
         client,
         filter,
@@ -344,6 +483,8 @@ pub fn run(opts: Options) -> Result<(), AppError> {
             (None, true) => Some("spec.nodeName=".to_string()),
             (None, false) => None,
         },
+        sd: sd.clone(),
+        sd_served: Default::default(),
     };
     telemetry.set_shards(opts.shard as i64, opts.total_shards as i64);
     let mut writers = Vec::new();
@@ -355,12 +496,19 @@ pub fn run(opts: Options) -> Result<(), AppError> {
             readiness.extend(started.watches);
         }
     }
+    if let Some(sd) = &ctx.sd {
+        let served = ctx.sd_served.lock().clone();
+        for r in sd.resources().into_iter().filter(|r| !served.contains(r)) {
+            readiness.push(start_sd_resource(sd, r, &ctx)?);
+        }
+    }
     writers.sort_by_key(|w| w.resource);
     let main_routes = Arc::new(MainRoutes {
         writers,
         gzip: opts.enable_gzip_encoding,
         telemetry: telemetry.clone(),
         readiness,
+        sd,
     });
     let tel_routes = Arc::new(TelemetryRoutes { telemetry });
     serve(

@@ -59,6 +59,9 @@ static FLAGS: &[FlagDef] = &[
     flag("use-apiserver-cache", Bool, "false", "Set resourceVersion=0 on LIST requests (served from the API server's cache)."),
     flag("initial-sync", Value, "auto", "How the initial state is read: auto (streamed WatchList where the server supports it, else LIST), watch-list, or list."),
     flag("watch-list-idle-timeout-ms", Value, "10000", "In auto mode, silence before the initial-events-end bookmark after which a server is taken not to support WatchList."),
+    flag("sd-config", Value, "", "YAML file of Prometheus Kubernetes service discovery jobs, served at /sd/<job> (http_sd)."),
+    flag("sd-file-dir", Value, "", "Also write each discovery job to DIR/<job>.json (file_sd), atomically and only on change."),
+    flag("sd-update-interval", Value, "5s", "At most one discovery update per job per interval (e.g. 5s, 500ms)."),
     flag("log-level", Value, "info", "Log level: debug, info, warn or error."),
     flag("http-workers", Value, "4", "Worker threads serving the metrics port."),
     flag("version", Bool, "false", "Print the version and exit."),
@@ -214,6 +217,9 @@ pub struct Options {
     pub use_apiserver_cache: bool,
     pub initial_sync: crate::kube::watch::InitialSync,
     pub watch_list_idle_ms: u64,
+    pub sd_config: Option<String>,
+    pub sd_file_dir: Option<String>,
+    pub sd_interval: std::time::Duration,
     pub log_level: crate::log::Level,
     pub http_workers: usize,
     pub version: bool,
@@ -251,6 +257,28 @@ where
     })
 }
 
+/// `5s`, `500ms`, `2m`, `1h` (a subset of Go's duration syntax, as KSM's flags take).
+pub fn parse_duration(flag: &str, v: &str) -> Result<std::time::Duration, CliError> {
+    let bad = |reason: &str| CliError::BadValue {
+        flag: flag.into(),
+        value: v.into(),
+        reason: reason.into(),
+    };
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| bad("missing unit (ms, s, m or h)"))?;
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad("not a number"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad("unit must be ms, s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 impl Default for Options {
     fn default() -> Self {
         let mut o = Options {
@@ -277,6 +305,9 @@ impl Default for Options {
             use_apiserver_cache: false,
             initial_sync: crate::kube::watch::InitialSync::Auto,
             watch_list_idle_ms: 10_000,
+            sd_config: None,
+            sd_file_dir: None,
+            sd_interval: std::time::Duration::from_secs(5),
             log_level: crate::log::Level::Info,
             http_workers: 4,
             version: false,
@@ -341,6 +372,9 @@ impl Options {
             "watch-list-idle-timeout-ms" => {
                 self.watch_list_idle_ms = parse_num::<u64>(name, v)?.max(100)
             }
+            "sd-config" => self.sd_config = opt(v),
+            "sd-file-dir" => self.sd_file_dir = opt(v),
+            "sd-update-interval" => self.sd_interval = parse_duration(name, v)?,
             "http-workers" => self.http_workers = parse_num::<usize>(name, v)?.clamp(1, 64),
             "version" => self.version = parse_bool(name, v)?,
             "help" => self.help = parse_bool(name, v)?,
@@ -514,6 +548,24 @@ mod tests {
         let n = parse(&["--node=worker-1"]).unwrap();
         assert_eq!(n.resources, vec!["pods"]);
         assert!(parse(&["--node=w", "--resources=pods,nodes"]).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("x", "5s").unwrap(),
+            std::time::Duration::from_secs(5)
+        );
+        assert_eq!(
+            parse_duration("x", "250ms").unwrap(),
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(
+            parse_duration("x", "1m").unwrap(),
+            std::time::Duration::from_secs(60)
+        );
+        assert!(parse_duration("x", "5").is_err());
+        assert!(parse_duration("x", "5d").is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! a client that stops reading only holds its own worker until the write fails.
 
 use super::telemetry::Telemetry;
+use crate::discovery::manager::{Discovery, JobStatus};
 use crate::exposition::negotiate::{accepts_gzip, negotiate, Format};
 use crate::kube::watch::WatchState;
 use crate::log::Level;
@@ -18,6 +19,7 @@ pub struct MainRoutes {
     pub gzip: bool,
     pub telemetry: Arc<Telemetry>,
     pub readiness: Vec<(String, Arc<WatchState>)>,
+    pub sd: Option<Arc<Discovery>>,
 }
 
 fn header(k: &str, v: &str) -> Header {
@@ -85,6 +87,7 @@ impl MainRoutes {
         }
         match path_of(req.url()) {
             "/metrics" => self.metrics(req),
+            p if p.starts_with("/sd/") => self.service_discovery(req),
             "/healthz" | "/livez" => text(req, 200, "OK"),
             "/readyz" => self.readyz(req),
             "/" => respond(
@@ -95,6 +98,27 @@ impl MainRoutes {
                 Vec::new(),
             ),
             _ => text(req, 404, "404 page not found\n"),
+        }
+    }
+
+    /// `GET /sd/<job>`: http_sd JSON, never gzipped. 503 until the job's resources have
+    /// synced, so Prometheus keeps its previous targets rather than dropping them.
+    fn service_discovery(&self, req: Request) {
+        let job = path_of(req.url()).trim_start_matches("/sd/").to_string();
+        let Some(sd) = &self.sd else {
+            return text(
+                req,
+                404,
+                "service discovery is not configured (--sd-config)\n",
+            );
+        };
+        match sd.job_status(&job) {
+            JobStatus::Unknown => text(req, 404, &format!("no service discovery job {job:?}\n")),
+            JobStatus::Pending => text(req, 503, &format!("job {job:?} has not synced yet\n")),
+            JobStatus::Ready => match sd.render_job(&job) {
+                Some(body) => respond(req, 200, "application/json", body, Vec::new()),
+                None => text(req, 503, &format!("job {job:?} has not synced yet\n")),
+            },
         }
     }
 

@@ -1,0 +1,198 @@
+//! Service discovery through the real binary: http_sd JSON at /sd/<job>, file_sd files, and
+//! one watch shared with metrics (or a separate one when the metrics watch is sharded).
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::fake_apiserver::{FakeApiServer, FakeOptions};
+use support::kubestate::Kubestate;
+
+fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("kubestate-sd-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+fn cluster() -> FakeApiServer {
+    let fake = FakeApiServer::start(FakeOptions::default());
+    fake.create(
+        "namespaces",
+        json!({"metadata": {"name": "shop", "labels": {"team": "a"}}}),
+    );
+    fake.create(
+        "nodes",
+        json!({"metadata": {"name": "n1", "labels": {"zone": "z1"}},
+               "status": {"addresses": [{"type": "InternalIP", "address": "192.168.1.10"}],
+                          "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}}),
+    );
+    for (name, ip) in [("web-a", "10.1.0.1"), ("web-b", "10.1.0.2")] {
+        fake.create(
+            "pods",
+            json!({"metadata": {"name": name, "namespace": "shop", "labels": {"app": "web"}},
+                   "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "nginx",
+                            "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]}]},
+                   "status": {"phase": "Running", "podIP": ip, "hostIP": "192.168.1.10",
+                              "conditions": [{"type": "Ready", "status": "True"}]}}),
+        );
+    }
+    fake
+}
+
+fn sd_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("sd.yaml");
+    std::fs::write(
+        &path,
+        "- name: web-pods\n  role: pod\n  namespaces: {names: [shop]}\n  selectors:\n    - {role: pod, label: app=web}\n  attach_metadata: {node: true}\n- name: nodes\n  role: node\n",
+    )
+    .expect("write sd config");
+    path
+}
+
+fn get_json(ks: &Kubestate, path: &str) -> (u16, Value) {
+    let (status, headers, body) = ks.get(path, &[("Accept-Encoding", "gzip")]);
+    if status == 200 {
+        assert!(headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "application/json"));
+        assert!(
+            !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-encoding")),
+            "http_sd is never gzipped"
+        );
+    }
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn targets(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["targets"][0].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn http_sd_and_file_sd_follow_the_cluster() {
+    let fake = cluster();
+    let dir = tmpdir("basic");
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files).expect("files dir");
+    let cfg = sd_config(&dir);
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[
+            "--resources=pods,nodes",
+            &format!("--sd-config={}", cfg.display()),
+            &format!("--sd-file-dir={}", files.display()),
+            "--sd-update-interval=200ms",
+            "--enable-gzip-encoding",
+        ],
+    );
+    ks.wait_ready();
+    let mut pods = Value::Null;
+    ks.wait_for(Duration::from_secs(10), || {
+        let (s, v) = get_json(&ks, "/sd/web-pods");
+        pods = v;
+        s == 200 && targets(&pods).len() == 2
+    })
+    .unwrap_or_else(|| panic!("pod targets: {pods}\n{}", ks.logs()));
+    let mut t = targets(&pods);
+    t.sort();
+    assert_eq!(t, vec!["10.1.0.1:8080", "10.1.0.2:8080"]);
+    let first = &pods.as_array().expect("array")[0]["labels"];
+    assert_eq!(first["__meta_kubernetes_namespace"], "shop");
+    assert_eq!(first["__meta_kubernetes_pod_label_app"], "web");
+    assert_eq!(first["__meta_kubernetes_pod_labelpresent_app"], "true");
+    assert_eq!(first["__meta_kubernetes_pod_container_port_name"], "http");
+    assert_eq!(first["__meta_kubernetes_pod_ready"], "true");
+    assert_eq!(
+        first["__meta_kubernetes_node_label_zone"], "z1",
+        "attach_metadata.node"
+    );
+    let (s, nodes) = get_json(&ks, "/sd/nodes");
+    assert_eq!(s, 200);
+    assert_eq!(targets(&nodes), vec!["192.168.1.10:10250"]);
+    assert_eq!(get_json(&ks, "/sd/nope").0, 404);
+
+    // file_sd has the same content
+    let file = files.join("web-pods.json");
+    ks.wait_for(Duration::from_secs(5), || file.exists())
+        .expect("file_sd written");
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read file_sd")).expect("json");
+    assert_eq!(on_disk, pods);
+
+    // a deleted pod leaves both outputs
+    fake.delete("pods", Some("shop"), "web-a");
+    ks.wait_for(Duration::from_secs(5), || {
+        targets(&get_json(&ks, "/sd/web-pods").1) == vec!["10.1.0.2:8080"]
+    })
+    .unwrap_or_else(|| panic!("delete not seen: {}", ks.logs()));
+    ks.wait_for(Duration::from_secs(5), || {
+        let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap_or_default())
+            .unwrap_or(Value::Null);
+        targets(&v) == vec!["10.1.0.2:8080"]
+    })
+    .expect("file_sd updated");
+    assert!(
+        std::fs::read_dir(&files).expect("dir").all(|e| {
+            let n = e.expect("entry").file_name().to_string_lossy().into_owned();
+            n.ends_with(".json") && !n.starts_with('.')
+        }),
+        "no temporary files left behind"
+    );
+
+    // one watch per resource feeds metrics and discovery
+    let pod_watches = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /api/v1/pods?") && r.contains("watch=true"))
+        .count();
+    assert!(
+        pod_watches <= 2,
+        "metrics and discovery should share the pods watch: {pod_watches}"
+    );
+}
+
+#[test]
+fn sharded_metrics_still_discover_every_pod() {
+    let fake = cluster();
+    let dir = tmpdir("sharded");
+    let cfg = sd_config(&dir);
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[
+            "--resources=pods",
+            "--shard=0",
+            "--total-shards=7",
+            &format!("--sd-config={}", cfg.display()),
+            "--sd-update-interval=200ms",
+        ],
+    );
+    ks.wait_ready();
+    ks.wait_for(Duration::from_secs(10), || {
+        targets(&get_json(&ks, "/sd/web-pods").1).len() == 2
+    })
+    .unwrap_or_else(|| panic!("discovery must see all pods: {}", ks.logs()));
+}
+
+#[test]
+fn an_invalid_sd_config_refuses_to_start_naming_the_job() {
+    let dir = tmpdir("invalid");
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, "- name: x\n  role: banana\n").expect("write");
+    let (code, stderr) = support::kubestate::run_to_exit(&[
+        "--apiserver=http://127.0.0.1:1",
+        &format!("--sd-config={}", path.display()),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("banana") && stderr.contains('x'),
+        "{stderr}"
+    );
+}
