@@ -18,6 +18,7 @@ use crate::server::routes::{MainRoutes, TelemetryRoutes};
 use crate::server::telemetry::Telemetry;
 use crate::server::{listen_addr, serve, ServerError};
 use crate::shard::Shard;
+use crate::signals::Control;
 use crate::store::{ResourceWriter, Store};
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -411,7 +412,7 @@ fn known_resource(name: &str) -> bool {
 }
 
 /// Runs kubestate; returns only on a start-up error.
-pub fn run(opts: Options) -> Result<(), AppError> {
+pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Result<(), AppError> {
     crate::log::set_level(opts.log_level);
     let filter = MetricFilter::new(
         &opts.metric_allowlist,
@@ -511,21 +512,86 @@ pub fn run(opts: Options) -> Result<(), AppError> {
         sd,
     });
     let tel_routes = Arc::new(TelemetryRoutes { telemetry });
-    serve(
+    let watches: Vec<Arc<WatchState>> = main_routes
+        .readiness
+        .iter()
+        .map(|(_, s)| s.clone())
+        .collect();
+    let main_server = serve(
         "http",
         &listen_addr(&opts.host, opts.port),
         opts.http_workers,
-        move |r| main_routes.handle(r),
+        {
+            let routes = main_routes.clone();
+            move |r| routes.handle(r)
+        },
     )
     .map_err(AppError::Server)?;
-    serve(
+    let tel_server = serve(
         "telemetry",
         &listen_addr(&opts.telemetry_host, opts.telemetry_port),
         2,
         move |r| tel_routes.handle(r),
     )
     .map_err(AppError::Server)?;
-    loop {
-        std::thread::park();
+    let notifier = crate::systemd::Notifier::from_env().map(Arc::new);
+    if let Some(n) = &notifier {
+        spawn_systemd_notifier(n.clone(), watches).map_err(|source| AppError::Spawn {
+            resource: "systemd".into(),
+            source,
+        })?;
     }
+    loop {
+        match control.recv() {
+            Ok(Control::Shutdown { signal }) => {
+                log_event!(Level::Info, "shutting down", signal = signal);
+                if let Some(n) = &notifier {
+                    let _ = n.notify("STOPPING=1");
+                }
+                // in-flight scrapes finish; the whole stop stays within 5 s
+                main_server.shutdown(std::time::Duration::from_secs(4));
+                tel_server.shutdown(std::time::Duration::from_millis(500));
+                return Ok(());
+            }
+            Ok(Control::Reload) => {
+                log_event!(Level::Info, "SIGHUP received; configuration reload is not supported by this version, nothing changed");
+            }
+            Err(_) => loop {
+                std::thread::park();
+            },
+        }
+    }
+}
+
+/// `READY=1` once every watch has synced, then `WATCHDOG=1` every half watchdog period for
+/// as long as every watch thread is alive (a dead loop lets systemd restart us).
+fn spawn_systemd_notifier(
+    n: Arc<crate::systemd::Notifier>,
+    watches: Vec<Arc<WatchState>>,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("systemd".into())
+        .spawn(move || {
+            while !watches.iter().all(|w| w.is_synced()) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            if let Err(e) = n.notify("READY=1") {
+                log_event!(Level::Warn, "sd_notify failed", err = e);
+            }
+            let Some(every) = crate::systemd::watchdog_interval() else {
+                return;
+            };
+            loop {
+                if watches.iter().all(|w| w.is_alive()) {
+                    let _ = n.notify("WATCHDOG=1");
+                } else {
+                    log_event!(
+                        Level::Error,
+                        "a watch loop has died; withholding watchdog keep-alives"
+                    );
+                }
+                std::thread::sleep(every);
+            }
+        })?;
+    Ok(())
 }

@@ -10,4 +10,6 @@ pub mod log;
 pub mod metrics;
 pub mod server;
 pub mod shard;
+pub mod signals;
 pub mod store;
+pub mod systemd;

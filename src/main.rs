@@ -16,7 +16,14 @@ fn main() {
         println!("kubestate {}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    if let Err(e) = kubestate::app::run(opts) {
+    let control = match kubestate::signals::listen() {
+        Ok((_, rx)) => rx,
+        Err(e) => {
+            eprintln!("kubestate: cannot install signal handling: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = kubestate::app::run(opts, control) {
         kubestate::log_event!(kubestate::log::Level::Error, "cannot start", err = e);
         std::process::exit(e.exit_code());
     }

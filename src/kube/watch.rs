@@ -85,6 +85,9 @@ impl WatchSpec {
 pub struct WatchState {
     synced: AtomicBool,
     stop: AtomicBool,
+    /// Cleared when the thread ends for any reason, a panic included: the systemd watchdog
+    /// stops its keep-alives then.
+    exited: AtomicBool,
 }
 
 impl WatchState {
@@ -94,6 +97,9 @@ impl WatchState {
     /// True once the first full LIST has been committed.
     pub fn is_synced(&self) -> bool {
         self.synced.load(Ordering::Acquire)
+    }
+    pub fn is_alive(&self) -> bool {
+        !self.exited.load(Ordering::Acquire)
     }
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
@@ -242,9 +248,19 @@ impl<T: KubeObject> Watcher<T> {
 
     /// Starts the loop on a thread named `watch/<resource>[@namespace]`.
     pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
+        struct ExitGuard(Arc<WatchState>);
+        impl Drop for ExitGuard {
+            fn drop(&mut self) {
+                self.0.exited.store(true, Ordering::Release);
+            }
+        }
+        let guard = ExitGuard(self.state.clone());
         std::thread::Builder::new()
             .name(format!("watch/{}", self.label))
-            .spawn(move || self.run())
+            .spawn(move || {
+                let _guard = guard;
+                self.run()
+            })
     }
 
     /// Runs until the state is told to stop.
@@ -304,6 +320,10 @@ impl<T: KubeObject> Watcher<T> {
                             // our resume point is too old even for NotOlderThan: start afresh
                             self.rv = None;
                         }
+                        if e.code() == Some(404) {
+                            self.not_served(&e);
+                            continue;
+                        }
                         self.fail("initial sync failed", &e);
                         continue;
                     }
@@ -347,6 +367,21 @@ impl<T: KubeObject> Watcher<T> {
                 Err(e) => self.fail("watch failed", &e),
             }
         }
+    }
+
+    /// The API server does not serve this resource (an API too new or switched off on this
+    /// cluster). That is a fact about the cluster, not an outage: the resource counts as
+    /// synced with no objects, so readiness does not hang on it, and it is looked for again
+    /// every few minutes in case the API appears.
+    fn not_served(&mut self, e: &ApiError) {
+        if !self.state.synced.swap(true, Ordering::AcqRel) {
+            log_event!(Level::Warn, "resource not served by the API server; exporting nothing for it and checking again every 5m", resource = self.label, err = e);
+        }
+        for c in &mut self.consumers {
+            c.relist_begin();
+            c.relist_commit();
+        }
+        self.sleep(Duration::from_secs(300));
     }
 
     fn fail(&mut self, what: &str, e: &ApiError) {

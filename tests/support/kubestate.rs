@@ -52,6 +52,11 @@ fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<Reply> {
 impl Kubestate {
     /// Starts kubestate against `kubeconfig` with extra `args`.
     pub fn start(kubeconfig: &Path, args: &[&str]) -> Kubestate {
+        Self::start_with_env(kubeconfig, args, &[])
+    }
+
+    /// Like [`Kubestate::start`] with extra environment variables.
+    pub fn start_with_env(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Kubestate {
         let port = free_port();
         let telemetry_port = free_port();
         let log = std::env::temp_dir().join(format!("kubestate-e2e-{port}.log"));
@@ -63,6 +68,7 @@ impl Kubestate {
             .arg("--telemetry-host=127.0.0.1")
             .arg(format!("--telemetry-port={telemetry_port}"))
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
@@ -139,6 +145,35 @@ impl Kubestate {
             );
         }
         last
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name (`TERM`, `HUP`, ...) with kill(1).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.exit_status() {
+                return Some(s);
+            }
+            if Instant::now() > end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {

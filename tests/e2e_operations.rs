@@ -1,0 +1,132 @@
+//! Running as a service: sd_notify READY/WATCHDOG, graceful stop on SIGTERM during a scrape,
+//! SIGHUP does not disturb what is served.
+
+mod support;
+
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
+use support::cluster_gen::{generate, ClusterSpec};
+use support::fake_apiserver::{FakeApiServer, FakeOptions};
+use support::kubestate::Kubestate;
+
+fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("kubestate-ops-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+fn populated(pods: usize) -> FakeApiServer {
+    let fake = FakeApiServer::start(FakeOptions::default());
+    for (resource, obj) in generate(&ClusterSpec {
+        nodes: 5,
+        pods,
+        namespaces: 3,
+        seed: 3,
+    }) {
+        fake.create(&resource, obj);
+    }
+    fake
+}
+
+#[test]
+fn sd_notify_sends_ready_after_sync_then_watchdog_keepalives() {
+    let fake = populated(50);
+    let dir = tmpdir("notify");
+    let sock_path = dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).expect("bind notify socket");
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let ks = Kubestate::start_with_env(
+        &fake.write_kubeconfig(&dir),
+        &["--resources=pods,nodes"],
+        &[
+            ("NOTIFY_SOCKET", sock_path.to_str().expect("utf8 path")),
+            ("WATCHDOG_USEC", "300000"),
+        ],
+    );
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("first notification");
+    assert_eq!(&buf[..n], b"READY=1");
+    // READY is only sent once everything has synced
+    assert_eq!(ks.get("/readyz", &[]).0, 200);
+    let mut keepalives = 0;
+    let start = Instant::now();
+    while keepalives < 3 {
+        let n = sock.recv(&mut buf).expect("watchdog keep-alive");
+        assert_eq!(&buf[..n], b"WATCHDOG=1");
+        keepalives += 1;
+    }
+    // three keep-alives at half of 300 ms come well within 2 s
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn sigterm_during_a_scrape_finishes_it_and_exits_zero() {
+    let fake = populated(3000);
+    let dir = tmpdir("term");
+    let mut ks = Kubestate::start(&fake.write_kubeconfig(&dir), &[]);
+    ks.wait_ready();
+    let full = ks.scrape();
+    let port = ks.port;
+    let scraper = std::thread::spawn(move || {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .new_agent();
+        agent
+            .get(&format!("http://127.0.0.1:{port}/metrics"))
+            .call()
+            .ok()
+            .and_then(|r| {
+                r.into_body()
+                    .into_with_config()
+                    .limit(1 << 30)
+                    .read_to_string()
+                    .ok()
+            })
+    });
+    std::thread::sleep(Duration::from_millis(5));
+    ks.signal("TERM");
+    let status = ks
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits within 5 s of SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    if let Some(body) = scraper.join().expect("scraper thread") {
+        // a scrape that was accepted is answered whole
+        assert!(
+            body.len() > full.len() / 2,
+            "truncated scrape: {} of ~{} bytes",
+            body.len(),
+            full.len()
+        );
+        assert!(body.ends_with('\n'));
+    }
+    assert!(
+        ks.logs().contains("shutting down") && ks.logs().contains("SIGTERM"),
+        "{}",
+        ks.logs()
+    );
+}
+
+#[test]
+fn sighup_keeps_serving() {
+    let fake = populated(20);
+    let dir = tmpdir("hup");
+    let ks = Kubestate::start(&fake.write_kubeconfig(&dir), &["--resources=pods"]);
+    ks.wait_ready();
+    let before = ks
+        .scrape()
+        .lines()
+        .filter(|l| l.starts_with("kube_pod_info{"))
+        .count();
+    ks.signal("HUP");
+    std::thread::sleep(Duration::from_millis(200));
+    let after = ks
+        .scrape()
+        .lines()
+        .filter(|l| l.starts_with("kube_pod_info{"))
+        .count();
+    assert_eq!(before, after);
+    assert!(ks.logs().contains("SIGHUP"));
+}
