@@ -62,6 +62,8 @@ static FLAGS: &[FlagDef] = &[
     flag("sd-config", Value, "", "YAML file of Prometheus Kubernetes service discovery jobs, served at /sd/<job> (http_sd)."),
     flag("sd-file-dir", Value, "", "Also write each discovery job to DIR/<job>.json (file_sd), atomically and only on change."),
     flag("sd-update-interval", Value, "5s", "At most one discovery update per job per interval (e.g. 5s, 500ms)."),
+    flag("config", Value, "", "YAML file with the same options as the flags (flag names, or kube-state-metrics' config keys); flags given on the command line win."),
+    flag("continue-without-config", Bool, "false", "Start even when the --config file does not exist."),
     flag("log-level", Value, "info", "Log level: debug, info, warn or error."),
     flag("http-workers", Value, "4", "Worker threads serving the metrics port."),
     flag("version", Bool, "false", "Print the version and exit."),
@@ -164,6 +166,7 @@ pub enum CliError {
         reason: String,
     },
     UnexpectedArgument(String),
+    ConfigFile(String),
     UnknownResource(String),
 }
 
@@ -177,6 +180,7 @@ impl fmt::Display for CliError {
                 value,
                 reason,
             } => write!(f, "--{flag}={value}: {reason}"),
+            CliError::ConfigFile(e) => write!(f, "--config: {e}"),
             CliError::UnexpectedArgument(a) => {
                 write!(f, "unexpected argument {a:?}: kubestate takes only flags")
             }
@@ -383,8 +387,46 @@ impl Options {
         Ok(())
     }
 
-    /// Parses arguments (without the program name).
+    /// Parses arguments (without the program name), after the `--config` file's options so
+    /// that the command line wins.
     pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliError> {
+        let args: Vec<String> = args.into_iter().collect();
+        let mut config = None;
+        let mut continue_without = false;
+        let mut i = 0;
+        while i < args.len() {
+            let a = args[i].as_str();
+            if let Some(v) = a.strip_prefix("--config=") {
+                config = Some(v.to_string());
+            } else if a == "--config" {
+                config = args.get(i + 1).cloned();
+                i += 1;
+            } else if a == "--continue-without-config" || a == "--continue-without-config=true" {
+                continue_without = true;
+            }
+            i += 1;
+        }
+        let mut all = Vec::new();
+        if let Some(path) = config.filter(|p| !p.is_empty()) {
+            match crate::config_file::args_from_file(std::path::Path::new(&path)) {
+                Ok(file_args) => all.extend(file_args),
+                Err(crate::config_file::ConfigFileError::Read { source, .. })
+                    if continue_without && source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    crate::log_event!(
+                        crate::log::Level::Warn,
+                        "config file not found, continuing with flags only",
+                        file = path
+                    );
+                }
+                Err(e) => return Err(CliError::ConfigFile(e.to_string())),
+            }
+        }
+        all.extend(args);
+        Self::parse_args(all)
+    }
+
+    fn parse_args(args: Vec<String>) -> Result<Options, CliError> {
         let mut o = Options::default();
         let mut it = args.into_iter().peekable();
         let mut explicit_resources = false;
@@ -548,6 +590,33 @@ mod tests {
         let n = parse(&["--node=worker-1"]).unwrap();
         assert_eq!(n.resources, vec!["pods"]);
         assert!(parse(&["--node=w", "--resources=pods,nodes"]).is_err());
+    }
+
+    #[test]
+    fn config_file_values_lose_to_flags() {
+        let dir = std::env::temp_dir().join(format!("kubestate-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.yaml");
+        std::fs::write(&f, "port: 9999\nresources: [pods]\ntelemetry_port: 7777\n").unwrap();
+        let o = parse(&[&format!("--config={}", f.display()), "--port=1234"]).unwrap();
+        assert_eq!(o.port, 1234);
+        assert_eq!(o.telemetry_port, 7777);
+        assert_eq!(o.resources, vec!["pods"]);
+        let missing = dir.join("missing.yaml");
+        assert!(matches!(
+            parse(&[&format!("--config={}", missing.display())]),
+            Err(CliError::ConfigFile(_))
+        ));
+        assert!(parse(&[
+            &format!("--config={}", missing.display()),
+            "--continue-without-config"
+        ])
+        .is_ok());
+        std::fs::write(&f, "port: [oops\n").unwrap();
+        let e = parse(&[&format!("--config={}", f.display())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.yaml"), "{e}");
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 pub mod app;
 pub mod cli;
+pub mod config_file;
 pub mod discovery;
 pub mod exposition;
 pub mod kube;
 pub mod log;
 pub mod metrics;
+pub mod rbac;
 pub mod server;
 pub mod shard;
 pub mod signals;

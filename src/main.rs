@@ -1,7 +1,12 @@
 use kubestate::cli::Options;
 
 fn main() {
-    let opts = match Options::parse(std::env::args().skip(1)) {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let rbac = args.first().map(|a| a == "rbac").unwrap_or(false);
+    if rbac {
+        args.remove(0);
+    }
+    let opts = match Options::parse(args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("kubestate: {e}");
@@ -10,6 +15,10 @@ fn main() {
     };
     if opts.help {
         print!("{}", Options::help_text());
+        return;
+    }
+    if rbac {
+        print!("{}", kubestate::rbac::cluster_role(&opts));
         return;
     }
     if opts.version {

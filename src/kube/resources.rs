@@ -380,6 +380,54 @@ pub const VOLUMEATTACHMENTS: ApiResource = ApiResource {
     go_type: "*v1.VolumeAttachment",
 };
 
+/// Every resource kubestate can watch.
+pub const ALL: &[ApiResource] = &[
+    PODS,
+    NODES,
+    NAMESPACES,
+    DEPLOYMENTS,
+    CERTIFICATESIGNINGREQUESTS,
+    CLUSTERROLEBINDINGS,
+    CLUSTERROLES,
+    CONFIGMAPS,
+    CRONJOBS,
+    DAEMONSETS,
+    ENDPOINTS,
+    ENDPOINTSLICES,
+    HORIZONTALPODAUTOSCALERS,
+    INGRESSCLASSES,
+    INGRESSES,
+    JOBS,
+    LEASES,
+    LIMITRANGES,
+    MUTATINGADMISSIONPOLICIES,
+    MUTATINGADMISSIONPOLICYBINDINGS,
+    MUTATINGWEBHOOKCONFIGURATIONS,
+    NETWORKPOLICIES,
+    PERSISTENTVOLUMECLAIMS,
+    PERSISTENTVOLUMES,
+    PODDISRUPTIONBUDGETS,
+    REPLICASETS,
+    REPLICATIONCONTROLLERS,
+    RESOURCEQUOTAS,
+    ROLEBINDINGS,
+    ROLES,
+    SECRETS,
+    SERVICEACCOUNTS,
+    SERVICES,
+    STATEFULSETS,
+    STORAGECLASSES,
+    VALIDATINGADMISSIONPOLICIES,
+    VALIDATINGADMISSIONPOLICYBINDINGS,
+    VALIDATINGWEBHOOKCONFIGURATIONS,
+    VOLUMEATTACHMENTS,
+];
+
+/// The resource `--resources` names `plural`.
+pub fn by_plural(plural: &str) -> Option<ApiResource> {
+    ALL.iter().copied().find(|r| r.plural == plural)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

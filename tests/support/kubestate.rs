@@ -13,6 +13,19 @@ pub struct Kubestate {
     pub log: PathBuf,
 }
 
+/// The kubestate binary Cargo built for the tests (`option_env!` rather than `env!` because
+/// examples that share this support code are built without the variable).
+pub fn binary() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_kubestate") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let exe = std::env::current_exe().expect("current exe");
+            let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+            dir.join("kubestate")
+        }
+    }
+}
+
 /// A port that was free a moment ago (bind :0, read it, release it).
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -61,7 +74,7 @@ impl Kubestate {
         let telemetry_port = free_port();
         let log = std::env::temp_dir().join(format!("kubestate-e2e-{port}.log"));
         let stderr = std::fs::File::create(&log).expect("create log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_kubestate"))
+        let child = Command::new(binary())
             .arg(format!("--kubeconfig={}", kubeconfig.display()))
             .arg("--host=127.0.0.1")
             .arg(format!("--port={port}"))
@@ -191,7 +204,7 @@ impl Drop for Kubestate {
 
 /// Runs the binary to completion with `args` (for flag errors): (exit code, stderr).
 pub fn run_to_exit(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kubestate"))
+    let out = Command::new(binary())
         .args(args)
         .output()
         .expect("run kubestate");

@@ -1,0 +1,103 @@
+//! `kubestate rbac`: the minimal ClusterRole for the current flags, so a security review
+//! sees exactly what kubestate will read and nothing more.
+
+use crate::cli::Options;
+use crate::kube::resources::{self, ApiResource};
+use std::collections::BTreeMap;
+
+/// The resources the options make kubestate list and watch.
+fn watched(opts: &Options) -> Vec<ApiResource> {
+    let mut out: Vec<ApiResource> = opts
+        .resources
+        .iter()
+        .filter_map(|r| resources::by_plural(r))
+        .collect();
+    if let Some(path) = &opts.sd_config {
+        if let Ok(cfg) = crate::discovery::config::load(std::path::Path::new(path)) {
+            let mut needed = std::collections::BTreeSet::new();
+            for job in &cfg.jobs {
+                needed.extend(crate::discovery::manager::job_resources(job));
+            }
+            out.extend(needed.into_iter().map(|r| r.api()));
+        }
+    }
+    out.sort_by_key(|r| (r.group, r.plural));
+    out.dedup();
+    out
+}
+
+/// The ClusterRole (and nothing else) as YAML.
+pub fn cluster_role(opts: &Options) -> String {
+    let mut by_group: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in watched(opts) {
+        by_group.entry(r.group).or_default().push(r.plural);
+    }
+    let mut y = String::from(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: kubestate\nrules:\n",
+    );
+    for (group, plurals) in by_group {
+        y.push_str(&format!(
+            "- apiGroups: [\"{group}\"]\n  resources: [{}]\n  verbs: [list, watch]\n",
+            plurals.join(", ")
+        ));
+    }
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(args: &[&str]) -> Options {
+        Options::parse(args.iter().map(|s| s.to_string())).unwrap()
+    }
+
+    #[test]
+    fn pods_and_deployments() {
+        assert_eq!(
+            cluster_role(&opts(&["--resources=pods,deployments,nodes"])),
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: kubestate\nrules:\n\
+             - apiGroups: [\"\"]\n  resources: [nodes, pods]\n  verbs: [list, watch]\n\
+             - apiGroups: [\"apps\"]\n  resources: [deployments]\n  verbs: [list, watch]\n"
+        );
+    }
+
+    #[test]
+    fn defaults_cover_every_default_resource_and_sd_adds_its_own() {
+        let y = cluster_role(&opts(&[]));
+        for g in [
+            "\"\"",
+            "\"apps\"",
+            "\"batch\"",
+            "\"autoscaling\"",
+            "\"policy\"",
+            "\"networking.k8s.io\"",
+            "\"storage.k8s.io\"",
+            "\"coordination.k8s.io\"",
+            "\"certificates.k8s.io\"",
+            "\"admissionregistration.k8s.io\"",
+            "\"discovery.k8s.io\"",
+        ] {
+            assert!(
+                y.contains(&format!("apiGroups: [{g}]")),
+                "{g} missing in\n{y}"
+            );
+        }
+        assert!(
+            !y.contains("endpoints,") && !y.contains(" endpoints]"),
+            "endpoints is not a default resource:\n{y}"
+        );
+        let dir = std::env::temp_dir().join(format!("kubestate-rbac-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("sd.yaml");
+        std::fs::write(&f, "- name: eps\n  role: endpoints\n").unwrap();
+        let y = cluster_role(&opts(&[
+            "--resources=nodes",
+            &format!("--sd-config={}", f.display()),
+        ]));
+        assert!(
+            y.contains("endpoints") && y.contains("pods") && y.contains("services"),
+            "{y}"
+        );
+    }
+}
