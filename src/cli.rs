@@ -59,6 +59,11 @@ static FLAGS: &[FlagDef] = &[
     flag("use-apiserver-cache", Bool, "false", "Set resourceVersion=0 on LIST requests (served from the API server's cache)."),
     flag("initial-sync", Value, "auto", "How the initial state is read: auto (streamed WatchList where the server supports it, else LIST), watch-list, or list."),
     flag("watch-list-idle-timeout-ms", Value, "10000", "In auto mode, silence before the initial-events-end bookmark after which a server is taken not to support WatchList."),
+    flag("custom-resource-state-config", Value, "", "Inline custom resource state metrics config (YAML); wins over the file."),
+    flag("custom-resource-state-config-file", Value, "", "Path to a custom resource state metrics config (YAML); reloaded when it changes."),
+    flag("custom-resource-state-only", Bool, "false", "Only provide custom resource state metrics (no built-in resources)."),
+    flag("continue-without-custom-resource-state-config-file", Bool, "false", "Start even if the custom resource state config file is missing, and pick it up once it appears."),
+    flag("custom-resource-state-poll-ms", Value, "3000", "How often the custom resource state config file is checked for changes."),
     flag("log-level", Value, "info", "Log level: debug, info, warn or error."),
     flag("http-workers", Value, "4", "Worker threads serving the metrics port."),
     flag("version", Bool, "false", "Print the version and exit."),
@@ -216,6 +221,11 @@ pub struct Options {
     pub watch_list_idle_ms: u64,
     pub log_level: crate::log::Level,
     pub http_workers: usize,
+    pub custom_resource_state_config: Option<String>,
+    pub custom_resource_state_config_file: Option<String>,
+    pub custom_resource_state_only: bool,
+    pub continue_without_custom_resource_state_config_file: bool,
+    pub custom_resource_state_poll_ms: u64,
     pub version: bool,
     pub help: bool,
 }
@@ -279,6 +289,11 @@ impl Default for Options {
             watch_list_idle_ms: 10_000,
             log_level: crate::log::Level::Info,
             http_workers: 4,
+            custom_resource_state_config: None,
+            custom_resource_state_config_file: None,
+            custom_resource_state_only: false,
+            continue_without_custom_resource_state_config_file: false,
+            custom_resource_state_poll_ms: 3000,
             version: false,
             help: false,
         };
@@ -342,6 +357,15 @@ impl Options {
                 self.watch_list_idle_ms = parse_num::<u64>(name, v)?.max(100)
             }
             "http-workers" => self.http_workers = parse_num::<usize>(name, v)?.clamp(1, 64),
+            "custom-resource-state-config" => self.custom_resource_state_config = opt(v),
+            "custom-resource-state-config-file" => self.custom_resource_state_config_file = opt(v),
+            "custom-resource-state-only" => self.custom_resource_state_only = parse_bool(name, v)?,
+            "continue-without-custom-resource-state-config-file" => {
+                self.continue_without_custom_resource_state_config_file = parse_bool(name, v)?
+            }
+            "custom-resource-state-poll-ms" => {
+                self.custom_resource_state_poll_ms = parse_num::<u64>(name, v)?.max(100)
+            }
             "version" => self.version = parse_bool(name, v)?,
             "help" => self.help = parse_bool(name, v)?,
             _ => {}
