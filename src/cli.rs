@@ -548,3 +548,36 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod crs_flag_tests {
+    use super::*;
+
+    #[test]
+    fn custom_resource_state_flags() {
+        let o = Options::parse(
+            [
+                "--custom-resource-state-config=spec: {}",
+                "--custom-resource-state-config-file=/etc/crs.yaml",
+                "--custom-resource-state-only",
+                "--continue-without-custom-resource-state-config-file=true",
+                "--custom-resource-state-poll-ms=50",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        )
+        .unwrap();
+        assert_eq!(o.custom_resource_state_config.as_deref(), Some("spec: {}"));
+        assert_eq!(
+            o.custom_resource_state_config_file.as_deref(),
+            Some("/etc/crs.yaml")
+        );
+        assert!(o.custom_resource_state_only);
+        assert!(o.continue_without_custom_resource_state_config_file);
+        assert_eq!(o.custom_resource_state_poll_ms, 100);
+        let d = Options::default();
+        assert!(!d.custom_resource_state_only);
+        assert_eq!(d.custom_resource_state_config, None);
+        assert_eq!(d.custom_resource_state_poll_ms, 3000);
+    }
+}

@@ -255,3 +255,25 @@ fn invalid_config_stops_startup_with_exit_2() {
         "{err}"
     );
 }
+
+#[test]
+fn custom_resource_state_only_drops_builtin_resources() {
+    register_widgets();
+    let fake = FakeApiServer::start(FakeOptions::default());
+    fake.create("pods", pod("only-1"));
+    fake.create("widgets", widget("o1", json!(1), "Ready"));
+    let dir = tmpdir("only");
+    let kc = fake.write_kubeconfig(&dir);
+    let ks = Kubestate::start(
+        &kc,
+        &[
+            "--resources=pods",
+            "--custom-resource-state-only",
+            &format!("--custom-resource-state-config={CONFIG}"),
+        ],
+    );
+    let body = ks.wait_scrape(Duration::from_secs(20), "widgets", |b| {
+        b.contains("kube_customresource_widget_size{")
+    });
+    assert!(!body.contains("kube_pod_"), "{body}");
+}
