@@ -32,6 +32,7 @@ pub enum AppError {
     SdConfig(crate::discovery::config::ConfigError),
     Config(ConfigError),
     Server(ServerError),
+    CustomResources(crate::metrics::custom::LoadError),
     Spawn {
         resource: String,
         source: std::io::Error,
@@ -45,6 +46,7 @@ impl fmt::Display for AppError {
             AppError::SdConfig(e) => write!(f, "--sd-config: {e}"),
             AppError::Config(e) => write!(f, "API server configuration: {e}"),
             AppError::Server(e) => write!(f, "{e}"),
+            AppError::CustomResources(e) => write!(f, "{e}"),
             AppError::Spawn { resource, source } => {
                 write!(f, "cannot start the watch thread for {resource}: {source}")
             }
@@ -59,6 +61,7 @@ impl AppError {
     pub fn exit_code(&self) -> i32 {
         match self {
             AppError::Filter(_) | AppError::SdConfig(_) => 2,
+            AppError::CustomResources(e) if !e.is_missing_file() => 2,
             _ => 1,
         }
     }
@@ -439,6 +442,7 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         ),
         None => None,
     };
+    let crs_config = load_custom_resources(&opts)?;
     let cluster = ClusterConfig::load(&ConfigOptions {
         kubeconfig: opts.kubeconfig.as_ref().map(Into::into),
         context: opts.context.clone(),
@@ -490,7 +494,12 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
     telemetry.set_shards(opts.shard as i64, opts.total_shards as i64);
     let mut writers = Vec::new();
     let mut readiness = Vec::new();
-    for name in &opts.resources {
+    let custom = start_custom_resources(&ctx, &opts, crs_config)?;
+    for name in opts
+        .resources
+        .iter()
+        .filter(|_| !opts.custom_resource_state_only)
+    {
         if let Some(started) = start_named(name, &ctx) {
             let started = started?;
             writers.push(started.writer);
@@ -510,6 +519,7 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         telemetry: telemetry.clone(),
         readiness,
         sd,
+        custom,
     });
     let tel_routes = Arc::new(TelemetryRoutes { telemetry });
     let watches: Vec<Arc<WatchState>> = main_routes
@@ -594,4 +604,79 @@ fn spawn_systemd_notifier(
             }
         })?;
     Ok(())
+}
+
+/// A loaded custom resource state config: the source, its resources, and the bytes read
+/// (`None` when the file is missing and `--continue-without-…` lets us wait for it).
+type CrsConfig = (
+    crate::metrics::custom::Source,
+    Vec<crate::metrics::custom::config::CompiledResource>,
+    Option<Vec<u8>>,
+);
+
+/// Reads and validates the CRS config before anything connects: an invalid one stops
+/// start-up (exit 2) naming resource, metric and path; a missing file exits 1 unless
+/// `--continue-without-custom-resource-state-config-file`.
+fn load_custom_resources(opts: &Options) -> Result<Option<CrsConfig>, AppError> {
+    use crate::metrics::custom::{load, Source};
+    let Some(source) = Source::from_options(
+        opts.custom_resource_state_config.as_deref(),
+        opts.custom_resource_state_config_file.as_deref(),
+    ) else {
+        return Ok(None);
+    };
+    match load(&source) {
+        Ok((resources, bytes)) => Ok(Some((source, resources, Some(bytes)))),
+        Err(e)
+            if e.is_missing_file() && opts.continue_without_custom_resource_state_config_file =>
+        {
+            log_event!(
+                Level::Warn,
+                "custom resource state config missing, waiting for it",
+                err = e
+            );
+            Ok(Some((source, Vec::new(), None)))
+        }
+        Err(e) => Err(AppError::CustomResources(e)),
+    }
+}
+
+/// Starts the configured custom resources and, for a config file, the thread that reloads
+/// it. Returns the swappable writer list the main routes merge into every scrape.
+fn start_custom_resources(
+    ctx: &StartCtx,
+    opts: &Options,
+    config: Option<CrsConfig>,
+) -> Result<crate::metrics::custom::CustomWriters, AppError> {
+    use crate::metrics::custom::{watch_file, CrsCtx, CustomResources, CustomWriters, Source};
+    let writers = CustomWriters::default();
+    let Some((source, resources, bytes)) = config else {
+        return Ok(writers);
+    };
+    let crs = CustomResources::new(
+        CrsCtx {
+            client: ctx.client.clone(),
+            filter: ctx.filter.clone(),
+            namespaces: ctx.namespaces.clone(),
+            denylist_selector: denylist_selector(&ctx.namespace_denylist),
+            use_apiserver_cache: ctx.use_apiserver_cache,
+            initial_sync: ctx.initial_sync,
+            watch_list_idle: ctx.watch_list_idle,
+            telemetry: ctx.telemetry.clone(),
+            shard: ctx.shard,
+        },
+        writers.clone(),
+    );
+    if bytes.is_some() {
+        ctx.telemetry.crs.reload(&source.name(), true);
+    }
+    crs.apply(resources);
+    if let Source::File(path) = source {
+        let every = std::time::Duration::from_millis(opts.custom_resource_state_poll_ms);
+        watch_file(crs, path, bytes, every).map_err(|source| AppError::Spawn {
+            resource: "crs-config-watch".into(),
+            source,
+        })?;
+    }
+    Ok(writers)
 }

@@ -64,6 +64,11 @@ static FLAGS: &[FlagDef] = &[
     flag("sd-update-interval", Value, "5s", "At most one discovery update per job per interval (e.g. 5s, 500ms)."),
     flag("config", Value, "", "YAML file with the same options as the flags (flag names, or kube-state-metrics' config keys); flags given on the command line win."),
     flag("continue-without-config", Bool, "false", "Start even when the --config file does not exist."),
+    flag("custom-resource-state-config", Value, "", "Inline custom resource state metrics config (YAML); wins over the file."),
+    flag("custom-resource-state-config-file", Value, "", "Path to a custom resource state metrics config (YAML); reloaded when it changes."),
+    flag("custom-resource-state-only", Bool, "false", "Only provide custom resource state metrics (no built-in resources)."),
+    flag("continue-without-custom-resource-state-config-file", Bool, "false", "Start even if the custom resource state config file is missing, and pick it up once it appears."),
+    flag("custom-resource-state-poll-ms", Value, "3000", "How often the custom resource state config file is checked for changes."),
     flag("log-level", Value, "info", "Log level: debug, info, warn or error."),
     flag("http-workers", Value, "4", "Worker threads serving the metrics port."),
     flag("version", Bool, "false", "Print the version and exit."),
@@ -226,6 +231,11 @@ pub struct Options {
     pub sd_interval: std::time::Duration,
     pub log_level: crate::log::Level,
     pub http_workers: usize,
+    pub custom_resource_state_config: Option<String>,
+    pub custom_resource_state_config_file: Option<String>,
+    pub custom_resource_state_only: bool,
+    pub continue_without_custom_resource_state_config_file: bool,
+    pub custom_resource_state_poll_ms: u64,
     pub version: bool,
     pub help: bool,
 }
@@ -314,6 +324,11 @@ impl Default for Options {
             sd_interval: std::time::Duration::from_secs(5),
             log_level: crate::log::Level::Info,
             http_workers: 4,
+            custom_resource_state_config: None,
+            custom_resource_state_config_file: None,
+            custom_resource_state_only: false,
+            continue_without_custom_resource_state_config_file: false,
+            custom_resource_state_poll_ms: 3000,
             version: false,
             help: false,
         };
@@ -380,6 +395,15 @@ impl Options {
             "sd-file-dir" => self.sd_file_dir = opt(v),
             "sd-update-interval" => self.sd_interval = parse_duration(name, v)?,
             "http-workers" => self.http_workers = parse_num::<usize>(name, v)?.clamp(1, 64),
+            "custom-resource-state-config" => self.custom_resource_state_config = opt(v),
+            "custom-resource-state-config-file" => self.custom_resource_state_config_file = opt(v),
+            "custom-resource-state-only" => self.custom_resource_state_only = parse_bool(name, v)?,
+            "continue-without-custom-resource-state-config-file" => {
+                self.continue_without_custom_resource_state_config_file = parse_bool(name, v)?
+            }
+            "custom-resource-state-poll-ms" => {
+                self.custom_resource_state_poll_ms = parse_num::<u64>(name, v)?.max(100)
+            }
             "version" => self.version = parse_bool(name, v)?,
             "help" => self.help = parse_bool(name, v)?,
             _ => {}
@@ -643,5 +667,38 @@ mod tests {
         for f in FLAGS.iter().filter(|f| f.kind != Ignored) {
             assert!(h.contains(&format!("--{}", f.name)), "{}", f.name);
         }
+    }
+}
+
+#[cfg(test)]
+mod crs_flag_tests {
+    use super::*;
+
+    #[test]
+    fn custom_resource_state_flags() {
+        let o = Options::parse(
+            [
+                "--custom-resource-state-config=spec: {}",
+                "--custom-resource-state-config-file=/etc/crs.yaml",
+                "--custom-resource-state-only",
+                "--continue-without-custom-resource-state-config-file=true",
+                "--custom-resource-state-poll-ms=50",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        )
+        .unwrap();
+        assert_eq!(o.custom_resource_state_config.as_deref(), Some("spec: {}"));
+        assert_eq!(
+            o.custom_resource_state_config_file.as_deref(),
+            Some("/etc/crs.yaml")
+        );
+        assert!(o.custom_resource_state_only);
+        assert!(o.continue_without_custom_resource_state_config_file);
+        assert_eq!(o.custom_resource_state_poll_ms, 100);
+        let d = Options::default();
+        assert!(!d.custom_resource_state_only);
+        assert_eq!(d.custom_resource_state_config, None);
+        assert_eq!(d.custom_resource_state_poll_ms, 3000);
     }
 }

@@ -13,7 +13,8 @@ fn cargo() -> Command {
 
 /// The budget as the README states it: "Dependency budget: **N** crates".
 fn readme_budget() -> usize {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
     let line = readme
         .lines()
         .find(|l| l.contains("Dependency budget:"))
@@ -27,10 +28,25 @@ fn readme_budget() -> usize {
 #[test]
 fn crate_count_stays_within_the_readme_budget() {
     let out = cargo()
-        .args(["tree", "--locked", "-e", "normal", "--target", "x86_64-unknown-linux-gnu", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree",
+            "--locked",
+            "-e",
+            "normal",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
         .output()
         .expect("run cargo tree");
-    assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let names: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -39,21 +55,48 @@ fn crate_count_stays_within_the_readme_budget() {
         .collect();
     let budget = readme_budget();
     assert!(budget <= 75, "the budget may never exceed 75");
-    assert!(names.len() <= budget, "{} crates compiled, budget {budget}: {names:?}", names.len());
+    assert!(
+        names.len() <= budget,
+        "{} crates compiled, budget {budget}: {names:?}",
+        names.len()
+    );
 }
 
 /// Every license expression must be satisfiable with permissive licenses only.
 #[test]
 fn every_dependency_has_a_permissive_license() {
     let permissive = [
-        "MIT", "Apache-2.0", "Apache-2.0 WITH LLVM-exception", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Zlib", "0BSD",
-        "CC0-1.0", "Unicode-3.0", "Unicode-DFS-2016", "Unlicense", "BSL-1.0", "MIT-0",
+        "MIT",
+        "Apache-2.0",
+        "Apache-2.0 WITH LLVM-exception",
+        "BSD-2-Clause",
+        "BSD-3-Clause",
+        "ISC",
+        "Zlib",
+        "0BSD",
+        "CC0-1.0",
+        "Unicode-3.0",
+        "Unicode-DFS-2016",
+        "Unlicense",
+        "BSL-1.0",
+        "MIT-0",
     ];
     let out = cargo()
-        .args(["metadata", "--locked", "--format-version", "1", "--filter-platform", "x86_64-unknown-linux-gnu"])
+        .args([
+            "metadata",
+            "--locked",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            "x86_64-unknown-linux-gnu",
+        ])
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata json");
     let mut bad = Vec::new();
     for p in meta["packages"].as_array().expect("packages") {
@@ -64,11 +107,16 @@ fn every_dependency_has_a_permissive_license() {
             && license.replace('/', " OR ").split(" OR ").any(|alt| {
                 alt.trim_matches(|c| c == '(' || c == ')' || c == ' ')
                     .split(" AND ")
-                    .all(|l| permissive.contains(&l.trim_matches(|c| c == '(' || c == ')' || c == ' ')))
+                    .all(|l| {
+                        permissive.contains(&l.trim_matches(|c| c == '(' || c == ')' || c == ' '))
+                    })
             });
         if !ok {
             bad.push(format!("{name}: {license:?}"));
         }
     }
-    assert!(bad.is_empty(), "non-permissive or missing licenses: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "non-permissive or missing licenses: {bad:?}"
+    );
 }

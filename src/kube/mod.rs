@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod config;
+pub mod dynamic;
 pub mod error;
 pub mod list;
 pub mod object;

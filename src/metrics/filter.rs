@@ -54,7 +54,7 @@ impl std::error::Error for FilterError {}
 
 /// Family-name filter: allow- or denylist (unanchored regexes, any match counts, as KSM's
 /// `allowdenylist` does) AND the opt-in list for families declared opt-in.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MetricFilter {
     allow: Vec<Regex>,
     deny: Vec<Regex>,

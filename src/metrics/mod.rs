@@ -4,6 +4,7 @@
 #[cfg(test)]
 pub mod catalog_check;
 pub mod consumer;
+pub mod custom;
 pub mod family;
 pub mod filter;
 pub mod quantity;

@@ -20,6 +20,8 @@ pub struct MainRoutes {
     pub telemetry: Arc<Telemetry>,
     pub readiness: Vec<(String, Arc<WatchState>)>,
     pub sd: Option<Arc<Discovery>>,
+    /// Custom resource writers, swapped on reload; merged in by name at scrape time.
+    pub custom: crate::metrics::custom::CustomWriters,
 }
 
 fn header(k: &str, v: &str) -> Header {
@@ -139,7 +141,11 @@ impl MainRoutes {
     /// Renders the body for a scrape in the given format.
     pub fn render(&self, format: Format, include: &[String], exclude: &[String]) -> Vec<u8> {
         let mut body = Vec::with_capacity(256 * 1024);
-        for w in &self.writers {
+        let custom = self.custom.snapshot();
+        let mut merged: Vec<&ResourceWriter> = self.writers.iter().collect();
+        merged.extend(custom.iter().map(|w| &**w));
+        merged.sort_by_key(|w| w.resource);
+        for w in merged {
             if !include.is_empty() && !include.iter().any(|r| r == w.resource) {
                 continue;
             }

@@ -26,6 +26,8 @@ pub struct Telemetry {
     /// watch label → (mode, seconds, objects) of its last initial sync.
     syncs: Mutex<BTreeMap<String, (&'static str, f64, usize)>>,
     total_shards: AtomicI64,
+    /// Custom resource state self-metrics.
+    pub crs: crate::metrics::custom::CrsTelemetry,
 }
 
 impl Default for Telemetry {
@@ -36,6 +38,7 @@ impl Default for Telemetry {
             shard_ordinal: AtomicI64::new(0),
             syncs: Mutex::new(BTreeMap::new()),
             total_shards: AtomicI64::new(1),
+            crs: Default::default(),
         }
     }
 }
@@ -264,6 +267,7 @@ impl Telemetry {
                 h.count as f64,
             );
         }
+        self.crs.render(out);
         super::process::render(out);
     }
 }

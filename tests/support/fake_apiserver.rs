@@ -123,8 +123,29 @@ pub const RESOURCES: &[ResourceInfo] = &[
     ),
 ];
 
+/// Resource types registered at run time (custom resources), beside the fixed table.
+/// Process-wide: tests that register use their own plurals, which name the stores.
+static REGISTERED: Mutex<Vec<&'static ResourceInfo>> = Mutex::new(Vec::new());
+
+/// Serves an extra resource type (list, watch, get and `/apis/<g>/<v>` discovery) from now
+/// on, on every fake server of this process, as installing a CRD would.
+pub fn register_resource(info: ResourceInfo) {
+    let mut r = REGISTERED.lock();
+    if !r.iter().any(|x| x.plural == info.plural) {
+        r.push(Box::leak(Box::new(info)));
+    }
+}
+
+/// The fixed table plus the registered types.
+fn served() -> Vec<&'static ResourceInfo> {
+    RESOURCES
+        .iter()
+        .chain(REGISTERED.lock().iter().copied())
+        .collect()
+}
+
 pub fn resource_info(plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.plural == plural)
+    served().into_iter().find(|r| r.plural == plural)
 }
 
 fn info_or_panic(plural: &str) -> &'static ResourceInfo {
@@ -1043,7 +1064,7 @@ fn route(shared: &Shared, req: &Request, id: u64) -> Routed {
         }
         "/apis" => {
             let mut groups: Vec<Value> = Vec::new();
-            for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
+            for r in served().into_iter().filter(|r| !r.group.is_empty()) {
                 if groups.iter().any(|g| g["name"] == r.group) {
                     continue;
                 }
@@ -1066,13 +1087,13 @@ fn route(shared: &Shared, req: &Request, id: u64) -> Routed {
         _ => return Routed::Resp(not_found()),
     };
     let in_gv = |p: &str| {
-        RESOURCES
-            .iter()
+        served()
+            .into_iter()
             .find(|r| r.plural == p && r.group == group && r.version == version)
     };
     if rest.is_empty() {
-        let resources: Vec<Value> = RESOURCES
-            .iter()
+        let resources: Vec<Value> = served()
+            .into_iter()
             .filter(|r| r.group == group && r.version == version)
             .map(|r| json!({"name": r.plural, "singularName": r.kind.to_lowercase(), "namespaced": r.namespaced, "kind": r.kind, "verbs": ["get", "list", "watch"]}))
             .collect();
