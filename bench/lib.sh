@@ -116,7 +116,8 @@ emit() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$OUT_TSV"; log "$1 $2 
 
 # startup NAME SIZE WANT TIMEOUT: time to ready, sync CPU, peak RSS, RSS after sync.
 startup() {
-  local name=$1 size=$2 want=$3 timeout=$4 ttr pid_var=PID_$name
+  local name=$1 size=$2 want=$3 timeout=$4 ttr
+  local pid_var=PID_$name
   local pid=${!pid_var}
   ttr=$(wait_ready "$name" "$want" "$timeout")
   emit "$size" "$name" ready_ms "$ttr"
@@ -131,7 +132,8 @@ pctl() { sort -g | awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.
 
 # scrapes NAME SIZE N: N plain and N gzip scrapes, sequential; latency p50/p99 (ms) and bytes.
 scrapes() {
-  local name=$1 size=$2 n=$3 port_var=PORT_$name kind enc
+  local name=$1 size=$2 n=$3 kind enc
+  local port_var=PORT_$name
   local url=http://127.0.0.1:${!port_var}/metrics
   curl -s --max-time 120 -o "$WORK/$name.metrics" "$url"
   emit "$size" "$name" samples "$(grep -vc '^#' "$WORK/$name.metrics" || true)"

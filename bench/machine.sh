@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ksm=$1 params=${2:-}
-KSM_VERSION=$("$ksm" --version 2>&1 | head -1 || true) \
+KSM_VERSION=$("$ksm" version 2>&1 | head -1 || true) \
 KS_VERSION=$(target/release/kubestate --version 2>&1 | head -1 || true) \
 KS_COMMIT=$(git rev-parse --short HEAD) \
 KS_DIRTY=$(git status --porcelain --untracked-files=no -- src Cargo.toml Cargo.lock | wc -l) \
