@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Regenerates bench/RESULTS.md (and bench/results/summary.json) from the raw figures in
+bench/results/: run-full.tsv / run-quick.tsv (bench/run.sh), shard.tsv (bench/shard.sh), the
+*.machine.json beside them, and bench/results/NOTES.md (hand-written observations, optional)."""
+import json
+import os
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RES = os.path.join(HERE, "results")
+
+
+def load(name):
+    path = os.path.join(RES, name)
+    if not os.path.exists(path):
+        return None
+    d = defaultdict(dict)
+    for line in open(path):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) != 4:
+            continue
+        size, prog, metric, value = parts
+        try:
+            d[int(size)][(prog, metric)] = float(value)
+        except ValueError:
+            pass
+    return d
+
+
+def machine(name):
+    path = os.path.join(RES, name)
+    return json.load(open(path)) if os.path.exists(path) else None
+
+
+def fmt(v, digits=2):
+    if v is None:
+        return "–"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "–"
+    r = a / b
+    return f"{r:.3f}" if r < 0.1 else f"{r:.2f}"
+
+
+def per10k(d, prog, idle_key="idle_cpu_s", idle_window=None):
+    """CPU seconds per 10k watch events, idle CPU over the same time subtracted."""
+    cpu = d.get((prog, "churn_cpu_s"))
+    ev = d.get(("sim", "churn_events"))
+    win = d.get(("sim", "churn_window_s"))
+    if cpu is None or not ev:
+        return None, None
+    idle = d.get((prog, idle_key))
+    iw = idle_window or d.get(("sim", "idle_window_s"))
+    base = idle / iw * win if idle is not None and iw else 0.0
+    return cpu / ev * 10000, max(cpu - base, 0.0) / ev * 10000
+
+
+def size_table(n, d):
+    g = lambda p, m: d.get((p, m))
+    mib = lambda p, m: None if g(p, m) is None else g(p, m) / 1024
+    sec = lambda p, m: None if g(p, m) is None else g(p, m) / 1000
+    rows = []
+
+    def row(label, ks, ksl, ksm, note=""):
+        rows.append(f"| {label} | {fmt(ks)} | {fmt(ksl)} | {fmt(ksm)} | {ratio(ks, ksm)} | {ratio(ksl, ksm)} |{note}")
+
+    row("time to ready (s)", sec("ks", "ready_ms"), sec("ks_list", "ready_ms"), sec("ksm", "ready_ms"))
+    row("CPU from start to ready (s)", g("ks", "sync_cpu_s"), g("ks_list", "sync_cpu_s"), g("ksm", "sync_cpu_s"))
+    row("peak start-up RSS, VmHWM (MiB)", mib("ks", "peak_rss_kib"), mib("ks_list", "peak_rss_kib"), mib("ksm", "peak_rss_kib"))
+    row("RSS after sync (MiB)", mib("ks", "rss_kib"), mib("ks_list", "rss_kib"), mib("ksm", "rss_kib"))
+    for kind in ("plain", "gzip"):
+        for p in ("p50", "p99"):
+            row(f"scrape {kind} {p} (ms)", g("ks", f"scrape_{kind}_{p}_ms"), None, g("ksm", f"scrape_{kind}_{p}_ms"))
+    row("exposition bytes, plain (KiB)", None if g("ks", "bytes_plain") is None else g("ks", "bytes_plain") / 1024, None,
+        None if g("ksm", "bytes_plain") is None else g("ksm", "bytes_plain") / 1024)
+    row("exposition bytes, gzip (KiB)", None if g("ks", "bytes_gzip") is None else g("ks", "bytes_gzip") / 1024, None,
+        None if g("ksm", "bytes_gzip") is None else g("ksm", "bytes_gzip") / 1024)
+    row("samples in one scrape", g("ks", "samples"), None, g("ksm", "samples"))
+    row("metric families (# TYPE lines)", g("ks", "families"), None, g("ksm", "families"))
+    raw_ks, net_ks = per10k(d, "ks")
+    raw_ksm, net_ksm = per10k(d, "ksm")
+    row("CPU s per 10k pod watch events (idle subtracted)", net_ks, None, net_ksm)
+    row("CPU s per 10k pod watch events (raw)", raw_ks, None, raw_ksm)
+    iw = g("sim", "idle_window_s")
+    idle = lambda p: None if g(p, "idle_cpu_s") is None or not iw else g(p, "idle_cpu_s") / iw * 100
+    row(f"idle CPU over {fmt(iw, 0)} s (% of one core)", idle("ks"), None, idle("ksm"))
+    row("RSS after the churn window (MiB)", mib("ks", "rss_after_churn_kib"), None, mib("ksm", "rss_after_churn_kib"))
+    row("kube_pod_info samples after churn", g("ks", "pods_after_churn"), None, g("ksm", "pods_after_churn"))
+    head = (f"### {n:,} pods, {fmt(g('sim', 'nodes'))} nodes ({fmt(g('sim', 'objects'))} objects)\n\n"
+            f"Churn window: {fmt(g('sim', 'churn_events'))} pod watch events in {fmt(g('sim', 'churn_window_s'))} s.\n\n"
+            "| figure | kubestate watch-list | kubestate list | KSM | ratio watch-list/KSM | ratio list/KSM |\n"
+            "|---|---:|---:|---:|---:|---:|\n")
+    return head + "\n".join(rows) + "\n"
+
+
+def shard_table(d):
+    out = []
+    for n, x in sorted(d.items()):
+        g = lambda p, m: x.get((p, m))
+        out.append(f"### {n:,} pods; shard 0 of 4 owns {fmt(g('sim', 'shard0_pods'))} pods; "
+                   f"{fmt(g('sim', 'churn_events'))} pod watch events in {fmt(g('sim', 'churn_window_s'))} s\n")
+        out.append("| program | CPU start→ready (s) | time to ready (s) | peak RSS (MiB) | RSS after sync (MiB) | CPU s / 10k events (idle subtracted) | CPU s / 10k events (raw) |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|")
+        vals = {}
+        for p, label in (("ks", "kubestate unsharded"), ("ks_shard", "kubestate shard 0/4"),
+                         ("ksm", "KSM unsharded"), ("ksm_shard", "KSM shard 0/4")):
+            raw, net = per10k(x, p, idle_key="idle10_cpu_s", idle_window=10.0)
+            vals[p] = (g(p, "sync_cpu_s"), net, raw, g(p, "peak_rss_kib"))
+            out.append(f"| {label} | {fmt(g(p, 'sync_cpu_s'))} | {fmt(None if g(p, 'ready_ms') is None else g(p, 'ready_ms') / 1000)} | "
+                       f"{fmt(None if g(p, 'peak_rss_kib') is None else g(p, 'peak_rss_kib') / 1024)} | "
+                       f"{fmt(None if g(p, 'rss_kib') is None else g(p, 'rss_kib') / 1024)} | {fmt(net, 3)} | {fmt(raw, 3)} |")
+        out.append("")
+        out.append("| ratio shard/unsharded | CPU start→ready | CPU per event (idle subtracted) | peak RSS |")
+        out.append("|---|---:|---:|---:|")
+        for a, b, label in (("ks_shard", "ks", "kubestate"), ("ksm_shard", "ksm", "KSM")):
+            out.append(f"| {label} | {ratio(vals[a][0], vals[b][0])} | {ratio(vals[a][1], vals[b][1])} | {ratio(vals[a][3], vals[b][3])} |")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def machine_md(m):
+    if not m:
+        return ""
+    return (f"- machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['mem_gib']} GiB RAM, Linux {m['kernel']}; "
+            f"load average at start {' '.join(m['loadavg_at_start'])}\n"
+            f"- kubestate {m['kubestate']} (commit {m['kubestate_commit']}), {m['rustc']}\n"
+            f"- kube-state-metrics: `{m['kube_state_metrics']}`, built from the Go module with {m['go']}\n"
+            f"- run {m['date']}, parameters: {m['params']}\n")
+
+
+def main():
+    parts = ["# Benchmark results: kubestate vs kube-state-metrics v2.20.0\n",
+             "Generated by `bench/report.py` from the raw figures in `bench/results/` "
+             "(`bench/run.sh`, `bench/shard.sh`). What each figure means and how it is measured: "
+             "`bench/README.md`. Ratios are kubestate / KSM (below 1: kubestate uses less).\n"]
+    notes = os.path.join(RES, "NOTES.md")
+    if os.path.exists(notes):
+        parts.append(open(notes).read().rstrip() + "\n")
+    summary = {}
+    for mode in ("full", "quick"):
+        d = load(f"run-{mode}.tsv")
+        if not d:
+            continue
+        parts.append(f"## Side by side (`bench/run.sh{' --quick' if mode == 'quick' else ''}`)\n")
+        parts.append(machine_md(machine(f"run-{mode}.machine.json")))
+        for n in sorted(d):
+            parts.append(size_table(n, d[n]))
+        summary[f"run-{mode}"] = {str(n): {f"{p}.{m}": v for (p, m), v in x.items()} for n, x in d.items()}
+    s = load("shard.tsv")
+    if s:
+        parts.append("## Sharding (`bench/shard.sh`)\n")
+        parts.append(machine_md(machine("shard.machine.json")))
+        parts.append(shard_table(s))
+        summary["shard"] = {str(n): {f"{p}.{m}": v for (p, m), v in x.items()} for n, x in s.items()}
+    open(os.path.join(HERE, "RESULTS.md"), "w").write("\n".join(parts))
+    json.dump(summary, open(os.path.join(RES, "summary.json"), "w"), indent=1, sort_keys=True)
+
+
+if __name__ == "__main__":
+    main()

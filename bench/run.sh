@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of kubestate and kube-state-metrics v2.20.0 against one simulated API
+# server per cluster size (bench/sim: simcluster with run-time churn control).
+#   bash bench/run.sh --quick     # 1k and 10k pods, 20 s windows (under 10 minutes)
+#   bash bench/run.sh             # also 100k pods, 60 s windows
+# Raw figures: bench/results/run-<mode>.tsv (size, program, metric, value); then
+# bench/report.py regenerates bench/RESULTS.md. See bench/README.md for what each figure means.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+trap cleanup EXIT
+
+MODE=full
+case "${1:-}" in --quick) MODE=quick ;; "") ;; *) die "usage: bench/run.sh [--quick]" ;; esac
+if [ "$MODE" = quick ]; then
+  SIZES=${SIZES:-"1000 10000"}; IDLE_S=20; CHURN_S=20
+else
+  SIZES=${SIZES:-"1000 10000 100000"}; IDLE_S=60; CHURN_S=60
+fi
+CHURN_RATE=${CHURN_RATE:-250}   # mutations (= pod watch events) per second during the window
+SCRAPES=${SCRAPES:-20}
+
+build_all
+mkdir -p bench/results
+OUT_TSV=bench/results/run-$MODE.tsv
+: >"$OUT_TSV"
+bash bench/machine.sh "$KSM" "churn_rate=$CHURN_RATE churn_s=$CHURN_S idle_s=$IDLE_S scrapes=$SCRAPES" \
+  >"bench/results/run-$MODE.machine.json"
+
+for N in $SIZES; do
+  nodes=$(( N / 30 )); [ "$nodes" -ge 1 ] || nodes=1
+  timeout=$(( 60 + N / 500 ))
+  log "=== size $N pods, $nodes nodes"
+  start_sim "$N" "$nodes"
+  emit "$N" sim nodes "$nodes"
+  emit "$N" sim objects "$(sed -n 's/.* objects=\([0-9]*\).*/\1/p' "$WORK/sim.log" | head -1)"
+
+  # Start-up, one program at a time on a quiet server (no churn).
+  start_prog ks_list ks --initial-sync=list
+  startup ks_list "$N" "$N" "$timeout"
+  stop_pid "$PID_ks_list"
+  start_prog ks ks --initial-sync=watch-list
+  startup ks "$N" "$N" "$timeout"
+  start_prog ksm ksm
+  startup ksm "$N" "$N" "$timeout"
+
+  # Scrape latency and size, one program at a time (the other one idle).
+  scrapes ks "$N" "$SCRAPES"
+  scrapes ksm "$N" "$SCRAPES"
+
+  # Idle: both running, no API events, nobody scraping.
+  c0_ks=$(cpu_s "$PID_ks"); c0_ksm=$(cpu_s "$PID_ksm")
+  sleep "$IDLE_S"
+  c1_ks=$(cpu_s "$PID_ks"); c1_ksm=$(cpu_s "$PID_ksm")
+  emit "$N" ks idle_cpu_s "$(minus "$c1_ks" "$c0_ks")"
+  emit "$N" ksm idle_cpu_s "$(minus "$c1_ksm" "$c0_ksm")"
+  emit "$N" sim idle_window_s "$IDLE_S"
+
+  # Churn: both watching; events = resourceVersion delta (one per mutation, all on pods, each
+  # seen once by each program's pod watch). CPU read 2 s after churn stops (queue drained).
+  rv0=$(sim_rv); c0_ks=$(cpu_s "$PID_ks"); c0_ksm=$(cpu_s "$PID_ksm")
+  echo "$CHURN_RATE" >"$CONTROL"
+  sleep "$CHURN_S"
+  echo 0 >"$CONTROL"
+  sleep 2
+  rv1=$(sim_rv); c1_ks=$(cpu_s "$PID_ks"); c1_ksm=$(cpu_s "$PID_ksm")
+  emit "$N" sim churn_events "$(( rv1 - rv0 ))"
+  emit "$N" sim churn_window_s "$(( CHURN_S + 2 ))"
+  emit "$N" ks churn_cpu_s "$(minus "$c1_ks" "$c0_ks")"
+  emit "$N" ksm churn_cpu_s "$(minus "$c1_ksm" "$c0_ksm")"
+  # Both must still agree on the pod set after the churn.
+  emit "$N" ks pods_after_churn "$(pod_count "http://127.0.0.1:$PORT_ks")"
+  emit "$N" ksm pods_after_churn "$(pod_count "http://127.0.0.1:$PORT_ksm")"
+  emit "$N" ks rss_after_churn_kib "$(status_kib "$PID_ks" VmRSS)"
+  emit "$N" ksm rss_after_churn_kib "$(status_kib "$PID_ksm" VmRSS)"
+
+  stop_pid "$PID_ks"; stop_pid "$PID_ksm"; stop_pid "$SIM_PID"
+done
+python3 bench/report.py
+log "done: $OUT_TSV, bench/RESULTS.md"
