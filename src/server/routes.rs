@@ -139,19 +139,28 @@ impl MainRoutes {
     }
 
     /// Renders the body for a scrape in the given format.
-    pub fn render(&self, format: Format, include: &[String], exclude: &[String]) -> Vec<u8> {
-        let mut body = Vec::with_capacity(256 * 1024);
-        let custom = self.custom.snapshot();
+    /// The writers a scrape covers: built-in and custom, alphabetically, after the
+    /// `?resources=`/`?exclude_resources=` filters.
+    fn selected<'a>(
+        &'a self,
+        custom: &'a [Arc<ResourceWriter>],
+        include: &[String],
+        exclude: &[String],
+    ) -> Vec<&'a ResourceWriter> {
         let mut merged: Vec<&ResourceWriter> = self.writers.iter().collect();
         merged.extend(custom.iter().map(|w| &**w));
         merged.sort_by_key(|w| w.resource);
-        for w in merged {
-            if !include.is_empty() && !include.iter().any(|r| r == w.resource) {
-                continue;
-            }
-            if exclude.iter().any(|r| r == w.resource) {
-                continue;
-            }
+        merged.retain(|w| {
+            (include.is_empty() || include.iter().any(|r| r == w.resource))
+                && !exclude.iter().any(|r| r == w.resource)
+        });
+        merged
+    }
+
+    pub fn render(&self, format: Format, include: &[String], exclude: &[String]) -> Vec<u8> {
+        let mut body = Vec::with_capacity(256 * 1024);
+        let custom = self.custom.snapshot();
+        for w in self.selected(&custom, include, exclude) {
             w.write(&mut body, format);
         }
         if format == Format::OpenMetrics {
@@ -160,22 +169,53 @@ impl MainRoutes {
         body
     }
 
+    /// The gzip body: one cached member per resource, recompressed only for resources that
+    /// changed since the last scrape.
+    pub fn render_gzip(
+        &self,
+        format: Format,
+        include: &[String],
+        exclude: &[String],
+    ) -> std::io::Result<Vec<u8>> {
+        let custom = self.custom.snapshot();
+        let mut scratch = Vec::new();
+        let members = self
+            .selected(&custom, include, exclude)
+            .into_iter()
+            .map(|w| w.gzip_member(format, &mut scratch))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let mut body = Vec::with_capacity(members.iter().map(|m| m.len()).sum::<usize>() + 64);
+        for m in &members {
+            body.extend_from_slice(m);
+        }
+        if format == Format::OpenMetrics || body.is_empty() {
+            let tail: &[u8] = if format == Format::OpenMetrics {
+                b"# EOF\n"
+            } else {
+                b""
+            };
+            body.extend_from_slice(&crate::exposition::gzip::compress(tail)?);
+        }
+        Ok(body)
+    }
+
     fn metrics(&self, req: Request) {
         let started = Instant::now();
         let format = negotiate(request_header(&req, "Accept").unwrap_or(""));
         let gzip = self.gzip && accepts_gzip(request_header(&req, "Accept-Encoding").unwrap_or(""));
         let (include, exclude) = resource_query(req.url());
-        let mut body = self.render(format, &include, &exclude);
         let mut extra = Vec::new();
-        if gzip {
-            match crate::exposition::gzip::compress(&body) {
-                Ok(z) => {
-                    body = z;
-                    extra.push(header("Content-Encoding", "gzip"));
-                }
-                Err(e) => log_event!(Level::Warn, "gzip failed, sending plain", err = e),
+        let body = match gzip.then(|| self.render_gzip(format, &include, &exclude)) {
+            Some(Ok(z)) => {
+                extra.push(header("Content-Encoding", "gzip"));
+                z
             }
-        }
+            Some(Err(e)) => {
+                log_event!(Level::Warn, "gzip failed, sending plain", err = e);
+                self.render(format, &include, &exclude)
+            }
+            None => self.render(format, &include, &exclude),
+        };
         extra.push(header("Vary", "Accept-Encoding"));
         respond(req, 200, format.content_type(), body, extra);
         self.telemetry

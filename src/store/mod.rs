@@ -2,8 +2,9 @@
 //! walks families in order and copies bytes; nothing is rendered at scrape time.
 
 use crate::exposition::negotiate::Format;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// One object's lines: all families back to back, `ends[i]` is where family `i` stops.
@@ -39,6 +40,8 @@ pub type ObjectMap = HashMap<Box<str>, RenderedObject>;
 #[derive(Default, Debug)]
 pub struct Store {
     objects: RwLock<ObjectMap>,
+    /// Bumped on every change, so cached renderings (gzip members) know they are stale.
+    generation: AtomicU64,
 }
 
 impl Store {
@@ -49,6 +52,7 @@ impl Store {
     /// Adds or replaces an object (update = add, as kube-state-metrics does).
     pub fn upsert(&self, uid: &str, obj: RenderedObject) {
         let mut m = self.objects.write();
+        self.generation.fetch_add(1, Ordering::Release);
         match m.get_mut(uid) {
             Some(slot) => *slot = obj,
             None => {
@@ -58,15 +62,25 @@ impl Store {
     }
 
     pub fn delete(&self, uid: &str) {
-        self.objects.write().remove(uid);
+        let mut m = self.objects.write();
+        self.generation.fetch_add(1, Ordering::Release);
+        m.remove(uid);
     }
 
     /// Swaps in the result of a full relist in one step, so a scrape sees either the old or
     /// the new content, never a half-filled store, and objects deleted while the watch was
     /// down disappear.
     pub fn replace(&self, objects: ObjectMap) {
-        let old = std::mem::replace(&mut *self.objects.write(), objects);
+        let mut m = self.objects.write();
+        self.generation.fetch_add(1, Ordering::Release);
+        let old = std::mem::replace(&mut *m, objects);
+        drop(m);
         drop(old); // freed outside the lock
+    }
+
+    /// Changes so far; equal values mean equal content.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub fn len(&self) -> usize {
@@ -94,11 +108,17 @@ impl FamilyHeaders {
     }
 }
 
+/// A gzip member and the generation it was built from.
+type CachedMember = (u64, Arc<Vec<u8>>);
+
 /// Writes one resource's families: the stores (one per namespace) walked family by family.
 pub struct ResourceWriter {
     pub resource: &'static str,
     headers: Vec<FamilyHeaders>,
     stores: Vec<Arc<Store>>,
+    /// Per format: the gzip member of this resource's output and the store generations it
+    /// was built from. Rebuilt only when a store changed since.
+    gzip_cache: Mutex<[Option<CachedMember>; 2]>,
 }
 
 impl ResourceWriter {
@@ -111,7 +131,45 @@ impl ResourceWriter {
             resource,
             headers,
             stores,
+            gzip_cache: Mutex::new([None, None]),
         }
+    }
+
+    /// Sum of the stores' generations: changes whenever any store changes.
+    fn generation(&self) -> u64 {
+        self.stores
+            .iter()
+            .map(|s| s.generation())
+            .fold(0u64, |a, g| a.wrapping_add(g))
+    }
+
+    /// This resource's output as one gzip member, from the cache when no store changed.
+    /// The generation is read before rendering, so a cached member is never older than the
+    /// generation it is filed under.
+    pub fn gzip_member(
+        &self,
+        format: Format,
+        scratch: &mut Vec<u8>,
+    ) -> std::io::Result<Arc<Vec<u8>>> {
+        let slot = match format {
+            Format::Text => 0,
+            Format::OpenMetrics => 1,
+        };
+        let generation = self.generation();
+        if let Some((g, member)) = &self.gzip_cache.lock()[slot] {
+            if *g == generation {
+                return Ok(member.clone());
+            }
+        }
+        scratch.clear();
+        self.write(scratch, format);
+        let member = Arc::new(if scratch.is_empty() {
+            Vec::new()
+        } else {
+            crate::exposition::gzip::compress(scratch)?
+        });
+        self.gzip_cache.lock()[slot] = Some((generation, member.clone()));
+        Ok(member)
     }
 
     pub fn stores(&self) -> &[Arc<Store>] {
@@ -187,6 +245,32 @@ mod tests {
             scrape(&w),
             "# A\na{o=\"1\"} 1\na{o=\"2\"} 1\n# B\nb{o=\"1\"} 1\nb{o=\"2\"} 1\n"
         );
+    }
+
+    #[test]
+    fn gzip_member_is_cached_until_a_store_changes() {
+        use std::io::Read;
+        let s = Arc::new(Store::new());
+        s.upsert("u1", obj(&["a 1\n"]));
+        let w = ResourceWriter::new("pods", vec![hdr("# A\n")], vec![s.clone()]);
+        let mut scratch = Vec::new();
+        let m1 = w.gzip_member(Format::Text, &mut scratch).unwrap();
+        let m2 = w.gzip_member(Format::Text, &mut scratch).unwrap();
+        assert!(Arc::ptr_eq(&m1, &m2), "unchanged store reuses the member");
+        s.upsert("u2", obj(&["b 1\n"]));
+        let m3 = w.gzip_member(Format::Text, &mut scratch).unwrap();
+        assert!(!Arc::ptr_eq(&m1, &m3));
+        let mut out = String::new();
+        flate2::read::MultiGzDecoder::new(&m3[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, scrape(&w));
+        s.delete("u1");
+        s.delete("u2");
+        assert!(w
+            .gzip_member(Format::Text, &mut scratch)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
