@@ -17,9 +17,11 @@ use crate::metrics::*;
 use crate::server::routes::{MainRoutes, TelemetryRoutes};
 use crate::server::telemetry::Telemetry;
 use crate::server::{listen_addr, serve, ServerError};
+use crate::shard::auto::{ShardChange, StatefulSetConsumer};
 use crate::shard::Shard;
 use crate::signals::Control;
 use crate::store::{ResourceWriter, Store};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 pub enum AppError {
+    AutoShard(crate::shard::auto::AutoShardError),
     Filter(FilterError),
     SdConfig(crate::discovery::config::ConfigError),
     Config(ConfigError),
@@ -43,6 +46,7 @@ impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AppError::Filter(e) => write!(f, "{e}"),
+            AppError::AutoShard(e) => write!(f, "{e}"),
             AppError::SdConfig(e) => write!(f, "--sd-config: {e}"),
             AppError::Config(e) => write!(f, "API server configuration: {e}"),
             AppError::Server(e) => write!(f, "{e}"),
@@ -79,7 +83,10 @@ pub struct StartCtx {
     pub initial_sync: InitialSync,
     pub watch_list_idle: std::time::Duration,
     pub telemetry: Arc<Telemetry>,
-    pub shard: Option<Shard>,
+    /// This instance's share; replaced on an autosharding change.
+    pub shard: parking_lot::RwLock<Option<Shard>>,
+    /// `--pod`/`--pod-namespace` given: shards may change at run time.
+    pub autosharding: bool,
     /// `spec.nodeName=<node>` (`--node`) or `spec.nodeName=` (`--track-unscheduled-pods`).
     pub pod_node_selector: Option<String>,
     /// Service discovery, when `--sd-config` is given.
@@ -135,7 +142,8 @@ pub fn start_resource<T: KubeObject>(
 /// Whether discovery can ride on the metrics watch of `api`: only a cluster-wide, unsharded,
 /// unfiltered watch sees every object discovery needs.
 fn sd_can_share(api: ApiResource, ctx: &StartCtx) -> bool {
-    ctx.shard.is_none()
+    !ctx.autosharding
+        && ctx.shard.read().is_none()
         && field_selector(api, ctx).is_none()
         && (!api.namespaced || ctx.namespaces.is_empty())
 }
@@ -236,7 +244,7 @@ fn start_resource_with<T: KubeObject>(
             page_size: 500,
             initial_sync: ctx.initial_sync,
             watch_list_idle: ctx.watch_list_idle,
-            shard: ctx.shard,
+            shard: *ctx.shard.read(),
         };
         let state = WatchState::new();
         let mut consumers: Vec<Box<dyn Consumer<T>>> = vec![Box::new(MetricsConsumer::new(
@@ -482,7 +490,8 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         initial_sync: opts.initial_sync,
         watch_list_idle: std::time::Duration::from_millis(opts.watch_list_idle_ms),
         telemetry: telemetry.clone(),
-        shard: Shard::new(opts.shard, opts.total_shards),
+        shard: parking_lot::RwLock::new(Shard::new(opts.shard, opts.total_shards)),
+        autosharding: opts.pod.is_some() && opts.pod_namespace.is_some(),
         pod_node_selector: match (&opts.node, opts.track_unscheduled_pods) {
             (Some(node), _) => Some(format!("spec.nodeName={node}")),
             (None, true) => Some("spec.nodeName=".to_string()),
@@ -492,29 +501,19 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         sd_served: Default::default(),
     };
     telemetry.set_shards(opts.shard as i64, opts.total_shards as i64);
-    let mut writers = Vec::new();
-    let mut readiness = Vec::new();
+    let ctx = Arc::new(ctx);
+    let shard_changes = start_autosharding(&ctx, &opts)?;
     let custom = start_custom_resources(&ctx, &opts, crs_config)?;
-    for name in opts
-        .resources
-        .iter()
-        .filter(|_| !opts.custom_resource_state_only)
-    {
-        if let Some(started) = start_named(name, &ctx) {
-            let started = started?;
-            writers.push(started.writer);
-            readiness.extend(started.watches);
-        }
-    }
+    let (writers, mut readiness) = start_builtin(&ctx, &opts)?;
+    let builtin_watches: Vec<Arc<WatchState>> = readiness.iter().map(|(_, s)| s.clone()).collect();
     if let Some(sd) = &ctx.sd {
         let served = ctx.sd_served.lock().clone();
         for r in sd.resources().into_iter().filter(|r| !served.contains(r)) {
             readiness.push(start_sd_resource(sd, r, &ctx)?);
         }
     }
-    writers.sort_by_key(|w| w.resource);
     let main_routes = Arc::new(MainRoutes {
-        writers,
+        writers: crate::store::WriterSet::new(writers),
         gzip: opts.enable_gzip_encoding,
         telemetry: telemetry.clone(),
         readiness,
@@ -551,8 +550,26 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
             source,
         })?;
     }
+    let resharder = Resharder {
+        ctx: ctx.clone(),
+        opts: opts.clone(),
+        routes: main_routes.clone(),
+        watches: Arc::new(parking_lot::Mutex::new(builtin_watches)),
+        latest: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+    };
+    let never = crossbeam_channel::never();
+    let shard_rx = shard_changes.as_ref().unwrap_or(&never);
     loop {
-        match control.recv() {
+        let msg = crossbeam_channel::select! {
+            recv(control) -> m => m,
+            recv(shard_rx) -> change => {
+                if let Ok(change) = change {
+                    resharder.start(change);
+                }
+                continue;
+            }
+        };
+        match msg {
             Ok(Control::Shutdown { signal }) => {
                 log_event!(Level::Info, "shutting down", signal = signal);
                 if let Some(n) = &notifier {
@@ -569,6 +586,154 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
             Err(_) => loop {
                 std::thread::park();
             },
+        }
+    }
+}
+
+/// Named watches whose sync /readyz waits for.
+type Readiness = Vec<(String, Arc<WatchState>)>;
+
+/// Starts every built-in resource `--resources` names with the context's current shard.
+fn start_builtin(
+    ctx: &StartCtx,
+    opts: &Options,
+) -> Result<(Vec<ResourceWriter>, Readiness), AppError> {
+    let mut writers = Vec::new();
+    let mut readiness = Vec::new();
+    for name in opts
+        .resources
+        .iter()
+        .filter(|_| !opts.custom_resource_state_only)
+    {
+        if let Some(started) = start_named(name, ctx) {
+            let started = started?;
+            writers.push(started.writer);
+            readiness.extend(started.watches);
+        }
+    }
+    Ok((writers, readiness))
+}
+
+/// With `--pod`/`--pod-namespace`: finds this pod's StatefulSet, takes the shard from it
+/// and watches it; changes arrive on the returned channel.
+fn start_autosharding(
+    ctx: &StartCtx,
+    opts: &Options,
+) -> Result<Option<crossbeam_channel::Receiver<ShardChange>>, AppError> {
+    let (Some(pod), Some(ns)) = (&opts.pod, &opts.pod_namespace) else {
+        return Ok(None);
+    };
+    let (sts, current) =
+        crate::shard::auto::discover(&ctx.client, ns, pod).map_err(AppError::AutoShard)?;
+    *ctx.shard.write() = Shard::new(current.ordinal, current.total);
+    ctx.telemetry
+        .set_shards(current.ordinal as i64, current.total as i64);
+    log_event!(
+        Level::Info,
+        "autosharding",
+        statefulset = sts,
+        shard = current.ordinal,
+        total_shards = current.total
+    );
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let spec = WatchSpec {
+        resource: resources::STATEFULSETS,
+        namespace: Some(ns.clone()),
+        field_selector: Some(format!("metadata.name={sts}")),
+        use_apiserver_cache: ctx.use_apiserver_cache,
+        page_size: 500,
+        initial_sync: ctx.initial_sync,
+        watch_list_idle: ctx.watch_list_idle,
+        shard: None,
+    };
+    let consumers: Vec<Box<dyn Consumer<StatefulSet>>> = vec![Box::new(StatefulSetConsumer::new(
+        pod.clone(),
+        sts,
+        current,
+        tx,
+    ))];
+    Watcher::new(
+        ctx.client.clone(),
+        spec,
+        consumers,
+        WatchState::new(),
+        ctx.telemetry.clone(),
+    )
+    .spawn()
+    .map_err(|source| AppError::Spawn {
+        resource: "statefulsets(autosharding)".into(),
+        source,
+    })?;
+    Ok(Some(rx))
+}
+
+/// Applies shard changes: new stores are filled by new watches in the background and put in
+/// place only once every one of them has synced, so a scrape during a reshard sees the old
+/// ownership complete, then the new one complete (kube-state-metrics swaps in empty stores
+/// and loses series for minutes, its issue #1187). A newer change abandons an unfinished one.
+struct Resharder {
+    ctx: Arc<StartCtx>,
+    opts: Options,
+    routes: Arc<MainRoutes>,
+    watches: Arc<parking_lot::Mutex<Vec<Arc<WatchState>>>>,
+    latest: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Resharder {
+    fn start(&self, change: ShardChange) {
+        use std::sync::atomic::Ordering;
+        let generation = self.latest.fetch_add(1, Ordering::AcqRel) + 1;
+        let (ctx, opts, routes, watches, latest) = (
+            self.ctx.clone(),
+            self.opts.clone(),
+            self.routes.clone(),
+            self.watches.clone(),
+            self.latest.clone(),
+        );
+        log_event!(
+            Level::Info,
+            "shard change, building new stores",
+            shard = change.ordinal,
+            total_shards = change.total
+        );
+        let spawned = std::thread::Builder::new()
+            .name("shard/reshard".into())
+            .spawn(move || {
+                *ctx.shard.write() = Shard::new(change.ordinal, change.total);
+                let started = start_builtin(&ctx, &opts);
+                let (writers, readiness) = match started {
+                    Ok(s) => s,
+                    Err(e) => {
+                        log_event!(Level::Error, "reshard failed", err = e);
+                        return;
+                    }
+                };
+                let new_watches: Vec<Arc<WatchState>> =
+                    readiness.into_iter().map(|(_, s)| s).collect();
+                loop {
+                    if latest.load(Ordering::Acquire) != generation {
+                        new_watches.iter().for_each(|w| w.stop());
+                        return;
+                    }
+                    if new_watches.iter().all(|w| w.is_synced()) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                routes.writers.replace(writers);
+                ctx.telemetry
+                    .set_shards(change.ordinal as i64, change.total as i64);
+                let old = std::mem::replace(&mut *watches.lock(), new_watches);
+                old.iter().for_each(|w| w.stop());
+                log_event!(
+                    Level::Info,
+                    "reshard complete",
+                    shard = change.ordinal,
+                    total_shards = change.total
+                );
+            });
+        if let Err(e) = spawned {
+            log_event!(Level::Error, "cannot start reshard thread", err = e);
         }
     }
 }
@@ -663,7 +828,7 @@ fn start_custom_resources(
             initial_sync: ctx.initial_sync,
             watch_list_idle: ctx.watch_list_idle,
             telemetry: ctx.telemetry.clone(),
-            shard: ctx.shard,
+            shard: *ctx.shard.read(),
         },
         writers.clone(),
     );

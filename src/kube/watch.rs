@@ -98,8 +98,9 @@ impl WatchState {
     pub fn is_synced(&self) -> bool {
         self.synced.load(Ordering::Acquire)
     }
+    /// False once the thread has ended without being told to stop (a panic, say).
     pub fn is_alive(&self) -> bool {
-        !self.exited.load(Ordering::Acquire)
+        !self.exited.load(Ordering::Acquire) || self.stop.load(Ordering::Acquire)
     }
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);

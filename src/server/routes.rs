@@ -15,7 +15,7 @@ use tiny_http::{Header, Method, Request, Response};
 /// Everything the main port serves.
 pub struct MainRoutes {
     /// Sorted by resource name: kube-state-metrics writes resources alphabetically.
-    pub writers: Vec<ResourceWriter>,
+    pub writers: crate::store::WriterSet,
     pub gzip: bool,
     pub telemetry: Arc<Telemetry>,
     pub readiness: Vec<(String, Arc<WatchState>)>,
@@ -143,11 +143,12 @@ impl MainRoutes {
     /// `?resources=`/`?exclude_resources=` filters.
     fn selected<'a>(
         &'a self,
+        builtin: &'a [ResourceWriter],
         custom: &'a [Arc<ResourceWriter>],
         include: &[String],
         exclude: &[String],
     ) -> Vec<&'a ResourceWriter> {
-        let mut merged: Vec<&ResourceWriter> = self.writers.iter().collect();
+        let mut merged: Vec<&ResourceWriter> = builtin.iter().collect();
         merged.extend(custom.iter().map(|w| &**w));
         merged.sort_by_key(|w| w.resource);
         merged.retain(|w| {
@@ -160,7 +161,8 @@ impl MainRoutes {
     pub fn render(&self, format: Format, include: &[String], exclude: &[String]) -> Vec<u8> {
         let mut body = Vec::with_capacity(256 * 1024);
         let custom = self.custom.snapshot();
-        for w in self.selected(&custom, include, exclude) {
+        let builtin = self.writers.snapshot();
+        for w in self.selected(&builtin, &custom, include, exclude) {
             w.write(&mut body, format);
         }
         if format == Format::OpenMetrics {
@@ -178,9 +180,10 @@ impl MainRoutes {
         exclude: &[String],
     ) -> std::io::Result<Vec<u8>> {
         let custom = self.custom.snapshot();
+        let builtin = self.writers.snapshot();
         let mut scratch = Vec::new();
         let members = self
-            .selected(&custom, include, exclude)
+            .selected(&builtin, &custom, include, exclude)
             .into_iter()
             .map(|w| w.gzip_member(format, &mut scratch))
             .collect::<std::io::Result<Vec<_>>>()?;

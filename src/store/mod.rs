@@ -196,6 +196,32 @@ impl ResourceWriter {
     }
 }
 
+/// The built-in resources' writers, swapped whole when a reshard's new stores have synced.
+#[derive(Default)]
+pub struct WriterSet {
+    writers: RwLock<Arc<Vec<ResourceWriter>>>,
+}
+
+impl WriterSet {
+    pub fn new(mut writers: Vec<ResourceWriter>) -> Self {
+        writers.sort_by_key(|w| w.resource);
+        WriterSet {
+            writers: RwLock::new(Arc::new(writers)),
+        }
+    }
+
+    /// The current writers; a scrape holds this snapshot for its whole duration.
+    pub fn snapshot(&self) -> Arc<Vec<ResourceWriter>> {
+        self.writers.read().clone()
+    }
+
+    /// Puts new writers in place; scrapes already running finish with the old ones.
+    pub fn replace(&self, mut writers: Vec<ResourceWriter>) -> Arc<Vec<ResourceWriter>> {
+        writers.sort_by_key(|w| w.resource);
+        std::mem::replace(&mut *self.writers.write(), Arc::new(writers))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

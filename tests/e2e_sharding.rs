@@ -1,0 +1,157 @@
+//! Sharding through the real binary: static shards split the objects exactly as
+//! kube-state-metrics assigns them, and StatefulSet autosharding reshards without a restart
+//! and without a scrape ever seeing a partial store.
+
+mod support;
+
+use kubestate::shard::Shard;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use support::fake_apiserver::{FakeApiServer, FakeOptions};
+use support::kubestate::Kubestate;
+
+fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("kubestate-shard-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+fn add_pods(fake: &FakeApiServer, n: usize) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            let p = fake.create(
+                "pods",
+                json!({"metadata": {"name": format!("p{i}"), "namespace": "default"},
+                       "spec": {"containers": [{"name": "c", "image": "x"}]}, "status": {"phase": "Running"}}),
+            );
+            (p["metadata"]["name"].as_str().expect("name").to_string(), p["metadata"]["uid"].as_str().expect("uid").to_string())
+        })
+        .collect()
+}
+
+fn exported_pods(body: &str) -> BTreeSet<String> {
+    body.lines()
+        .filter(|l| l.starts_with("kube_pod_info{"))
+        .filter_map(|l| l.split("pod=\"").nth(1).and_then(|r| r.split('"').next()))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn static_shards_partition_the_objects_like_kube_state_metrics() {
+    let fake = FakeApiServer::start(FakeOptions::default());
+    let pods = add_pods(&fake, 60);
+    let dir = tmpdir("static");
+    let mut union = BTreeSet::new();
+    for ordinal in 0..3 {
+        let ks = Kubestate::start(
+            &fake.write_kubeconfig(&dir),
+            &[
+                "--resources=pods",
+                &format!("--shard={ordinal}"),
+                "--total-shards=3",
+            ],
+        );
+        ks.wait_ready();
+        let got = exported_pods(&ks.scrape());
+        let want: BTreeSet<String> = pods
+            .iter()
+            .filter(|(_, uid)| Shard { ordinal, total: 3 }.owns(uid))
+            .map(|(n, _)| n.clone())
+            .collect();
+        assert_eq!(got, want, "shard {ordinal}");
+        assert!(union.is_disjoint(&got));
+        union.extend(got);
+        assert!(ks.telemetry().contains(&format!(
+            "kube_state_metrics_shard_ordinal{{shard_ordinal=\"{ordinal}\"}} {ordinal}"
+        )));
+        assert!(ks.telemetry().contains("kube_state_metrics_total_shards 3"));
+    }
+    assert_eq!(union.len(), 60);
+}
+
+#[test]
+fn autosharding_follows_the_statefulset_without_partial_scrapes() {
+    let fake = FakeApiServer::start(FakeOptions::default());
+    let sts = fake.create(
+        "statefulsets",
+        json!({"metadata": {"name": "ks", "namespace": "monitoring"},
+               "spec": {"replicas": 2, "serviceName": "ks", "selector": {"matchLabels": {"app": "ks"}}, "template": {}}}),
+    );
+    fake.create(
+        "pods",
+        json!({"metadata": {"name": "ks-1", "namespace": "monitoring",
+                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "ks",
+                                                 "uid": sts["metadata"]["uid"], "controller": true}]},
+               "spec": {"containers": [{"name": "c", "image": "x"}]}}),
+    );
+    add_pods(&fake, 40);
+    let all: BTreeSet<String> = fake
+        .list("pods")
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().expect("name").to_string())
+        .collect();
+    let mine: BTreeSet<String> = fake
+        .list("pods")
+        .iter()
+        .filter(|p| {
+            Shard {
+                ordinal: 1,
+                total: 2,
+            }
+            .owns(p["metadata"]["uid"].as_str().expect("uid"))
+        })
+        .map(|p| p["metadata"]["name"].as_str().expect("name").to_string())
+        .collect();
+    let dir = tmpdir("auto");
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[
+            "--resources=pods",
+            "--pod=ks-1",
+            "--pod-namespace=monitoring",
+        ],
+    );
+    ks.wait_ready();
+    assert_eq!(exported_pods(&ks.scrape()), mine);
+    assert!(ks.telemetry().contains("kube_state_metrics_total_shards 2"));
+
+    // scale the StatefulSet to 3: this pod becomes shard 1 of 3
+    let mut sts2 = fake
+        .get("statefulsets", Some("monitoring"), "ks")
+        .expect("sts");
+    sts2["spec"]["replicas"] = json!(3);
+    fake.update("statefulsets", sts2);
+    let want3: BTreeSet<String> = fake
+        .list("pods")
+        .iter()
+        .filter(|p| {
+            Shard {
+                ordinal: 1,
+                total: 3,
+            }
+            .owns(p["metadata"]["uid"].as_str().expect("uid"))
+        })
+        .map(|p| p["metadata"]["name"].as_str().expect("name").to_string())
+        .collect();
+    // every scrape during the reshard shows one complete ownership, never a mix or a gap
+    let mut seen_new = false;
+    for _ in 0..400 {
+        let got = exported_pods(&ks.scrape());
+        assert!(
+            got == mine || got == want3,
+            "partial scrape during reshard: {} pods",
+            got.len()
+        );
+        if got == want3 {
+            seen_new = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(seen_new, "reshard never completed: {}", ks.logs());
+    assert!(ks.telemetry().contains("kube_state_metrics_total_shards 3"));
+    assert!(ks.logs().contains("reshard complete"));
+    assert!(all.len() > want3.len());
+}
