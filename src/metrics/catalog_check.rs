@@ -74,7 +74,7 @@ pub fn render_text<T>(def: &'static ResourceDef<T>, objs: &[&T], ctx: RenderCtx)
     let r = Renderer::new(def, &all, ctx);
     let mut text = String::new();
     for o in objs {
-        text.push_str(std::str::from_utf8(r.render(o).bytes()).expect("utf8"));
+        text.push_str(&r.render_text(o));
     }
     text
 }

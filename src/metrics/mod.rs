@@ -142,6 +142,7 @@ impl<T> Renderer<T> {
             .map(|&i| {
                 let d = &self.def.families[i].def;
                 FamilyHeaders {
+                    name: d.name.into(),
                     text: d.header_for(Format::Text),
                     openmetrics: d.header_for(Format::OpenMetrics),
                 }
@@ -157,18 +158,29 @@ impl<T> Renderer<T> {
             .collect()
     }
 
-    /// Every enabled family's lines for one object.
+    /// Every enabled family's lines for one object, in the compact form the store keeps.
     pub fn render(&self, obj: &T) -> RenderedObject {
         let identity = (self.def.identity)(obj);
-        let mut buf = Vec::with_capacity(1024);
+        let mut buf = Vec::with_capacity(512);
         let mut ends = Vec::with_capacity(self.enabled.len());
         for &i in &self.enabled {
             let fam = &self.def.families[i];
-            let mut s = Samples::new(&mut buf, fam.def.name, &identity);
+            let mut s = Samples::compact(&mut buf, &identity);
             (fam.generate)(obj, &self.ctx, &mut s);
             ends.push(buf.len() as u32);
         }
-        RenderedObject::new(buf, ends)
+        buf.shrink_to_fit();
+        RenderedObject::compact(identity, buf, ends)
+    }
+
+    /// The object's lines as exposition text (tests, debugging).
+    pub fn render_text(&self, obj: &T) -> String {
+        let o = self.render(obj);
+        let mut out = Vec::new();
+        for (k, &i) in self.enabled.iter().enumerate() {
+            o.write_family(k, self.def.families[i].def.name.as_bytes(), &mut out);
+        }
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
@@ -255,8 +267,7 @@ pub mod testing {
     ) -> Vec<String> {
         let all = MetricFilter::new(&[], &[], &[".*".to_string()]).expect("static regex");
         let r = Renderer::new(def, &all, ctx);
-        let out = r.render(obj);
-        let text = String::from_utf8(out.bytes().to_vec()).expect("utf8");
+        let text = r.render_text(obj);
         text.lines()
             .filter(|l| {
                 let name = l.split(['{', ' ']).next().unwrap_or("");

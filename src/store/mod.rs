@@ -8,29 +8,63 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// One object's lines: all families back to back, `ends[i]` is where family `i` stops.
+/// Compact objects (`identity` set) hold each line without its leading `name{identity`:
+/// the family name comes from the writer and the identity is kept once per object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedObject {
+    identity: Option<Box<[u8]>>,
     bytes: Box<[u8]>,
     ends: Box<[u32]>,
 }
 
 impl RenderedObject {
+    /// Whole lines (custom resources, tests).
     pub fn new(bytes: Vec<u8>, ends: Vec<u32>) -> Self {
         RenderedObject {
+            identity: None,
             bytes: bytes.into_boxed_slice(),
             ends: ends.into_boxed_slice(),
         }
     }
 
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+    /// Lines written by [`crate::metrics::family::Samples::compact`] with this identity.
+    pub fn compact(identity: Vec<u8>, bytes: Vec<u8>, ends: Vec<u32>) -> Self {
+        RenderedObject {
+            identity: Some(identity.into_boxed_slice()),
+            bytes: bytes.into_boxed_slice(),
+            ends: ends.into_boxed_slice(),
+        }
     }
 
-    /// Lines of family `i` (index among the enabled families).
-    pub fn family(&self, i: usize) -> &[u8] {
+    /// Bytes held for this object (for memory accounting and benchmarks).
+    pub fn held_bytes(&self) -> usize {
+        self.bytes.len()
+            + self.identity.as_ref().map(|i| i.len()).unwrap_or(0)
+            + self.ends.len() * 4
+    }
+
+    /// The stored bytes of family `i` (index among the enabled families).
+    fn segment(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         let end = self.ends.get(i).map(|&e| e as usize).unwrap_or(start);
         &self.bytes[start..end]
+    }
+
+    /// Appends family `i`'s lines in exposition form.
+    pub fn write_family(&self, i: usize, name: &[u8], out: &mut Vec<u8>) {
+        let seg = self.segment(i);
+        let Some(identity) = &self.identity else {
+            out.extend_from_slice(seg);
+            return;
+        };
+        for line in seg.split_inclusive(|&b| b == b'\n') {
+            out.extend_from_slice(name);
+            if !identity.is_empty() {
+                out.push(b'{');
+                out.extend_from_slice(identity);
+            }
+            out.extend_from_slice(line);
+        }
     }
 }
 
@@ -95,6 +129,8 @@ impl Store {
 /// A family's header in each exposition format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyHeaders {
+    /// The family name samples are written with.
+    pub name: Box<str>,
     pub text: Vec<u8>,
     pub openmetrics: Vec<u8>,
 }
@@ -189,7 +225,7 @@ impl ResourceWriter {
             out.extend_from_slice(header.get(format));
             for g in &guards {
                 for obj in g.values() {
-                    out.extend_from_slice(obj.family(i));
+                    obj.write_family(i, header.name.as_bytes(), out);
                 }
             }
         }
@@ -238,6 +274,7 @@ mod tests {
 
     fn hdr(s: &str) -> FamilyHeaders {
         FamilyHeaders {
+            name: "".into(),
             text: s.as_bytes().to_vec(),
             openmetrics: s.as_bytes().to_vec(),
         }
@@ -270,6 +307,30 @@ mod tests {
         assert_eq!(
             scrape(&w),
             "# A\na{o=\"1\"} 1\na{o=\"2\"} 1\n# B\nb{o=\"1\"} 1\nb{o=\"2\"} 1\n"
+        );
+    }
+
+    #[test]
+    fn compact_objects_get_name_and_identity_back() {
+        let s = Arc::new(Store::new());
+        let id = b"namespace=\"a\",pod=\"p\"".to_vec();
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        bytes.extend_from_slice(b",phase=\"Running\"} 1\n,phase=\"Failed\"} 0\n");
+        ends.push(bytes.len() as u32);
+        bytes.extend_from_slice(b"} 1.5e+09\n");
+        ends.push(bytes.len() as u32);
+        s.upsert("u1", RenderedObject::compact(id, bytes, ends));
+        let mut a = hdr("# A\n");
+        a.name = "kube_pod_status_phase".into();
+        let mut b = hdr("# B\n");
+        b.name = "kube_pod_created".into();
+        let w = ResourceWriter::new("pods", vec![a, b], vec![s]);
+        assert_eq!(
+            scrape(&w),
+            "# A\nkube_pod_status_phase{namespace=\"a\",pod=\"p\",phase=\"Running\"} 1\n\
+             kube_pod_status_phase{namespace=\"a\",pod=\"p\",phase=\"Failed\"} 0\n\
+             # B\nkube_pod_created{namespace=\"a\",pod=\"p\"} 1.5e+09\n"
         );
     }
 

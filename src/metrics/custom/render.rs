@@ -321,6 +321,7 @@ pub fn headers(f: &CompiledFamily) -> FamilyHeaders {
         out
     };
     FamilyHeaders {
+        name: f.name.as_str().into(),
         text: build(Format::Text),
         openmetrics: build(Format::OpenMetrics),
     }
