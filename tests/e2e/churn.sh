@@ -55,9 +55,11 @@ eventually "namespace created after the restart appears" \
 CONVERGE=10
 
 # --- resume from a compacted resourceVersion --------------------------------------------------
-# Freeze kubestate (its watches hold their last resourceVersion), change things, compact etcd
-# physically and restart the API server (fresh watch cache), then let kubestate continue: its
-# watches must get 410 Gone and re-list, and nothing deleted meanwhile may linger.
+# Freeze kubestate (its watches hold their last resourceVersion) and restart the API server, so
+# its watch connections are gone before anything changes (nothing can sit in socket buffers).
+# Then delete, create and scale through the fresh API server, compact etcd physically and let
+# kubestate continue: its watches must get 410 Gone and re-list, and nothing deleted meanwhile
+# may linger.
 etcd_revision() {
   curl -sf --max-time 5 -X POST "$ETCD_URL/v3/kv/range" \
     -d "{\"key\":\"$(printf /registry/ | base64 -w0)\",\"limit\":1}" | jq -r .header.revision
@@ -71,6 +73,7 @@ etcd_compact() {
   log "etcd compacted at revision $rev"
 }
 kill -STOP "$KS_PID"
+restart_apiserver true
 api DELETE /api/v1/namespaces/shop/pods/cache-0?gracePeriodSeconds=0 >/dev/null
 api DELETE /api/v1/namespaces/shop/services/web >/dev/null
 api DELETE /api/v1/namespaces/shop/configmaps/web-config >/dev/null
@@ -81,7 +84,6 @@ for i in $(seq 1 20); do
   create /api/v1/namespaces/batch/configmaps "{\"metadata\":{\"name\":\"filler-$i\"}}"
 done
 check "etcd compaction through the gRPC gateway" etcd_compact
-restart_apiserver true
 compacted_rv_is_gone() { # a watch from before the compaction is refused with 410 Gone
   local code
   code="$(curl -s --max-time 5 -o "$E2E_TMP/410.out" --cacert "$PKI/ca.crt" \
@@ -90,6 +92,7 @@ compacted_rv_is_gone() { # a watch from before the compaction is refused with 41
   grep -q '"code":410' "$E2E_TMP/410.out" || [ "$code" = 410 ]
 }
 check "a watch from a compacted resourceVersion gets 410 Gone" compacted_rv_is_gone
+KS_LOG_MARK="$(wc -l <"$E2E_TMP/kubestate.log")"
 kill -CONT "$KS_PID"
 CONVERGE=45
 eventually "pod deleted while frozen is gone after the 410 re-list" gone 'pod="cache-0"'
@@ -99,4 +102,10 @@ eventually "pod created while frozen appears" has_series kube_pod_info 'pod="dur
 eventually "scale-down made while frozen is reflected" \
   has_series kube_deployment_spec_replicas 'deployment="web"' '} 2'
 CONVERGE=10
+relisted_pods() {
+  local since
+  since="$(tail -n +"$((KS_LOG_MARK + 1))" "$E2E_TMP/kubestate.log")"
+  grep -Eq 'expired.*resource=pods( |$)' <<<"$since"
+}
+eventually "kubestate logged the expired resourceVersion and re-listed pods" relisted_pods
 check "kubestate /readyz after recovery" ks_ready

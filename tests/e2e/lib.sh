@@ -80,21 +80,31 @@ merge_patch() { api PATCH "$1" "$2" application/merge-patch+json >/dev/null; }
 
 # The current exposition (Prometheus text; what Prometheus' text parser sees).
 scrape() {
-  curl -sS --max-time 20 -H 'Accept: text/plain; version=0.0.4' "http://127.0.0.1:$KS_PORT/metrics"
+  curl -sfS --max-time 20 -H 'Accept: text/plain; version=0.0.4' "http://127.0.0.1:$KS_PORT/metrics"
+}
+
+# Scrapes into $SCRAPE; fails unless the scrape worked and holds kube_* families (so that
+# "absent" assertions cannot pass on a failed or empty scrape).
+SCRAPE=""
+fresh_scrape() {
+  SCRAPE="$(scrape)" || return 1
+  grep -q '^# TYPE kube_pod_info ' <<<"$SCRAPE"
 }
 
 # True when the exposition contains this exact line.
-has_line() { scrape | grep -Fxq -- "$1"; }
+has_line() { fresh_scrape && grep -Fxq -- "$1" <<<"$SCRAPE"; }
 # True when no line of the exposition contains this fixed string.
-lacks() { ! scrape | grep -Fq -- "$1"; }
-# True when some line starts with metric name and contains all given fixed strings.
+lacks() { fresh_scrape && ! grep -Fq -- "$1" <<<"$SCRAPE"; }
+# True when some sample of metric <name> contains all the given fixed strings.
 has_series() {
   local name="$1"
   shift
-  local lines
-  lines="$(scrape | grep -E "^${name}\{")" || return 1
-  local s
+  fresh_scrape || return 1
+  local lines s
+  lines="$(grep -E "^${name}\{" <<<"$SCRAPE")" || return 1
   for s in "$@"; do
     lines="$(grep -F -- "$s" <<<"$lines")" || return 1
   done
 }
+# True when the exposition has a family of this name (# TYPE line).
+has_family() { fresh_scrape && grep -q "^# TYPE $1 " <<<"$SCRAPE"; }

@@ -40,6 +40,7 @@ teardown() {
   local rc=$?
   set +e
   stop_pid "$PROM_PID"
+  [ -n "$KS_PID" ] && kill -CONT "$KS_PID" 2>/dev/null
   stop_pid "$KS_PID"
   stop_pid "$APISERVER_PID"
   stop_pid "$ETCD_PID"
@@ -128,7 +129,7 @@ ETCD_URL="http://127.0.0.1:$ETCD_PORT"
   --initial-cluster "e2e=http://127.0.0.1:$ETCD_PEER_PORT" \
   --log-level warn >"$E2E_TMP/etcd.log" 2>&1 &
 ETCD_PID=$!
-etcd_healthy() { curl -sf --max-time 2 "$ETCD_URL/health" | grep -q '"health":"true"'; }
+etcd_healthy() { [[ "$(curl -sf --max-time 2 "$ETCD_URL/health")" == *'"health":"true"'* ]]; }
 wait_until 30 etcd_healthy || { log "etcd did not become healthy"; exit 1; }
 log "etcd up on $ETCD_URL"
 
@@ -153,8 +154,8 @@ start_apiserver() {
   APISERVER_PID=$!
 }
 apiserver_ready() {
-  curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
-    "$API_URL/readyz" | grep -q '^ok'
+  [ "$(curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+    "$API_URL/readyz")" = ok ]
 }
 t=$SECONDS
 start_apiserver
