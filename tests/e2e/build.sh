@@ -34,7 +34,7 @@ build() { # <name> <wrapper dir> <version> [ldflags]
   mkdir -p "$cache/$version"
   log "$name $version: building (module downloads on first use) ..."
   local start=$SECONDS tmp="$out.tmp.$$"
-  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags "-s -w $ldflags" -o "$tmp" .)
+  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -buildvcs=false -ldflags "-s -w $ldflags" -o "$tmp" .)
   mv -f "$tmp" "$out"
   log "$name $version: built in $((SECONDS - start)) s"
 }
