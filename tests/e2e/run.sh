@@ -32,6 +32,7 @@ stop_pid() { # <pid>: TERM, then KILL after 10 s
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
     sleep 0.2
   done
+  log "pid $pid did not stop within 10 s of SIGTERM; SIGKILL"
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }

@@ -287,6 +287,8 @@ om_scrape_ok() {
 check "OpenMetrics scrape ends with # EOF" om_scrape_ok
 no_errors_logged() { ! grep -q 'level=error' "$E2E_TMP/kubestate.log"; }
 check "no errors in kubestate's log" no_errors_logged
+never_forbidden() { ! grep -Eqi 'forbidden|HTTP 403|status 403' "$E2E_TMP/kubestate.log"; }
+check "the ClusterRole covers every watched resource (no 403 in kubestate's log)" never_forbidden
 telemetry_ok() {
   local t
   t="$(curl -sfS --max-time 10 "http://127.0.0.1:$KS_TELEMETRY_PORT/metrics")" &&
