@@ -166,10 +166,19 @@ struct RawEvent<'a> {
 
 /// Just enough of an object to decide ownership without decoding the rest: serde skips the
 /// other fields without building them, which is most of the cost of a full decode.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct IdentityOnly<'a> {
     #[serde(borrow, default)]
     metadata: IdentityMeta<'a>,
+}
+
+/// A watch event read only as far as ownership needs.
+#[derive(Deserialize)]
+struct IdentityEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    object: IdentityOnly<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -761,6 +770,20 @@ impl<T: KubeObject> Watcher<T> {
             what: what.to_string(),
             detail: e.to_string(),
         };
+        if let Some(shard) = self.spec.shard {
+            // One pass over the line decides most events of a sharded watch: an object another
+            // shard owns is skipped after reading only its type, uid and resourceVersion.
+            let peek: IdentityEvent =
+                serde_json::from_slice(line).map_err(|e| decode_err("watch event", e))?;
+            if matches!(peek.kind.as_ref(), "ADDED" | "MODIFIED" | "DELETED")
+                && !shard.owns(peek.object.metadata.uid.as_deref().unwrap_or(""))
+            {
+                if let Some(rv) = peek.object.metadata.resource_version {
+                    self.rv = Some(rv.into_owned());
+                }
+                return Ok(None);
+            }
+        }
         let ev: RawEvent =
             serde_json::from_slice(line).map_err(|e| decode_err("watch event", e))?;
         match ev.kind {
