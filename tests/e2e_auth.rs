@@ -399,3 +399,151 @@ fn kubeconfig_proxy_url_carries_requests() {
         "no proxy configured, none used"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// client certificate files reloaded on change
+
+fn vendor(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("vendor-certs")
+        .join(name)
+}
+
+fn rotated(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/certs")
+        .join(name)
+}
+
+/// An HTTPS server on 127.0.0.1 requiring a client certificate from the test CA; answers
+/// each connection once (`Connection: close`) and records the client's leaf certificate.
+fn mtls_server() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(vendor("server.crt"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(vendor("server.key")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(vendor("ca.crt")).unwrap())
+        .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(sock) = sock else { return };
+            let (config, record) = (config.clone(), record.clone());
+            std::thread::spawn(move || -> Option<()> {
+                sock.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+                let conn = rustls::ServerConnection::new(config).ok()?;
+                let mut tls = rustls::StreamOwned::new(conn, sock);
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = tls.read(&mut buf).ok()?;
+                    if n == 0 {
+                        return None;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                }
+                let leaf = tls.conn.peer_certificates()?.first()?.to_vec();
+                record.lock().push(leaf);
+                let body = "{}";
+                write!(
+                    tls,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .ok()?;
+                tls.conn.send_close_notify();
+                tls.flush().ok()
+            });
+        }
+    });
+    (port, seen)
+}
+
+fn der(path: &Path) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_file(path)
+        .unwrap()
+        .to_vec()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn client_certificate_files_are_reloaded_when_they_change() {
+    let (port, seen) = mtls_server();
+    let dir = Scratch::new("certs");
+    let copy = |from: &Path, to: &str| std::fs::copy(from, dir.0.join(to)).unwrap();
+    copy(&vendor("client.crt"), "tls.crt");
+    copy(&vendor("client.key"), "tls.key");
+    let kc = dir.write(
+        "kubeconfig",
+        &format!(
+            "current-context: c\n\
+             clusters: [{{name: k, cluster: {{server: \"https://127.0.0.1:{port}\", certificate-authority: {}}}}}]\n\
+             users: [{{name: u, user: {{client-certificate: tls.crt, client-key: tls.key}}}}]\n\
+             contexts: [{{name: c, context: {{cluster: k, user: u}}}}]\n",
+            vendor("ca.crt").display()
+        ),
+    );
+    let cfg = ClusterConfig::load(&ConfigOptions {
+        kubeconfig: Some(kc),
+        ..ConfigOptions::default()
+    })
+    .unwrap();
+    let client = ApiClient::new(cfg)
+        .unwrap()
+        .with_cert_recheck(Duration::ZERO);
+
+    client.get("/api", T).unwrap();
+    let old = der(&vendor("client.crt"));
+    let new = der(&rotated("client2.crt"));
+    assert_eq!(seen.lock().last(), Some(&old));
+
+    // A half-finished rotation (new certificate, old key) is rejected; the old pair stays.
+    copy(&rotated("client2.crt"), "tls.crt");
+    client.get("/api", T).unwrap();
+    assert_eq!(seen.lock().last(), Some(&old));
+
+    // The key arrives: the next request presents the new certificate.
+    copy(&rotated("client2.key"), "tls.key");
+    client.get("/api", T).unwrap();
+    let last = seen.lock().last().cloned().unwrap();
+    assert_eq!(last, new);
+    assert!(
+        contains(&last, b"kubestate-rotated"),
+        "server sees the new subject"
+    );
+    client.get("/api", T).unwrap();
+    assert_eq!(seen.lock().last(), Some(&new));
+
+    // Unusable files later on: keep working with the current certificate.
+    dir.write("tls.crt", "garbage");
+    dir.write("tls.key", "garbage too");
+    client.get("/api", T).unwrap();
+    assert_eq!(seen.lock().last(), Some(&new));
+}
