@@ -1,15 +1,61 @@
 //! The API client: one ureq agent per cluster, the Authorization header on every request and
 //! error statuses decoded before the caller sees a body.
+//!
+//! Credentials can change while we run, and the agent is rebuilt when they do:
+//! - client certificate files named in the kubeconfig are checked for changes every few
+//!   seconds (short-lived certificates renewed on disk); a new agent is swapped in, and the
+//!   old one kept if the new files are unusable;
+//! - an exec credential plugin may hand out a client certificate; a new one means a new
+//!   agent;
+//! - an exec plugin's token is re-obtained on a 401, and the request retried once.
+//!
+//! Swapping the agent also drops its connection pool, so the next connection presents the
+//! new certificate (in-flight watches finish on their old connection).
 
-use super::config::{ClusterConfig, ConfigError};
-use super::error::ApiError;
-use std::time::Duration;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use parking_lot::{Mutex, RwLock};
 use ureq::http::Response;
 use ureq::Body;
 
+use super::config::{Auth, ClientCertFiles, ClusterConfig, ConfigError};
+use super::error::ApiError;
+use super::exec::Credential;
+use super::tls::{self, ClientPem};
+use crate::log::Level;
+use crate::log_event;
+
+/// How often client certificate files are checked for changes at most: renewals happen
+/// hours before expiry, so a few seconds of delay is irrelevant, and a stat per request
+/// across dozens of watch threads would be waste.
+const CERT_RECHECK_INTERVAL: Duration = Duration::from_secs(5);
+
 pub struct ApiClient {
-    agent: ureq::Agent,
     config: ClusterConfig,
+    agent: RwLock<AgentSlot>,
+    cert_files: Option<Mutex<CertFileWatch>>,
+    cert_recheck: Duration,
+}
+
+/// The agent in use and the client certificate it was built with.
+struct AgentSlot {
+    agent: ureq::Agent,
+    client: Option<OwnedPem>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct OwnedPem {
+    cert: Arc<Vec<u8>>,
+    key: Arc<Vec<u8>>,
+}
+
+/// What the certificate files looked like when last checked.
+struct CertFileWatch {
+    files: ClientCertFiles,
+    stamps: [Option<(Option<SystemTime>, u64)>; 2],
+    checked_at: Instant,
 }
 
 /// How long one request may take.
@@ -24,8 +70,64 @@ pub enum Timeout {
 
 impl ApiClient {
     pub fn new(config: ClusterConfig) -> Result<Self, ConfigError> {
-        let agent = super::tls::build_agent(&config)?;
-        Ok(ApiClient { agent, config })
+        let agent = tls::build_agent(&config)?;
+        if config.tls.insecure_skip_verify {
+            log_event!(
+                Level::Warn,
+                "TLS verification of the API server is disabled (insecure-skip-tls-verify); \
+                 anyone on the network path can impersonate it",
+                cluster = config.cluster_name.as_deref().unwrap_or("-"),
+                server = config.server,
+                source = config.source
+            );
+        }
+        if let Some(name) = &config.tls.server_name {
+            // ureq 3 derives SNI and the verified name from the URL host and accepts no
+            // custom rustls verifier or connection name, so honoring this needs our own TLS
+            // connector; until then say so instead of silently ignoring the key.
+            log_event!(
+                Level::Warn,
+                "tls-server-name is not supported yet; the server certificate is verified \
+                 against the host in the server URL",
+                tls_server_name = name,
+                server = config.server
+            );
+        }
+        if let Some(proxy) = &config.proxy {
+            log_event!(
+                Level::Info,
+                "connecting to the API server through a proxy",
+                proxy = proxy.redacted(),
+                origin = proxy.origin
+            );
+        }
+        let client = match (&config.tls.client_cert_pem, &config.tls.client_key_pem) {
+            (Some(cert), Some(key)) => Some(OwnedPem {
+                cert: Arc::new(cert.clone()),
+                key: Arc::new(key.clone()),
+            }),
+            _ => None,
+        };
+        let cert_files = config.tls.client_cert_files.clone().map(|files| {
+            let stamps = [stamp(&files.cert), stamp(&files.key)];
+            Mutex::new(CertFileWatch {
+                files,
+                stamps,
+                checked_at: Instant::now(),
+            })
+        });
+        Ok(ApiClient {
+            agent: RwLock::new(AgentSlot { agent, client }),
+            config,
+            cert_files,
+            cert_recheck: CERT_RECHECK_INTERVAL,
+        })
+    }
+
+    /// Changes how often client certificate files are checked (tests use a short one).
+    pub fn with_cert_recheck(mut self, every: Duration) -> Self {
+        self.cert_recheck = every;
+        self
     }
 
     pub fn server(&self) -> &str {
@@ -37,25 +139,17 @@ impl ApiClient {
     }
 
     /// `GET server + path_and_query`; a non-2xx answer becomes an [`ApiError::Status`] built
-    /// from the body.
+    /// from the body. A 401 with exec-plugin credentials re-runs the plugin and retries once.
     pub fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<Response<Body>, ApiError> {
         let url = format!("{}{}", self.config.server, path_and_query);
-        let mut req = self.agent.get(&url).header("Accept", "application/json");
-        if let Some(auth) = self.config.authorization().map_err(ApiError::Config)? {
-            req = req.header("Authorization", auth);
+        let (mut resp, used) = self.send(&url, timeout)?;
+        if resp.status().as_u16() == 401 {
+            if let (Auth::Exec(exec), Some(used)) = (&self.config.auth, &used) {
+                exec.invalidate(used);
+                drop(resp);
+                resp = self.send(&url, timeout)?.0;
+            }
         }
-        let req = match timeout {
-            Timeout::Total(d) => req.config().timeout_global(Some(d)).build(),
-            Timeout::Idle(d) => req
-                .config()
-                .timeout_recv_response(Some(d))
-                .timeout_per_read(Some(d))
-                .build(),
-        };
-        let resp = req.call().map_err(|source| ApiError::Transport {
-            url: url.clone(),
-            source,
-        })?;
         let code = resp.status().as_u16();
         if (200..300).contains(&code) {
             return Ok(resp);
@@ -74,4 +168,156 @@ impl ApiClient {
             .unwrap_or_default();
         Err(ApiError::from_response(&url, code, &body, retry_after))
     }
+
+    /// One attempt; returns the exec credential used, if any, so a 401 can invalidate it.
+    fn send(
+        &self,
+        url: &str,
+        timeout: Timeout,
+    ) -> Result<(Response<Body>, Option<Arc<Credential>>), ApiError> {
+        self.reload_cert_files_if_changed();
+        let (authorization, exec_cred) = match &self.config.auth {
+            Auth::Exec(exec) => {
+                let cred = exec.credential().map_err(ApiError::Config)?;
+                (
+                    cred.token.as_ref().map(|t| format!("Bearer {t}")),
+                    Some(cred),
+                )
+            }
+            _ => (self.config.authorization().map_err(ApiError::Config)?, None),
+        };
+        let agent = match exec_cred.as_ref().and_then(|c| c.client_cert.as_ref()) {
+            Some((cert, key)) => self
+                .agent_for(OwnedPem {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                })
+                .map_err(ApiError::Config)?,
+            None => self.agent.read().agent.clone(),
+        };
+        let mut req = agent.get(url).header("Accept", "application/json");
+        if let Some(auth) = authorization {
+            req = req.header("Authorization", auth);
+        }
+        let req = match timeout {
+            Timeout::Total(d) => req.config().timeout_global(Some(d)).build(),
+            Timeout::Idle(d) => req
+                .config()
+                .timeout_recv_response(Some(d))
+                .timeout_per_read(Some(d))
+                .build(),
+        };
+        let resp = req.call().map_err(|source| ApiError::Transport {
+            url: url.to_string(),
+            source,
+        })?;
+        Ok((resp, exec_cred))
+    }
+
+    /// The agent presenting `pem`, rebuilt if the current one presents another certificate
+    /// (an exec plugin returned a new one).
+    fn agent_for(&self, pem: OwnedPem) -> Result<ureq::Agent, ConfigError> {
+        {
+            let slot = self.agent.read();
+            if slot.client.as_ref() == Some(&pem) {
+                return Ok(slot.agent.clone());
+            }
+        }
+        let mut slot = self.agent.write();
+        if slot.client.as_ref() != Some(&pem) {
+            let source = match &self.config.auth {
+                Auth::Exec(exec) => format!("exec plugin {:?}", exec.command()),
+                _ => self.config.source.clone(),
+            };
+            slot.agent = tls::build_agent_with_client(
+                &self.config,
+                Some(ClientPem {
+                    cert: &pem.cert,
+                    key: &pem.key,
+                    source: &source,
+                }),
+            )?;
+            slot.client = Some(pem);
+        }
+        Ok(slot.agent.clone())
+    }
+
+    /// Swaps in a new agent when the kubeconfig's client certificate files changed; keeps
+    /// the old one (and says why) when the new files are unusable, e.g. mid-rotation.
+    fn reload_cert_files_if_changed(&self) {
+        let Some(watch) = &self.cert_files else {
+            return;
+        };
+        let mut watch = watch.lock();
+        if watch.checked_at.elapsed() < self.cert_recheck {
+            return;
+        }
+        watch.checked_at = Instant::now();
+        let stamps = [stamp(&watch.files.cert), stamp(&watch.files.key)];
+        if stamps == watch.stamps {
+            return;
+        }
+        // Remember the new state even if it fails, so a broken pair is reported once and
+        // retried when the files change again.
+        watch.stamps = stamps;
+        let files = watch.files.clone();
+        match self.rebuild_from_files(&files) {
+            Ok(true) => log_event!(
+                Level::Info,
+                "client certificate reloaded",
+                cert = files.cert.display(),
+                key = files.key.display()
+            ),
+            Ok(false) => {}
+            Err(e) => log_event!(
+                Level::Error,
+                "client certificate files changed but are unusable; keeping the previous \
+                 certificate",
+                cert = files.cert.display(),
+                error = e
+            ),
+        }
+    }
+
+    /// `Ok(true)` if a new agent was swapped in, `Ok(false)` if the content is unchanged.
+    fn rebuild_from_files(&self, files: &ClientCertFiles) -> Result<bool, ConfigError> {
+        let read = |what: &'static str, path: &Path| {
+            std::fs::read(path).map_err(|source| ConfigError::Io {
+                what,
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let pem = OwnedPem {
+            cert: Arc::new(read("client-certificate", &files.cert)?),
+            key: Arc::new(read("client-key", &files.key)?),
+        };
+        if self.agent.read().client.as_ref() == Some(&pem) {
+            return Ok(false);
+        }
+        let source = format!(
+            "client certificate files {} and {}",
+            files.cert.display(),
+            files.key.display()
+        );
+        let agent = tls::build_agent_with_client(
+            &self.config,
+            Some(ClientPem {
+                cert: &pem.cert,
+                key: &pem.key,
+                source: &source,
+            }),
+        )?;
+        *self.agent.write() = AgentSlot {
+            agent,
+            client: Some(pem),
+        };
+        Ok(true)
+    }
+}
+
+fn stamp(path: &Path) -> Option<(Option<SystemTime>, u64)> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|md| (md.modified().ok(), md.len()))
 }

@@ -24,6 +24,8 @@ use std::time::{Duration, Instant, SystemTime};
 use parking_lot::Mutex;
 use serde::Deserialize;
 
+use super::exec::{ClusterInfo, ExecAuth, ExecConfig, ExecFailure};
+
 /// Where the in-cluster service-account credentials are mounted by the kubelet.
 pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -50,6 +52,50 @@ pub struct ClusterConfig {
     /// Human-readable origin for logs and errors, e.g. `kubeconfig /root/.kube/config
     /// (context kind-kind)` or `in-cluster service account`.
     pub source: String,
+    /// The kubeconfig cluster entry's name, for log lines about it (None in-cluster).
+    pub cluster_name: Option<String>,
+    /// The proxy requests go through, already decided from `proxy-url` or the
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` environment (one server, so one decision).
+    pub proxy: Option<ProxyChoice>,
+}
+
+/// A proxy for the API server connection and where it was configured.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyChoice {
+    /// `scheme://[user:pass@]host:port`; may contain credentials, so never log it whole.
+    pub url: String,
+    /// e.g. `HTTPS_PROXY` or `proxy-url of cluster "k"`.
+    pub origin: String,
+}
+
+impl ProxyChoice {
+    /// The URL without user info, for logs.
+    pub fn redacted(&self) -> String {
+        match self.url.split_once("://") {
+            Some((scheme, rest)) => match rest.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://<redacted>@{host}"),
+                None => self.url.clone(),
+            },
+            None => match self.url.rsplit_once('@') {
+                Some((_, host)) => format!("<redacted>@{host}"),
+                None => self.url.clone(),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for ProxyChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProxyChoice({} from {})", self.redacted(), self.origin)
+    }
+}
+
+/// Client certificate and key files named in the kubeconfig: they are re-read when they
+/// change (cert-manager or a node agent renewing short-lived client certificates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// TLS material as PEM bytes; parsed and validated by [`crate::kube::tls::build_agent`].
@@ -59,6 +105,11 @@ pub struct TlsSettings {
     pub client_cert_pem: Option<Vec<u8>>,
     pub client_key_pem: Option<Vec<u8>>,
     pub insecure_skip_verify: bool,
+    /// `tls-server-name`: the name sent as SNI and verified in the server certificate
+    /// instead of the URL host (API servers reached through an IP or a tunnel).
+    pub server_name: Option<String>,
+    /// Set when both client certificate and key came from files (not `*-data`).
+    pub client_cert_files: Option<ClientCertFiles>,
 }
 
 impl fmt::Debug for TlsSettings {
@@ -73,6 +124,8 @@ impl fmt::Debug for TlsSettings {
                 &self.client_key_pem.as_ref().map(|_| "<redacted>"),
             )
             .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .field("server_name", &self.server_name)
+            .field("client_cert_files", &self.client_cert_files)
             .finish()
     }
 }
@@ -87,6 +140,8 @@ pub enum Auth {
         username: String,
         password: String,
     },
+    /// An exec credential plugin; may also supply the client certificate.
+    Exec(ExecAuth),
 }
 
 impl fmt::Debug for Auth {
@@ -97,6 +152,7 @@ impl fmt::Debug for Auth {
             Auth::Bearer(_) => f.write_str("Bearer(<redacted>)"),
             Auth::TokenFile(t) => write!(f, "TokenFile({})", t.path.display()),
             Auth::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
+            Auth::Exec(e) => write!(f, "Exec({e:?})"),
         }
     }
 }
@@ -284,6 +340,25 @@ pub enum ConfigError {
         source: String,
         bundle: PathBuf,
     },
+    /// The `exec` stanza of a user is unusable (bad apiVersion, no command, ...).
+    InvalidExec {
+        user: String,
+        kubeconfig: String,
+        reason: String,
+    },
+    /// Running the exec credential plugin did not produce a credential.
+    ExecFailed {
+        user: String,
+        command: String,
+        reason: ExecFailure,
+    },
+    /// A proxy URL (`proxy-url` or `HTTPS_PROXY`/`HTTP_PROXY`) is unusable.
+    InvalidProxy {
+        /// With credentials removed.
+        proxy: String,
+        origin: String,
+        reason: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -413,6 +488,27 @@ impl fmt::Display for ConfigError {
                  is missing or empty; set certificate-authority(-data) in the kubeconfig",
                 bundle.display()
             ),
+            InvalidExec {
+                user,
+                kubeconfig,
+                reason,
+            } => write!(
+                f,
+                "exec credential plugin of user {user:?} in {kubeconfig}: {reason}"
+            ),
+            ExecFailed {
+                user,
+                command,
+                reason,
+            } => write!(
+                f,
+                "exec credential plugin {command:?} of user {user:?}: {reason}"
+            ),
+            InvalidProxy {
+                proxy,
+                origin,
+                reason,
+            } => write!(f, "proxy {proxy:?} from {origin} is unusable: {reason}"),
         }
     }
 }
@@ -431,6 +527,10 @@ impl std::error::Error for ConfigError {
             ConfigError::Io { source, .. } => Some(source),
             ConfigError::Yaml { source, .. } => Some(source),
             ConfigError::Base64 { error, .. } => Some(error),
+            ConfigError::ExecFailed {
+                reason: ExecFailure::Spawn(e),
+                ..
+            } => Some(e),
             _ => None,
         }
     }
@@ -453,6 +553,11 @@ impl ClusterConfig {
                 "Basic {}",
                 base64_encode(format!("{username}:{password}").as_bytes())
             )),
+            Auth::Exec(exec) => exec
+                .credential()?
+                .token
+                .as_ref()
+                .map(|t| format!("Bearer {t}")),
         })
     }
 }
@@ -469,6 +574,12 @@ struct Environment {
     service_port: Option<String>,
     /// Directory holding the service-account `token` and `ca.crt`.
     service_account_dir: PathBuf,
+    /// `$HTTPS_PROXY` (or `$https_proxy`), used for https servers.
+    https_proxy: Option<String>,
+    /// `$HTTP_PROXY` (or `$http_proxy`), used for plain-http servers.
+    http_proxy: Option<String>,
+    /// `$NO_PROXY` (or `$no_proxy`).
+    no_proxy: Option<String>,
 }
 
 impl Environment {
@@ -480,11 +591,26 @@ impl Environment {
             service_host: var("KUBERNETES_SERVICE_HOST"),
             service_port: var("KUBERNETES_SERVICE_PORT"),
             service_account_dir: PathBuf::from(SERVICE_ACCOUNT_DIR),
+            // Upper case first, as Go's net/http does; ALL_PROXY is not used by client-go.
+            https_proxy: var("HTTPS_PROXY").or_else(|| var("https_proxy")),
+            http_proxy: var("HTTP_PROXY").or_else(|| var("http_proxy")),
+            no_proxy: var("NO_PROXY").or_else(|| var("no_proxy")),
         }
     }
 }
 
 fn load_with(opts: &ConfigOptions, env: &Environment) -> Result<ClusterConfig, ConfigError> {
+    let mut cfg = load_without_proxy(opts, env)?;
+    if cfg.proxy.is_none() {
+        cfg.proxy = proxy_from_env(&cfg.server, env)?;
+    }
+    Ok(cfg)
+}
+
+fn load_without_proxy(
+    opts: &ConfigOptions,
+    env: &Environment,
+) -> Result<ClusterConfig, ConfigError> {
     let files = kubeconfig_files(opts, env);
     if !files.is_empty() {
         let merged = Merged::load(&files)?;
@@ -522,6 +648,8 @@ fn bare_apiserver(opts: &ConfigOptions) -> Result<ClusterConfig, ConfigError> {
         tls: TlsSettings::default(),
         auth: Auth::None,
         source: "--apiserver without credentials".to_string(),
+        cluster_name: None,
+        proxy: None,
     })
 }
 
@@ -576,6 +704,8 @@ fn in_cluster(host: &str, port: &str, dir: &Path) -> Result<ClusterConfig, Confi
         },
         auth: Auth::TokenFile(token),
         source: "in-cluster service account".to_string(),
+        cluster_name: None,
+        proxy: None,
     })
 }
 
@@ -610,6 +740,178 @@ fn normalize_server(raw: &str, origin: &str) -> Result<String, ConfigError> {
         return Err(invalid("it must not contain a query or fragment"));
     }
     Ok(url.trim_end_matches('/').to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+// proxies
+
+/// Checks that ureq can use the proxy URL, so a typo fails at startup.
+fn validate_proxy(choice: ProxyChoice) -> Result<ProxyChoice, ConfigError> {
+    let url = if choice.url.contains("://") {
+        choice.url.clone()
+    } else {
+        // Go's net/http assumes http:// for a bare host:port.
+        format!("http://{}", choice.url)
+    };
+    let invalid = |reason: String| ConfigError::InvalidProxy {
+        proxy: ProxyChoice {
+            url: url.clone(),
+            origin: String::new(),
+        }
+        .redacted(),
+        origin: choice.origin.clone(),
+        reason,
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(invalid(
+            "only http:// and https:// proxies are supported (no SOCKS)".to_string(),
+        ));
+    }
+    ureq::Proxy::new(&url).map_err(|e| invalid(e.to_string()))?;
+    Ok(ProxyChoice {
+        url,
+        origin: choice.origin,
+    })
+}
+
+/// The proxy from the environment for `server`, following Go's `ProxyFromEnvironment`
+/// (what client-go uses): `HTTPS_PROXY` for https servers, `HTTP_PROXY` for http ones,
+/// never for `localhost` or loopback addresses, and not when `NO_PROXY` matches.
+fn proxy_from_env(server: &str, env: &Environment) -> Result<Option<ProxyChoice>, ConfigError> {
+    let (var, origin) = if server.starts_with("https://") {
+        (&env.https_proxy, "HTTPS_PROXY")
+    } else {
+        (&env.http_proxy, "HTTP_PROXY")
+    };
+    let Some(url) = var.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let (host, port) = server_host_port(server);
+    if host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+    {
+        return Ok(None);
+    }
+    if let Some(no_proxy) = &env.no_proxy {
+        if no_proxy_matches(no_proxy, &host, port) {
+            return Ok(None);
+        }
+    }
+    validate_proxy(ProxyChoice {
+        url: url.to_string(),
+        origin: origin.to_string(),
+    })
+    .map(Some)
+}
+
+/// Host (lower case, IPv6 without brackets) and port of a normalized server URL.
+fn server_host_port(server: &str) -> (String, u16) {
+    let (rest, default_port) = match server.split_once("://") {
+        Some(("http", rest)) => (rest, 80),
+        Some((_, rest)) => (rest, 443),
+        None => (server, 443),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, tail)) => (h, tail.strip_prefix(':')),
+            None => (v6, None),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let port = port.and_then(|p| p.parse().ok()).unwrap_or(default_port);
+    (host.to_ascii_lowercase(), port)
+}
+
+/// Go's `NO_PROXY` rules: comma-separated; `*` matches everything; an IP or CIDR matches
+/// IP hosts; `name` matches the name and its subdomains, `.name` (or `*.name`) only
+/// subdomains; an entry with `:port` matches only that port.
+pub(crate) fn no_proxy_matches(list: &str, host: &str, port: u16) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host_ip = host.parse::<std::net::IpAddr>().ok();
+    for entry in list.split(',') {
+        let entry = entry.trim().to_ascii_lowercase();
+        if entry.is_empty() {
+            continue;
+        }
+        if entry == "*" {
+            return true;
+        }
+        if let Some((net, bits)) = entry.split_once('/') {
+            if let (Some(ip), Ok(net), Ok(bits)) = (host_ip, net.parse(), bits.parse::<u8>()) {
+                if cidr_contains(net, bits, ip) {
+                    return true;
+                }
+            }
+            continue;
+        }
+        if let Ok(ip) = entry
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+        {
+            if host_ip == Some(ip) {
+                return true;
+            }
+            continue;
+        }
+        // `[v6]:port` or `name:port`.
+        let (name, entry_port) = match entry.rsplit_once(':') {
+            Some((n, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() => (
+                n.trim_matches(|c| c == '[' || c == ']'),
+                p.parse::<u16>().ok(),
+            ),
+            _ => (entry.as_str(), None),
+        };
+        if entry_port.is_some_and(|p| p != port) {
+            continue;
+        }
+        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+            if host_ip == Some(ip) {
+                return true;
+            }
+            continue;
+        }
+        let name = name.strip_prefix('*').unwrap_or(name).trim_end_matches('.');
+        let matched = if let Some(suffix) = name.strip_prefix('.') {
+            host.ends_with(&format!(".{suffix}"))
+        } else {
+            host == name || host.ends_with(&format!(".{name}"))
+        };
+        if matched {
+            return true;
+        }
+    }
+    false
+}
+
+fn cidr_contains(net: std::net::IpAddr, bits: u8, ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -658,6 +960,10 @@ struct RawCluster {
     certificate_authority_data: Option<String>,
     #[serde(default, rename = "insecure-skip-tls-verify")]
     insecure_skip_tls_verify: Option<bool>,
+    #[serde(default, rename = "tls-server-name")]
+    tls_server_name: Option<String>,
+    #[serde(default, rename = "proxy-url")]
+    proxy_url: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -679,7 +985,7 @@ struct RawUser {
     #[serde(default)]
     password: Option<String>,
     #[serde(default)]
-    exec: Option<serde_yaml_ng::Value>,
+    exec: Option<ExecConfig>,
     #[serde(default, rename = "auth-provider")]
     auth_provider: Option<serde_yaml_ng::Value>,
 }
@@ -856,11 +1162,25 @@ impl Merged {
                 kubeconfig,
             });
         }
+        let server_name = cluster
+            .value
+            .tls_server_name
+            .clone()
+            .filter(|n| !n.trim().is_empty());
+        let proxy = match cluster.value.proxy_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => Some(validate_proxy(ProxyChoice {
+                url: url.to_string(),
+                origin: format!("proxy-url of cluster {cluster_name:?} in {kubeconfig}"),
+            })?),
+            _ => None,
+        };
         let mut tls = TlsSettings {
             ca_pem,
             client_cert_pem: None,
             client_key_pem: None,
             insecure_skip_verify,
+            server_name,
+            client_cert_files: None,
         };
 
         let auth = match user {
@@ -868,13 +1188,6 @@ impl Merged {
             Some((name, user)) => {
                 let u = &user.value;
                 let field = format!("users[{name:?}].user");
-                if u.exec.is_some() {
-                    return Err(ConfigError::Unsupported {
-                        user: name,
-                        mechanism: "exec",
-                        kubeconfig,
-                    });
-                }
                 if u.auth_provider.is_some() {
                     return Err(ConfigError::Unsupported {
                         user: name,
@@ -913,6 +1226,18 @@ impl Merged {
                     }
                     _ => {}
                 }
+                let no_data = |d: &Option<String>| d.as_deref().is_none_or(|d| d.trim().is_empty());
+                if let (Some(cert), Some(key), true, true) = (
+                    u.client_certificate.as_deref().filter(|p| !p.is_empty()),
+                    u.client_key.as_deref().filter(|p| !p.is_empty()),
+                    no_data(&u.client_certificate_data),
+                    no_data(&u.client_key_data),
+                ) {
+                    tls.client_cert_files = Some(ClientCertFiles {
+                        cert: user.resolve(cert),
+                        key: user.resolve(key),
+                    });
+                }
                 let token = u.token.as_ref().filter(|t| !t.is_empty());
                 let token_file = u.token_file.as_ref().filter(|t| !t.is_empty());
                 let username = u.username.as_ref().filter(|u| !u.is_empty());
@@ -923,9 +1248,29 @@ impl Merged {
                         kubeconfig,
                     });
                 }
-                // As in client-go, a readable tokenFile wins over a literal token (the file
-                // is the one kept fresh); the literal token is the fallback.
-                if let Some(path) = token_file {
+                if let Some(exec) = &u.exec {
+                    if token.is_some() || token_file.is_some() || username.is_some() {
+                        // client-go would silently let the static credential win; with
+                        // two sources of truth an operator cannot tell which one is used.
+                        return Err(ConfigError::InvalidExec {
+                            user: name,
+                            kubeconfig,
+                            reason: "it is combined with token/tokenFile/username; keep only \
+                                     one way to authenticate"
+                                .to_string(),
+                        });
+                    }
+                    let info = ClusterInfo {
+                        server: server.clone(),
+                        tls_server_name: tls.server_name.clone(),
+                        insecure_skip_tls_verify: tls.insecure_skip_verify,
+                        ca_pem: tls.ca_pem.clone(),
+                        proxy_url: proxy.as_ref().map(|p| p.url.clone()),
+                    };
+                    Auth::Exec(ExecAuth::new(&name, exec, &user.dir(), &kubeconfig, info)?)
+                } else if let Some(path) = token_file {
+                    // As in client-go, a readable tokenFile wins over a literal token (the
+                    // file is the one kept fresh); the literal token is the fallback.
                     match (TokenFile::new(user.resolve(path)), token) {
                         (Ok(file), _) => Auth::TokenFile(file),
                         (Err(_), Some(token)) => Auth::Bearer(token.clone()),
@@ -949,6 +1294,8 @@ impl Merged {
             tls,
             auth,
             source: format!("{kubeconfig} (context {context_name})"),
+            cluster_name: Some(cluster_name),
+            proxy,
         })
     }
 }
@@ -1078,7 +1425,7 @@ fn base64_decode(input: &str) -> Result<Vec<u8>, Base64Error> {
     Ok(out)
 }
 
-fn base64_encode(input: &[u8]) -> String {
+pub(crate) fn base64_encode(input: &[u8]) -> String {
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
         let b = [
@@ -1144,6 +1491,9 @@ mod tests {
             service_host: None,
             service_port: None,
             service_account_dir: PathBuf::from("/nonexistent/kubestate-test"),
+            https_proxy: None,
+            http_proxy: None,
+            no_proxy: None,
         }
     }
 
@@ -1510,37 +1860,183 @@ contexts:
     }
 
     #[test]
-    fn exec_and_auth_provider_users_are_unsupported() {
+    fn auth_provider_is_unsupported_and_exec_is_loaded() {
         let dir = TempDir::new("kc");
         let kc = dir.write(
             "config",
             r#"
-clusters: [{name: k, cluster: {server: "https://k"}}]
+clusters: [{name: k, cluster: {server: "https://k", tls-server-name: api.internal}}]
 users:
 - name: eks
   user:
-    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws, args: [eks]}
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: bin/aws
+      args: [eks, get-token]
+      env: [{name: AWS_PROFILE, value: prod}]
+      installHint: install the aws CLI
 - name: gcp
   user:
     auth-provider: {name: gcp}
+- name: both
+  user:
+    token: t
+    exec: {apiVersion: client.authentication.k8s.io/v1, command: x}
+- name: old
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}
 contexts:
 - {name: e, context: {cluster: k, user: eks}}
 - {name: g, context: {cluster: k, user: gcp}}
+- {name: both, context: {cluster: k, user: both}}
+- {name: old, context: {cluster: k, user: old}}
 "#,
         );
-        for (ctx, user, mech) in [("e", "eks", "exec"), ("g", "gcp", "auth-provider")] {
+        let load = |ctx: &str| {
             let opts = ConfigOptions {
                 context: Some(ctx.to_string()),
                 ..explicit(&kc)
             };
-            let err = load_with(&opts, &no_env()).unwrap_err();
+            load_with(&opts, &no_env())
+        };
+        let err = load("g").unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Unsupported { user, mechanism: "auth-provider", .. }
+                if user == "gcp"),
+            "{err:?}"
+        );
+        let cfg = load("e").unwrap();
+        assert_eq!(cfg.tls.server_name.as_deref(), Some("api.internal"));
+        match &cfg.auth {
+            Auth::Exec(e) => {
+                assert_eq!(e.user(), "eks");
+                assert_eq!(e.command(), dir.0.join("bin/aws").display().to_string());
+            }
+            other => panic!("expected exec, got {other:?}"),
+        }
+        for ctx in ["both", "old"] {
+            let err = load(ctx).unwrap_err();
             assert!(
-                matches!(&err, ConfigError::Unsupported { user: u, mechanism, .. }
-                    if u == user && *mechanism == mech),
+                matches!(&err, ConfigError::InvalidExec { user, .. } if user == ctx),
                 "{err:?}"
             );
-            assert!(err.to_string().contains(user));
         }
+    }
+
+    #[test]
+    fn no_proxy_follows_go_rules() {
+        let m = no_proxy_matches;
+        assert!(m("*", "anything", 443));
+        assert!(m("example.com", "example.com", 443));
+        assert!(m(" example.com ", "api.example.com", 443));
+        assert!(!m("example.com", "badexample.com", 443));
+        assert!(m(".example.com", "api.example.com", 443));
+        assert!(!m(".example.com", "example.com", 443));
+        assert!(m("*.example.com", "api.example.com", 443));
+        assert!(m("example.com:6443", "example.com", 6443));
+        assert!(!m("example.com:6443", "example.com", 443));
+        assert!(m("10.0.0.0/8", "10.96.0.1", 443));
+        assert!(!m("10.0.0.0/8", "11.0.0.1", 443));
+        assert!(m("fd00::/8", "fd00::1", 443));
+        assert!(m("192.168.1.1", "192.168.1.1", 443));
+        assert!(!m("192.168.1.1", "192.168.1.2", 443));
+        assert!(!m("", "example.com", 443));
+        assert!(m("a.b, EXAMPLE.com", "Example.COM", 443));
+    }
+
+    #[test]
+    fn proxy_is_chosen_from_kubeconfig_then_environment() {
+        let dir = TempDir::new("kc");
+        let kc = dir.write(
+            "config",
+            r#"
+clusters:
+- {name: p, cluster: {server: "https://api.example:6443", proxy-url: "http://user:pw@proxy.corp:3128"}}
+- {name: e, cluster: {server: "https://api.example:6443"}}
+- {name: l, cluster: {server: "https://127.0.0.1:6443"}}
+- {name: h, cluster: {server: "http://api.example:8080"}}
+- {name: bad, cluster: {server: "https://k", proxy-url: "socks5://proxy:1080"}}
+contexts:
+- {name: p, context: {cluster: p}}
+- {name: e, context: {cluster: e}}
+- {name: l, context: {cluster: l}}
+- {name: h, context: {cluster: h}}
+- {name: bad, context: {cluster: bad}}
+"#,
+        );
+        let env = Environment {
+            https_proxy: Some("envproxy:8080".to_string()),
+            http_proxy: Some("http://plainproxy:8080".to_string()),
+            ..no_env()
+        };
+        let load = |ctx: &str, env: &Environment| {
+            let opts = ConfigOptions {
+                context: Some(ctx.to_string()),
+                ..explicit(&kc)
+            };
+            load_with(&opts, env)
+        };
+        let cfg = load("p", &env).unwrap();
+        let proxy = cfg.proxy.unwrap();
+        assert_eq!(proxy.url, "http://user:pw@proxy.corp:3128");
+        assert!(proxy.origin.contains("proxy-url"));
+        assert_eq!(proxy.redacted(), "http://<redacted>@proxy.corp:3128");
+        assert!(!format!("{proxy:?}").contains("pw"));
+
+        let proxy = load("e", &env).unwrap().proxy.unwrap();
+        assert_eq!(proxy.url, "http://envproxy:8080");
+        assert_eq!(proxy.origin, "HTTPS_PROXY");
+        assert!(
+            load("l", &env).unwrap().proxy.is_none(),
+            "loopback is never proxied"
+        );
+        let proxy = load("h", &env).unwrap().proxy.unwrap();
+        assert_eq!(proxy.origin, "HTTP_PROXY");
+        let no = Environment {
+            no_proxy: Some("localhost,.example".to_string()),
+            ..env.clone()
+        };
+        assert!(load("e", &no).unwrap().proxy.is_none());
+        assert!(load("e", &no_env()).unwrap().proxy.is_none());
+        let err = load("bad", &env).unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidProxy { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn client_cert_files_are_remembered_only_for_paths() {
+        let dir = TempDir::new("kc");
+        dir.write("c.crt", "CERT");
+        dir.write("c.key", "KEY");
+        let kc = dir.write(
+            "config",
+            &format!(
+                r#"
+clusters: [{{name: k, cluster: {{server: "https://k"}}}}]
+users:
+- {{name: files, user: {{client-certificate: c.crt, client-key: c.key}}}}
+- {{name: data, user: {{client-certificate: c.crt, client-key-data: "{}"}}}}
+contexts:
+- {{name: files, context: {{cluster: k, user: files}}}}
+- {{name: data, context: {{cluster: k, user: data}}}}
+"#,
+                base64_encode(b"KEY")
+            ),
+        );
+        let load = |ctx: &str| {
+            let opts = ConfigOptions {
+                context: Some(ctx.to_string()),
+                ..explicit(&kc)
+            };
+            load_with(&opts, &no_env()).unwrap()
+        };
+        assert_eq!(
+            load("files").tls.client_cert_files,
+            Some(ClientCertFiles {
+                cert: dir.0.join("c.crt"),
+                key: dir.0.join("c.key"),
+            })
+        );
+        assert_eq!(load("data").tls.client_cert_files, None);
     }
 
     #[test]
@@ -1841,6 +2337,8 @@ contexts:
                 password: "SECRET-PASSWORD".to_string(),
             },
             source: "test".to_string(),
+            cluster_name: None,
+            proxy: None,
         };
         let dbg = format!("{cfg:?}");
         assert!(!dbg.contains("SECRET"), "{dbg}");

@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod dynamic;
 pub mod error;
+pub mod exec;
 pub mod list;
 pub mod object;
 pub mod resources;

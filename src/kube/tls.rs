@@ -33,11 +33,48 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// HTTP error statuses are returned as responses because callers decode the Kubernetes
 /// `Status` body themselves.
 pub fn build_agent(cfg: &ClusterConfig) -> Result<ureq::Agent, ConfigError> {
-    build_agent_with_bundle(cfg, Path::new(SYSTEM_CA_BUNDLE))
+    build_agent_with_bundle(cfg, configured_client(cfg), Path::new(SYSTEM_CA_BUNDLE))
+}
+
+/// PEM client certificate and key, plus where they came from (for error messages).
+#[derive(Clone, Copy)]
+pub struct ClientPem<'a> {
+    pub cert: &'a [u8],
+    pub key: &'a [u8],
+    pub source: &'a str,
+}
+
+/// Like [`build_agent`], but with `client` instead of the configured client certificate:
+/// used when the certificate files change or an exec plugin hands out a certificate.
+pub fn build_agent_with_client(
+    cfg: &ClusterConfig,
+    client: Option<ClientPem<'_>>,
+) -> Result<ureq::Agent, ConfigError> {
+    build_agent_with_bundle(cfg, Ok(client), Path::new(SYSTEM_CA_BUNDLE))
+}
+
+fn configured_client(cfg: &ClusterConfig) -> Result<Option<ClientPem<'_>>, ConfigError> {
+    match (&cfg.tls.client_cert_pem, &cfg.tls.client_key_pem) {
+        (Some(cert), Some(key)) => Ok(Some(ClientPem {
+            cert,
+            key,
+            source: &cfg.source,
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(invalid_client(
+            &cfg.source,
+            "a certificate without a key".to_string(),
+        )),
+        (None, Some(_)) => Err(invalid_client(
+            &cfg.source,
+            "a key without a certificate".to_string(),
+        )),
+    }
 }
 
 fn build_agent_with_bundle(
     cfg: &ClusterConfig,
+    client: Result<Option<ClientPem<'_>>, ConfigError>,
     system_bundle: &Path,
 ) -> Result<ureq::Agent, ConfigError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -56,11 +93,27 @@ fn build_agent_with_bundle(
         tls = tls.root_certs(RootCerts::new_with_certs(&roots));
     }
 
-    if let Some(client_cert) = client_cert(cfg, &provider)? {
-        tls = tls.client_cert(Some(client_cert));
+    if let Some(pem) = client? {
+        tls = tls.client_cert(Some(client_cert(pem, &provider)?));
     }
 
+    // Always set explicitly: ureq would otherwise read ALL_PROXY/HTTPS_PROXY itself, with
+    // its own NO_PROXY rules, behind the back of the decision made in config loading.
+    let proxy = match &cfg.proxy {
+        Some(choice) => {
+            Some(
+                ureq::Proxy::new(&choice.url).map_err(|e| ConfigError::InvalidProxy {
+                    proxy: choice.redacted(),
+                    origin: choice.origin.clone(),
+                    reason: e.to_string(),
+                })?,
+            )
+        }
+        None => None,
+    };
+
     let config = ureq::Agent::config_builder()
+        .proxy(proxy)
         .http_status_as_error(false)
         .timeout_global(None)
         .timeout_connect(Some(CONNECT_TIMEOUT))
@@ -126,40 +179,25 @@ fn system_roots(bundle: &Path, source: &str) -> Result<Vec<Certificate<'static>>
 /// The client certificate chain and key, validated by building a throwaway rustls client
 /// config (catches unsupported key types and a key that does not match the certificate).
 fn client_cert(
-    cfg: &ClusterConfig,
+    pem: ClientPem<'_>,
     provider: &Arc<CryptoProvider>,
-) -> Result<Option<ClientCert>, ConfigError> {
-    let (cert_pem, key_pem) = match (&cfg.tls.client_cert_pem, &cfg.tls.client_key_pem) {
-        (Some(c), Some(k)) => (c, k),
-        (None, None) => return Ok(None),
-        (Some(_), None) => {
-            return Err(invalid_client(
-                cfg,
-                "a certificate without a key".to_string(),
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(invalid_client(
-                cfg,
-                "a key without a certificate".to_string(),
-            ))
-        }
-    };
+) -> Result<ClientCert, ConfigError> {
+    let source = pem.source;
     let mut chain = Vec::new();
-    for item in ureq::tls::parse_pem(cert_pem) {
-        match item.map_err(|e| invalid_client(cfg, format!("bad certificate PEM: {e}")))? {
+    for item in ureq::tls::parse_pem(pem.cert) {
+        match item.map_err(|e| invalid_client(source, format!("bad certificate PEM: {e}")))? {
             PemItem::Certificate(cert) => chain.push(cert),
             _ => continue,
         }
     }
     if chain.is_empty() {
         return Err(invalid_client(
-            cfg,
+            source,
             "no PEM \"CERTIFICATE\" block in the client certificate".to_string(),
         ));
     }
-    let key = PrivateKey::from_pem(key_pem)
-        .map_err(|e| invalid_client(cfg, format!("no usable private key: {e}")))?;
+    let key = PrivateKey::from_pem(pem.key)
+        .map_err(|e| invalid_client(source, format!("no usable private key: {e}")))?;
 
     let rustls_chain: Vec<CertificateDer<'static>> = chain
         .iter()
@@ -167,21 +205,21 @@ fn client_cert(
         .collect();
     // ureq does not expose the key kind, so parse the same PEM again for rustls; both pick
     // the first private-key block.
-    let rustls_key = PrivateKeyDer::from_pem_slice(key_pem)
-        .map_err(|e| invalid_client(cfg, format!("no usable private key: {e}")))?;
+    let rustls_key = PrivateKeyDer::from_pem_slice(pem.key)
+        .map_err(|e| invalid_client(source, format!("no usable private key: {e}")))?;
     rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| invalid_client(cfg, format!("TLS setup: {e}")))?
+        .map_err(|e| invalid_client(source, format!("TLS setup: {e}")))?
         .with_root_certificates(rustls::RootCertStore::empty())
         .with_client_auth_cert(rustls_chain, rustls_key)
-        .map_err(|e| invalid_client(cfg, e.to_string()))?;
+        .map_err(|e| invalid_client(source, e.to_string()))?;
 
-    Ok(Some(ClientCert::new_with_certs(&chain, key)))
+    Ok(ClientCert::new_with_certs(&chain, key))
 }
 
-fn invalid_client(cfg: &ClusterConfig, detail: String) -> ConfigError {
+fn invalid_client(source: &str, detail: String) -> ConfigError {
     ConfigError::InvalidClientCert {
-        source: cfg.source.clone(),
+        source: source.to_string(),
         detail,
     }
 }
@@ -211,6 +249,8 @@ mod tests {
             tls,
             auth: Auth::None,
             source: "test".to_string(),
+            cluster_name: None,
+            proxy: None,
         }
     }
 
@@ -498,18 +538,19 @@ mod tests {
     #[test]
     fn no_ca_falls_back_to_system_bundle() {
         let cfg = config(TlsSettings::default(), 1);
-        let err = build_agent_with_bundle(&cfg, Path::new("/nonexistent/bundle.crt")).unwrap_err();
+        let err = build_agent_with_bundle(&cfg, Ok(None), Path::new("/nonexistent/bundle.crt"))
+            .unwrap_err();
         assert!(
             matches!(err, ConfigError::NoRootCertificates { .. }),
             "{err:?}"
         );
         // Any readable bundle with a valid certificate works as the trust store.
-        build_agent_with_bundle(&cfg, &cert_path("ca.crt")).unwrap();
+        build_agent_with_bundle(&cfg, Ok(None), &cert_path("ca.crt")).unwrap();
         // Plain http (e.g. `kubectl proxy`) needs no roots at all.
         let plain = ClusterConfig {
             server: "http://127.0.0.1:8001".to_string(),
             ..config(TlsSettings::default(), 1)
         };
-        build_agent_with_bundle(&plain, Path::new("/nonexistent/bundle.crt")).unwrap();
+        build_agent_with_bundle(&plain, Ok(None), Path::new("/nonexistent/bundle.crt")).unwrap();
     }
 }
