@@ -35,6 +35,7 @@ pub enum AppError {
     SdConfig(crate::discovery::config::ConfigError),
     Config(ConfigError),
     Server(ServerError),
+    WebConfig(crate::server::tls::WebConfigError),
     CustomResources(crate::metrics::custom::LoadError),
     Spawn {
         resource: String,
@@ -50,6 +51,7 @@ impl fmt::Display for AppError {
             AppError::SdConfig(e) => write!(f, "--sd-config: {e}"),
             AppError::Config(e) => write!(f, "API server configuration: {e}"),
             AppError::Server(e) => write!(f, "{e}"),
+            AppError::WebConfig(e) => write!(f, "{e}"),
             AppError::CustomResources(e) => write!(f, "{e}"),
             AppError::Spawn { resource, source } => {
                 write!(f, "cannot start the watch thread for {resource}: {source}")
@@ -64,7 +66,7 @@ impl AppError {
     /// Usage errors exit 2 (as flag errors do); runtime ones 1.
     pub fn exit_code(&self) -> i32 {
         match self {
-            AppError::Filter(_) | AppError::SdConfig(_) => 2,
+            AppError::Filter(_) | AppError::SdConfig(_) | AppError::WebConfig(_) => 2,
             AppError::CustomResources(e) if !e.is_missing_file() => 2,
             _ => 1,
         }
@@ -451,6 +453,12 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         None => None,
     };
     let crs_config = load_custom_resources(&opts)?;
+    let web = match &opts.tls_config {
+        Some(path) => {
+            crate::server::tls::load(std::path::Path::new(path)).map_err(AppError::WebConfig)?
+        }
+        None => Default::default(),
+    };
     let cluster = ClusterConfig::load(&ConfigOptions {
         kubeconfig: opts.kubeconfig.as_ref().map(Into::into),
         context: opts.context.clone(),
@@ -526,13 +534,15 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         .iter()
         .map(|(_, s)| s.clone())
         .collect();
+    let endpoint = endpoint(&opts, web, &ctx.client);
     let main_server = serve(
         "http",
         &listen_addr(&opts.host, opts.port),
         opts.http_workers,
+        &endpoint,
         {
             let routes = main_routes.clone();
-            move |r| routes.handle(r)
+            move |r: &crate::server::Request| routes.handle(r)
         },
     )
     .map_err(AppError::Server)?;
@@ -540,7 +550,8 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         "telemetry",
         &listen_addr(&opts.telemetry_host, opts.telemetry_port),
         2,
-        move |r| tel_routes.handle(r),
+        &endpoint,
+        move |r: &crate::server::Request| tel_routes.handle(r),
     )
     .map_err(AppError::Server)?;
     let notifier = crate::systemd::Notifier::from_env().map(Arc::new);
@@ -735,6 +746,32 @@ impl Resharder {
         if let Err(e) = spawned {
             log_event!(Level::Error, "cannot start reshard thread", err = e);
         }
+    }
+}
+
+/// Timeouts, TLS and access control shared by both ports.
+fn endpoint(
+    opts: &Options,
+    web: crate::server::tls::WebConfig,
+    client: &Arc<ApiClient>,
+) -> crate::server::Endpoint {
+    use crate::server::auth::{AuthFilter, BasicAuth, Guard};
+    crate::server::Endpoint {
+        limits: crate::server::Limits {
+            read_header_timeout: opts.server_read_header_timeout,
+            read_timeout: opts.server_read_timeout,
+            write_timeout: opts.server_write_timeout,
+            idle_timeout: opts.server_idle_timeout,
+            max_connections: opts.server_max_connections,
+        },
+        tls: web.tls,
+        guard: Arc::new(Guard {
+            basic: (!web.users.is_empty()).then(|| BasicAuth::new(web.users)),
+            filter: opts
+                .auth_filter
+                .then(|| Arc::new(AuthFilter::new(client.clone()))),
+            headers: web.headers,
+        }),
     }
 }
 

@@ -73,6 +73,14 @@ static FLAGS: &[FlagDef] = &[
     flag("custom-resource-state-poll-ms", Value, "3000", "How often the custom resource state config file is checked for changes."),
     flag("log-level", Value, "info", "Log level: debug, info, warn or error."),
     flag("http-workers", Value, "4", "Worker threads serving the metrics port."),
+    flag("server-read-header-timeout", Value, "5s", "The time a client has to send a complete request header (from connect, or from the first byte of a keep-alive request)."),
+    flag("server-read-timeout", Value, "1m", "The time a client has to send a complete request."),
+    flag("server-write-timeout", Value, "1m", "The time a response may take to be written; a client that does not read is dropped after it."),
+    flag("server-idle-timeout", Value, "5m", "How long a keep-alive connection may wait for its next request."),
+    flag("server-max-connections", Value, "1024", "Open connections per port; at the limit the longest-waiting idle connection is closed."),
+    flag("tls-config", Value, "", "Path to a web config file (Prometheus exporter-toolkit format: TLS, client certificates, basic auth, headers), for both ports."),
+    flag("web.config.file", Value, "", "Alias of --tls-config."),
+    flag("auth-filter", Bool, "false", "Require a bearer token on /metrics (both ports) that the API server authenticates (TokenReview) and authorises for get on the path (SubjectAccessReview)."),
     flag("version", Bool, "false", "Print the version and exit."),
     flag("help", Bool, "false", "Print this help and exit."),
     flag("v", Ignored, "", "klog verbosity (accepted for compatibility; use --log-level)."),
@@ -235,6 +243,13 @@ pub struct Options {
     pub sd_interval: std::time::Duration,
     pub log_level: crate::log::Level,
     pub http_workers: usize,
+    pub server_read_header_timeout: std::time::Duration,
+    pub server_read_timeout: std::time::Duration,
+    pub server_write_timeout: std::time::Duration,
+    pub server_idle_timeout: std::time::Duration,
+    pub server_max_connections: usize,
+    pub tls_config: Option<String>,
+    pub auth_filter: bool,
     pub custom_resource_state_config: Option<String>,
     pub custom_resource_state_config_file: Option<String>,
     pub custom_resource_state_only: bool,
@@ -297,6 +312,18 @@ pub fn parse_duration(flag: &str, v: &str) -> Result<std::time::Duration, CliErr
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 
+/// Zero would mean "no timeout" in Go; here a timeout is always in force.
+fn positive(flag: &str, v: &str, d: std::time::Duration) -> Result<std::time::Duration, CliError> {
+    if d.is_zero() {
+        return Err(CliError::BadValue {
+            flag: flag.into(),
+            value: v.into(),
+            reason: "must be greater than zero".into(),
+        });
+    }
+    Ok(d)
+}
+
 impl Default for Options {
     fn default() -> Self {
         let mut o = Options {
@@ -330,6 +357,13 @@ impl Default for Options {
             sd_interval: std::time::Duration::from_secs(5),
             log_level: crate::log::Level::Info,
             http_workers: 4,
+            server_read_header_timeout: std::time::Duration::from_secs(5),
+            server_read_timeout: std::time::Duration::from_secs(60),
+            server_write_timeout: std::time::Duration::from_secs(60),
+            server_idle_timeout: std::time::Duration::from_secs(300),
+            server_max_connections: 1024,
+            tls_config: None,
+            auth_filter: false,
             custom_resource_state_config: None,
             custom_resource_state_config_file: None,
             custom_resource_state_only: false,
@@ -403,6 +437,23 @@ impl Options {
             "sd-file-dir" => self.sd_file_dir = opt(v),
             "sd-update-interval" => self.sd_interval = parse_duration(name, v)?,
             "http-workers" => self.http_workers = parse_num::<usize>(name, v)?.clamp(1, 64),
+            "server-read-header-timeout" => {
+                self.server_read_header_timeout = positive(name, v, parse_duration(name, v)?)?
+            }
+            "server-read-timeout" => {
+                self.server_read_timeout = positive(name, v, parse_duration(name, v)?)?
+            }
+            "server-write-timeout" => {
+                self.server_write_timeout = positive(name, v, parse_duration(name, v)?)?
+            }
+            "server-idle-timeout" => {
+                self.server_idle_timeout = positive(name, v, parse_duration(name, v)?)?
+            }
+            "server-max-connections" => {
+                self.server_max_connections = parse_num::<usize>(name, v)?.clamp(8, 1 << 20)
+            }
+            "tls-config" | "web.config.file" => self.tls_config = opt(v),
+            "auth-filter" => self.auth_filter = parse_bool(name, v)?,
             "custom-resource-state-config" => self.custom_resource_state_config = opt(v),
             "custom-resource-state-config-file" => self.custom_resource_state_config_file = opt(v),
             "custom-resource-state-only" => self.custom_resource_state_only = parse_bool(name, v)?,
@@ -649,6 +700,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("c.yaml"), "{e}");
+    }
+
+    #[test]
+    fn server_flags() {
+        let d = Options::default();
+        assert_eq!(
+            d.server_read_header_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        assert_eq!(d.server_idle_timeout, std::time::Duration::from_secs(300));
+        assert_eq!(d.server_max_connections, 1024);
+        assert!(!d.auth_filter && d.tls_config.is_none());
+        let o = parse(&[
+            "--server-read-header-timeout=500ms",
+            "--server-write-timeout=2s",
+            "--web.config.file=/etc/web.yml",
+            "--auth-filter",
+        ])
+        .unwrap();
+        assert_eq!(
+            o.server_read_header_timeout,
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(o.server_write_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(o.tls_config.as_deref(), Some("/etc/web.yml"));
+        assert!(o.auth_filter);
+        assert!(parse(&["--server-idle-timeout=0s"]).is_err());
+        assert!(parse(&["--server-read-timeout=x"]).is_err());
     }
 
     #[test]

@@ -114,8 +114,14 @@ fn http_sd_and_file_sd_follow_the_cluster() {
         first["__meta_kubernetes_node_label_zone"], "z1",
         "attach_metadata.node"
     );
-    let (s, nodes) = get_json(&ks, "/sd/nodes");
-    assert_eq!(s, 200);
+    // each job is published once its own resources have synced
+    let mut nodes = Value::Null;
+    ks.wait_for(Duration::from_secs(10), || {
+        let (s, v) = get_json(&ks, "/sd/nodes");
+        nodes = v;
+        s == 200
+    })
+    .unwrap_or_else(|| panic!("nodes job never ready: {}", ks.logs()));
     assert_eq!(targets(&nodes), vec!["192.168.1.10:10250"]);
     assert_eq!(get_json(&ks, "/sd/nope").0, 404);
 

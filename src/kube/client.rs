@@ -138,6 +138,12 @@ impl ApiClient {
         &self.config
     }
 
+    /// The agent (TLS to the API server), for requests other than GET: the `--auth-filter`
+    /// reviews POST with it and [`ClusterConfig::authorization`].
+    pub fn agent(&self) -> ureq::Agent {
+        self.agent.read().agent.clone()
+    }
+
     /// `GET server + path_and_query`; a non-2xx answer becomes an [`ApiError::Status`] built
     /// from the body. A 401 with exec-plugin credentials re-runs the plugin and retries once.
     pub fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<Response<Body>, ApiError> {

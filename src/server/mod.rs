@@ -1,27 +1,29 @@
-//! The HTTP side: a fixed pool of worker threads per listener, the routes of the main port
-//! (object metrics, health) and of the telemetry port (self-metrics).
+//! The HTTP side: our own HTTP/1.1 server (`http.rs`: a fixed pool of worker threads behind
+//! an acceptor that parks idle and slow connections), TLS and the web config (`tls.rs`),
+//! access control (`auth.rs`), the routes of the main port (object metrics, service discovery,
+//! health) and of the telemetry port (self-metrics).
 
+pub mod auth;
+pub mod http;
 pub mod process;
 pub mod routes;
 pub mod telemetry;
+pub mod tls;
 
-use crate::log::Level;
-use crate::log_event;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+pub use http::{Limits, Request, Response};
 
 #[derive(Debug)]
 pub enum ServerError {
-    Bind { addr: String, reason: String },
-    Spawn(std::io::Error),
+    Http(http::HttpError),
 }
 
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ServerError::Bind { addr, reason } => write!(f, "cannot listen on {addr}: {reason}"),
-            ServerError::Spawn(e) => write!(f, "cannot start HTTP worker thread: {e}"),
+            ServerError::Http(e) => write!(f, "{e}"),
         }
     }
 }
@@ -37,83 +39,38 @@ pub fn listen_addr(host: &str, port: u16) -> String {
     }
 }
 
-/// A running listener and its workers.
-pub struct HttpServer {
-    server: Arc<tiny_http::Server>,
-    stop: Arc<AtomicBool>,
-    workers: Vec<std::thread::JoinHandle<()>>,
-    pub addr: std::net::SocketAddr,
+/// A running listener and its threads.
+pub type HttpServer = http::Server;
+
+/// What both ports share, as in kube-state-metrics: timeouts and limits, TLS, and access
+/// control (basic auth, `--auth-filter`, extra headers).
+#[derive(Clone, Default)]
+pub struct Endpoint {
+    pub limits: Limits,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub guard: Arc<auth::Guard>,
 }
 
-impl HttpServer {
-    /// Stops taking new requests, lets the workers finish the ones they are serving (up to
-    /// `grace`), then closes the listener.
-    pub fn shutdown(self, grace: std::time::Duration) {
-        self.stop.store(true, Ordering::Release);
-        for _ in &self.workers {
-            self.server.unblock();
-        }
-        let deadline = std::time::Instant::now() + grace;
-        for w in &self.workers {
-            while !w.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-        }
-    }
-}
-
-/// Binds `addr` and serves it with `workers` named threads (`<name>/<i>`), each taking the
-/// next request and passing it to `handle`.
+/// Binds `addr` and serves it with `workers` named threads (`<name>/<i>`) behind an acceptor
+/// (`<name>/accept`); every request passes the endpoint's guard before `handle`.
 pub fn serve<H>(
     name: &str,
     addr: &str,
     workers: usize,
+    endpoint: &Endpoint,
     handle: H,
 ) -> Result<HttpServer, ServerError>
 where
-    H: Fn(tiny_http::Request) + Send + Sync + 'static,
+    H: Fn(&Request) -> Response + Send + Sync + 'static,
 {
-    let server = tiny_http::Server::http(addr).map_err(|e| ServerError::Bind {
-        addr: addr.to_string(),
-        reason: e.to_string(),
-    })?;
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| ServerError::Bind {
-            addr: addr.to_string(),
-            reason: "not an IP listener".into(),
-        })?;
-    let server = Arc::new(server);
-    let handle = Arc::new(handle);
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut threads = Vec::new();
-    for i in 0..workers.max(1) {
-        let server = server.clone();
-        let handle = handle.clone();
-        let stop = stop.clone();
-        let t = std::thread::Builder::new()
-            .name(format!("{name}/{i}"))
-            .spawn(move || {
-                while !stop.load(Ordering::Acquire) {
-                    match server.recv() {
-                        Ok(req) => handle(req),
-                        Err(e) => {
-                            if !stop.load(Ordering::Acquire) {
-                                log_event!(Level::Warn, "accept failed", server = "http", err = e);
-                            }
-                        }
-                    }
-                }
-            })
-            .map_err(ServerError::Spawn)?;
-        threads.push(t);
-    }
-    log_event!(Level::Info, "listening", server = name, addr = bound);
-    Ok(HttpServer {
-        server,
-        stop,
-        workers: threads,
-        addr: bound,
-    })
+    let guard = endpoint.guard.clone();
+    http::serve(
+        name,
+        addr,
+        workers,
+        endpoint.limits.clone(),
+        endpoint.tls.clone(),
+        move |req: &Request| guard.handle(req, &handle),
+    )
+    .map_err(ServerError::Http)
 }

@@ -1,6 +1,8 @@
-//! Routes of both ports. Handlers build a complete body and answer with a Content-Length;
-//! a client that stops reading only holds its own worker until the write fails.
+//! Routes of both ports. Handlers build a complete body; the server sends it with a
+//! Content-Length, and a client that stops reading holds its worker only until the write
+//! timeout.
 
+use super::http::{Method, Request, Response};
 use super::telemetry::Telemetry;
 use crate::discovery::manager::{Discovery, JobStatus};
 use crate::exposition::negotiate::{accepts_gzip, negotiate, Format};
@@ -10,7 +12,6 @@ use crate::log_event;
 use crate::store::ResourceWriter;
 use std::sync::Arc;
 use std::time::Instant;
-use tiny_http::{Header, Method, Request, Response};
 
 /// Everything the main port serves.
 pub struct MainRoutes {
@@ -24,36 +25,12 @@ pub struct MainRoutes {
     pub custom: crate::metrics::custom::CustomWriters,
 }
 
-fn header(k: &str, v: &str) -> Header {
-    Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("static header names and ASCII values")
+fn text(status: u16, body: &str) -> Response {
+    Response::text(status, body)
 }
 
-fn request_header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
-}
-
-fn respond(req: Request, status: u16, content_type: &str, body: Vec<u8>, extra: Vec<Header>) {
-    let mut resp = Response::from_data(body).with_status_code(status);
-    resp.add_header(header("Content-Type", content_type));
-    for h in extra {
-        resp.add_header(h);
-    }
-    if let Err(e) = req.respond(resp) {
-        log_event!(Level::Debug, "client went away", err = e);
-    }
-}
-
-fn text(req: Request, status: u16, body: &str) {
-    respond(
-        req,
-        status,
-        "text/plain; charset=utf-8",
-        body.as_bytes().to_vec(),
-        Vec::new(),
-    );
+fn html() -> Response {
+    Response::new(200, "text/html; charset=utf-8", INDEX.as_bytes().to_vec())
 }
 
 /// Splits `?resources=a,b&exclude_resources=c` (repeatable) as kube-state-metrics does.
@@ -74,57 +51,43 @@ fn resource_query(url: &str) -> (Vec<String>, Vec<String>) {
     (include, exclude)
 }
 
-fn path_of(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
-}
-
 const INDEX: &str = "<html><head><title>kubestate</title></head><body><h1>kubestate</h1><ul>\
 <li><a href=\"/metrics\">metrics</a></li><li><a href=\"/healthz\">healthz</a></li>\
 <li><a href=\"/livez\">livez</a></li><li><a href=\"/readyz\">readyz</a></li></ul></body></html>";
 
 impl MainRoutes {
-    pub fn handle(&self, req: Request) {
-        if !matches!(req.method(), Method::Get | Method::Head) {
-            return text(req, 405, "method not allowed\n");
+    pub fn handle(&self, req: &Request) -> Response {
+        if !matches!(req.method, Method::Get | Method::Head) {
+            return text(405, "method not allowed\n");
         }
-        match path_of(req.url()) {
+        match req.path() {
             "/metrics" => self.metrics(req),
             p if p.starts_with("/sd/") => self.service_discovery(req),
-            "/healthz" | "/livez" => text(req, 200, "OK"),
-            "/readyz" => self.readyz(req),
-            "/" => respond(
-                req,
-                200,
-                "text/html; charset=utf-8",
-                INDEX.as_bytes().to_vec(),
-                Vec::new(),
-            ),
-            _ => text(req, 404, "404 page not found\n"),
+            "/healthz" | "/livez" => text(200, "OK"),
+            "/readyz" => self.readyz(),
+            "/" => html(),
+            _ => text(404, "404 page not found\n"),
         }
     }
 
     /// `GET /sd/<job>`: http_sd JSON, never gzipped. 503 until the job's resources have
     /// synced, so Prometheus keeps its previous targets rather than dropping them.
-    fn service_discovery(&self, req: Request) {
-        let job = path_of(req.url()).trim_start_matches("/sd/").to_string();
+    fn service_discovery(&self, req: &Request) -> Response {
+        let job = req.path().trim_start_matches("/sd/").to_string();
         let Some(sd) = &self.sd else {
-            return text(
-                req,
-                404,
-                "service discovery is not configured (--sd-config)\n",
-            );
+            return text(404, "service discovery is not configured (--sd-config)\n");
         };
         match sd.job_status(&job) {
-            JobStatus::Unknown => text(req, 404, &format!("no service discovery job {job:?}\n")),
-            JobStatus::Pending => text(req, 503, &format!("job {job:?} has not synced yet\n")),
+            JobStatus::Unknown => text(404, &format!("no service discovery job {job:?}\n")),
+            JobStatus::Pending => text(503, &format!("job {job:?} has not synced yet\n")),
             JobStatus::Ready => match sd.render_job(&job) {
-                Some(body) => respond(req, 200, "application/json", body, Vec::new()),
-                None => text(req, 503, &format!("job {job:?} has not synced yet\n")),
+                Some(body) => Response::new(200, "application/json", body),
+                None => text(503, &format!("job {job:?} has not synced yet\n")),
             },
         }
     }
 
-    fn readyz(&self, req: Request) {
+    fn readyz(&self) -> Response {
         let waiting: Vec<&str> = self
             .readiness
             .iter()
@@ -132,9 +95,9 @@ impl MainRoutes {
             .map(|(n, _)| n.as_str())
             .collect();
         if waiting.is_empty() {
-            text(req, 200, "OK")
+            text(200, "OK")
         } else {
-            text(req, 503, &format!("not synced: {}\n", waiting.join(",")))
+            text(503, &format!("not synced: {}\n", waiting.join(",")))
         }
     }
 
@@ -202,27 +165,36 @@ impl MainRoutes {
         Ok(body)
     }
 
-    fn metrics(&self, req: Request) {
+    fn metrics(&self, req: &Request) -> Response {
         let started = Instant::now();
-        let format = negotiate(request_header(&req, "Accept").unwrap_or(""));
-        let gzip = self.gzip && accepts_gzip(request_header(&req, "Accept-Encoding").unwrap_or(""));
-        let (include, exclude) = resource_query(req.url());
-        let mut extra = Vec::new();
-        let body = match gzip.then(|| self.render_gzip(format, &include, &exclude)) {
+        let format = negotiate(req.header("Accept").unwrap_or(""));
+        let gzip = self.gzip && accepts_gzip(req.header("Accept-Encoding").unwrap_or(""));
+        let (include, exclude) = resource_query(&req.target);
+        let mut resp = match gzip.then(|| self.render_gzip(format, &include, &exclude)) {
             Some(Ok(z)) => {
-                extra.push(header("Content-Encoding", "gzip"));
-                z
+                let mut r = Response::new(200, format.content_type(), z);
+                r.headers.push(("Content-Encoding".into(), "gzip".into()));
+                r
             }
             Some(Err(e)) => {
                 log_event!(Level::Warn, "gzip failed, sending plain", err = e);
-                self.render(format, &include, &exclude)
+                Response::new(
+                    200,
+                    format.content_type(),
+                    self.render(format, &include, &exclude),
+                )
             }
-            None => self.render(format, &include, &exclude),
+            None => Response::new(
+                200,
+                format.content_type(),
+                self.render(format, &include, &exclude),
+            ),
         };
-        extra.push(header("Vary", "Accept-Encoding"));
-        respond(req, 200, format.content_type(), body, extra);
+        resp.headers.push(("Vary".into(), "Accept-Encoding".into()));
+        // rendering time: the body's delivery is bounded by the write timeout, not measured
         self.telemetry
             .observe_scrape(started.elapsed().as_secs_f64());
+        resp
     }
 }
 
@@ -232,22 +204,16 @@ pub struct TelemetryRoutes {
 }
 
 impl TelemetryRoutes {
-    pub fn handle(&self, req: Request) {
-        match path_of(req.url()) {
+    pub fn handle(&self, req: &Request) -> Response {
+        match req.path() {
             "/metrics" => {
                 let mut body = Vec::with_capacity(8192);
                 self.telemetry.render(&mut body);
-                respond(req, 200, Format::Text.content_type(), body, Vec::new());
+                Response::new(200, Format::Text.content_type(), body)
             }
-            "/healthz" | "/livez" | "/readyz" => text(req, 200, "OK"),
-            "/" => respond(
-                req,
-                200,
-                "text/html; charset=utf-8",
-                INDEX.as_bytes().to_vec(),
-                Vec::new(),
-            ),
-            _ => text(req, 404, "404 page not found\n"),
+            "/healthz" | "/livez" | "/readyz" => text(200, "OK"),
+            "/" => html(),
+            _ => text(404, "404 page not found\n"),
         }
     }
 }

@@ -290,6 +290,7 @@ struct Shared {
     drop_gen: AtomicU64,
     shutdown: AtomicBool,
     rng: Mutex<u64>,
+    auth: Mutex<super::fake_auth::FakeAuth>,
 }
 
 impl Shared {
@@ -334,6 +335,7 @@ impl FakeApiServer {
             drop_gen: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             rng: Mutex::new(seed | 1),
+            auth: Mutex::new(Default::default()),
         });
         let sh = shared.clone();
         let accept = std::thread::Builder::new()
@@ -344,6 +346,30 @@ impl FakeApiServer {
             shared,
             accept: Some(accept),
         }
+    }
+
+    /// Makes `token` authenticate as `user` in TokenReviews.
+    pub fn add_review_token(&self, token: &str, user: &str) {
+        self.shared
+            .auth
+            .lock()
+            .tokens
+            .insert(token.to_string(), user.to_string());
+    }
+
+    /// Lets `user` `get` non-resource paths in SubjectAccessReviews.
+    pub fn allow_nonresource_get(&self, user: &str) {
+        self.shared.auth.lock().allowed.insert(user.to_string());
+    }
+
+    /// Reviews answer 500 while `down`.
+    pub fn set_reviews_down(&self, down: bool) {
+        self.shared.auth.lock().down = down;
+    }
+
+    /// Token and access reviews answered so far.
+    pub fn reviews(&self) -> usize {
+        self.shared.auth.lock().reviews
     }
 
     /// `http://127.0.0.1:PORT`
@@ -748,6 +774,7 @@ struct Request {
     raw_query: String,
     query: Vec<(String, String)>,
     headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 impl Request {
@@ -803,8 +830,9 @@ fn read_request(r: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
         .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
+    let mut body = Vec::new();
     if len > 0 {
-        io::copy(&mut r.by_ref().take(len), &mut io::sink())?;
+        r.by_ref().take(len.min(1 << 20)).read_to_end(&mut body)?;
     }
     let (path, raw_query) = match target.split_once('?') {
         Some((p, q)) => (p.to_string(), q.to_string()),
@@ -824,6 +852,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
         raw_query,
         query,
         headers,
+        body,
     }))
 }
 
@@ -1035,6 +1064,11 @@ fn route(shared: &Shared, req: &Request, id: u64) -> Routed {
     match path {
         "/livez" | "/readyz" | "/healthz" => return Routed::Resp(Resp::text(200, "ok")),
         _ => {}
+    }
+    if req.method == "POST" {
+        if let Some((code, v)) = shared.auth.lock().handle(path, &req.body) {
+            return Routed::Resp(Resp::json(code, &v));
+        }
     }
     if req.method != "GET" {
         return Routed::Resp(Resp::status(

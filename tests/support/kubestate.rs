@@ -70,6 +70,19 @@ impl Kubestate {
 
     /// Like [`Kubestate::start`] with extra environment variables.
     pub fn start_with_env(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Kubestate {
+        Self::start_with_probe(kubeconfig, args, env, &|port| {
+            http_get(port, "/healthz", &[]).is_some()
+        })
+    }
+
+    /// Like [`Kubestate::start_with_env`], taking it as started once `up(port)` holds (for
+    /// HTTPS, where the plain-HTTP health probe cannot work).
+    pub fn start_with_probe(
+        kubeconfig: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        up: &dyn Fn(u16) -> bool,
+    ) -> Kubestate {
         let port = free_port();
         let telemetry_port = free_port();
         let log = std::env::temp_dir().join(format!("kubestate-e2e-{port}.log"));
@@ -92,10 +105,8 @@ impl Kubestate {
             telemetry_port,
             log,
         };
-        k.wait_for(Duration::from_secs(10), || {
-            http_get(port, "/healthz", &[]).is_some()
-        })
-        .unwrap_or_else(|| panic!("kubestate did not start; log:\n{}", k.logs()));
+        k.wait_for(Duration::from_secs(10), || up(port))
+            .unwrap_or_else(|| panic!("kubestate did not start; log:\n{}", k.logs()));
         k
     }
 

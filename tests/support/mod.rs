@@ -4,5 +4,6 @@
 
 pub mod cluster_gen;
 pub mod fake_apiserver;
+pub mod fake_auth;
 #[cfg(test)]
 pub mod kubestate;
