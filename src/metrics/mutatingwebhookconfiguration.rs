@@ -3,7 +3,7 @@
 //! The configuration is cluster-scoped, yet kube-state-metrics' wrapper declares a
 //! `namespace` identity label, so every line carries `namespace=""` from a real API server.
 
-use crate::metrics::clusterrole::{push_created, push_resource_version};
+use crate::metrics::common::{created, info, resource_version_strict};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
@@ -29,17 +29,17 @@ static FAMILIES: &[Family<MutatingWebhookConfiguration>] = &[
     Family::experimental(
         "kube_mutatingwebhookconfiguration_info",
         "Information about the MutatingWebhookConfiguration.",
-        |_, _, s| s.value(1.0),
+        info,
     ),
     Family::experimental(
         "kube_mutatingwebhookconfiguration_created",
         "Unix creation timestamp.",
-        |w, _, s| push_created(s, &w.metadata),
+        created,
     ),
     Family::experimental(
         "kube_mutatingwebhookconfiguration_metadata_resource_version",
         "Resource version representing a specific version of the MutatingWebhookConfiguration.",
-        |w, _, s| push_resource_version(s, &w.metadata),
+        resource_version_strict,
     ),
     Family::experimental(
         "kube_mutatingwebhookconfiguration_webhook_clientconfig_service",
@@ -69,7 +69,7 @@ fn clientconfig_service(w: &MutatingWebhookConfiguration, _: &RenderCtx, s: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::testing::{obj, render_lines};
 
     const NAMES: &[&str] = &[

@@ -3,7 +3,7 @@
 //! The configuration is cluster-scoped, yet kube-state-metrics' wrapper declares a
 //! `namespace` identity label, so every line carries `namespace=""` from a real API server.
 
-use crate::metrics::clusterrole::{push_created, push_resource_version};
+use crate::metrics::common::{created, info, resource_version_strict};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
@@ -30,17 +30,17 @@ static FAMILIES: &[Family<ValidatingWebhookConfiguration>] = &[
     Family::experimental(
         "kube_validatingwebhookconfiguration_info",
         "Information about the ValidatingWebhookConfiguration.",
-        |_, _, s| s.value(1.0),
+        info,
     ),
     Family::experimental(
         "kube_validatingwebhookconfiguration_created",
         "Unix creation timestamp.",
-        |w, _, s| push_created(s, &w.metadata),
+        created,
     ),
     Family::experimental(
         "kube_validatingwebhookconfiguration_metadata_resource_version",
         "Resource version representing a specific version of the ValidatingWebhookConfiguration.",
-        |w, _, s| push_resource_version(s, &w.metadata),
+        resource_version_strict,
     ),
     Family::experimental(
         "kube_validatingwebhookconfiguration_webhook_clientconfig_service",
@@ -70,7 +70,7 @@ fn clientconfig_service(w: &ValidatingWebhookConfiguration, _: &RenderCtx, s: &m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::testing::{obj, render_lines};
 
     const NAMES: &[&str] = &[
