@@ -6,7 +6,9 @@
 use crate::metrics::common::{created, info, resource_version_strict};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
-use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration, WebhookClientConfig,
+};
 
 pub static MUTATINGWEBHOOKCONFIGURATION: ResourceDef<MutatingWebhookConfiguration> = ResourceDef {
     name: "mutatingwebhookconfigurations",
@@ -48,13 +50,40 @@ static FAMILIES: &[Family<MutatingWebhookConfiguration>] = &[
     ),
 ];
 
-/// One sample per webhook; URL-based webhooks have empty service labels.
-fn clientconfig_service(w: &MutatingWebhookConfiguration, _: &RenderCtx, s: &mut Samples) {
-    for hook in w.webhooks.as_deref().unwrap_or(&[]) {
-        let svc = hook.client_config.service.as_ref();
+/// The webhooks of a mutating or validating configuration, as (name, client config); the two
+/// k8s-openapi webhook types differ only in fields these families do not read.
+pub(crate) trait Webhooks {
+    fn client_configs(&self) -> Vec<(&str, &WebhookClientConfig)>;
+}
+
+impl Webhooks for MutatingWebhookConfiguration {
+    fn client_configs(&self) -> Vec<(&str, &WebhookClientConfig)> {
+        let hooks = self.webhooks.as_deref().unwrap_or(&[]);
+        hooks
+            .iter()
+            .map(|h| (h.name.as_str(), &h.client_config))
+            .collect()
+    }
+}
+
+impl Webhooks for ValidatingWebhookConfiguration {
+    fn client_configs(&self) -> Vec<(&str, &WebhookClientConfig)> {
+        let hooks = self.webhooks.as_deref().unwrap_or(&[]);
+        hooks
+            .iter()
+            .map(|h| (h.name.as_str(), &h.client_config))
+            .collect()
+    }
+}
+
+/// `*_webhook_clientconfig_service`: one sample per webhook; URL-based webhooks have empty
+/// service labels.
+pub(crate) fn clientconfig_service<T: Webhooks>(w: &T, _: &RenderCtx, s: &mut Samples) {
+    for (name, config) in w.client_configs() {
+        let svc = config.service.as_ref();
         s.push(
             &[
-                ("webhook_name", hook.name.as_str()),
+                ("webhook_name", name),
                 ("service_name", svc.map_or("", |v| v.name.as_str())),
                 (
                     "service_namespace",
