@@ -1,6 +1,6 @@
 //! CertificateSigningRequest families, in kube-state-metrics' order (`internal/store/certificatesigningrequest.go`).
 
-use crate::metrics::clusterrole::{push_allowlisted, push_created};
+use crate::metrics::common::{annotations, created, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
@@ -23,24 +23,17 @@ static FAMILIES: &[Family<CertificateSigningRequest>] = &[
     Family::experimental(
         "kube_certificatesigningrequest_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |c, ctx, s| {
-            push_allowlisted(
-                s,
-                "annotation",
-                c.metadata.annotations.as_ref(),
-                &ctx.annotations,
-            )
-        },
+        annotations,
     ),
     Family::stable(
         "kube_certificatesigningrequest_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |c, ctx, s| push_allowlisted(s, "label", c.metadata.labels.as_ref(), &ctx.labels),
+        labels,
     ),
     Family::stable(
         "kube_certificatesigningrequest_created",
         "Unix creation timestamp",
-        |c, _, s| push_created(s, &c.metadata),
+        created,
     ),
     Family::stable(
         "kube_certificatesigningrequest_condition",
@@ -82,7 +75,7 @@ fn condition(c: &CertificateSigningRequest, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const NAMES: &[&str] = &[

@@ -8,8 +8,8 @@
 //! zone reads as invalid; KSM's "local" zone is taken as UTC (what its container runs in);
 //! the fork's extensions beyond robfig's standard syntax (`L`, `W`, `#`, `H`) are rejected.
 
+use crate::metrics::common;
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
-use crate::metrics::replicaset::meta;
 use crate::metrics::time::unix_seconds;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus};
@@ -37,15 +37,15 @@ static FAMILIES: &[Family<CronJob>] = &[
     Family::experimental(
         "kube_cronjob_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        meta::annotations,
+        common::annotations,
     ),
     Family::stable(
         "kube_cronjob_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        meta::labels,
+        common::labels,
     ),
     Family::stable("kube_cronjob_info", "Info about cronjob.", info),
-    Family::stable("kube_cronjob_created", "Unix creation timestamp", meta::created),
+    Family::stable("kube_cronjob_created", "Unix creation timestamp", common::created),
     Family::stable(
         "kube_cronjob_status_active",
         "Active holds pointers to currently running jobs.",
@@ -170,14 +170,14 @@ fn next_schedule_time(o: &CronJob, _: &RenderCtx, s: &mut Samples) {
     };
     let last = status(o).and_then(|st| st.last_schedule_time.as_ref());
     let from =
-        meta::set_time(last).or_else(|| meta::set_time(o.metadata.creation_timestamp.as_ref()));
+        common::set_time(last).or_else(|| common::set_time(o.metadata.creation_timestamp.as_ref()));
     let Some(from) = from else {
         return;
     };
     let next = Timestamp::from_second(from as i64)
         .ok()
         .and_then(|t| sched.next(t))
-        .map_or(meta::GO_ZERO_TIME_UNIX, |t| t.as_second() as f64);
+        .map_or(common::GO_ZERO_TIME_UNIX, |t| t.as_second() as f64);
     s.value(next);
 }
 
@@ -474,7 +474,7 @@ fn load_zone(name: &str) -> Option<TimeZone> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::replicaset::conformance::{allowlist_ctx, check_catalog, line};
+    use crate::metrics::catalog_check::{allowlist_ctx, check_catalog, line};
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ID: &str = r#"namespace="ns1",cronjob="ActiveRunningCronJob1""#;

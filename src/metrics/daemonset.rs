@@ -1,7 +1,7 @@
 //! DaemonSet families, in kube-state-metrics' order (`internal/store/daemonset.go`).
 
+use crate::metrics::common;
 use crate::metrics::family::{identity_labels, Family};
-use crate::metrics::replicaset::meta;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
 
@@ -23,7 +23,7 @@ static FAMILIES: &[Family<DaemonSet>] = &[
     Family::stable(
         "kube_daemonset_created",
         "Unix creation timestamp",
-        meta::created,
+        common::created,
     ),
     Family::stable(
         "kube_daemonset_status_current_number_scheduled",
@@ -71,22 +71,22 @@ static FAMILIES: &[Family<DaemonSet>] = &[
     Family::stable(
         "kube_daemonset_metadata_generation",
         "Sequence number representing a specific generation of the desired state.",
-        meta::generation,
+        common::generation,
     ),
     Family::experimental(
         "kube_daemonset_deletion_timestamp",
         "Unix deletion timestamp",
-        meta::deletion_timestamp,
+        common::deletion_timestamp,
     ),
     Family::experimental(
         "kube_daemonset_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        meta::annotations,
+        common::annotations,
     ),
     Family::stable(
         "kube_daemonset_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        meta::labels,
+        common::labels,
     ),
 ];
 
@@ -102,8 +102,8 @@ fn count(o: &DaemonSet, f: fn(&DaemonSetStatus) -> Option<i32>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::catalog_check::{allowlist_ctx, check_catalog, line};
     use crate::metrics::family::RenderCtx;
-    use crate::metrics::replicaset::conformance::{allowlist_ctx, check_catalog, line};
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ID: &str = r#"namespace="ns3",daemonset="ds3""#;

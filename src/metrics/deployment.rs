@@ -1,7 +1,9 @@
 //! Deployment families, in kube-state-metrics' order (`internal/store/deployment.go`).
 
+use crate::metrics::common::{
+    annotations, bool_value, created, deletion_timestamp, labels, push_condition,
+};
 use crate::metrics::family::{identity_labels, Family, Samples};
-use crate::metrics::node::{bool_value, push_condition, push_kube_map, push_timestamp};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -58,9 +60,7 @@ static FAMILIES: &[Family<Deployment>] = &[
             }
         },
     ),
-    Family::stable("kube_deployment_created", "Unix creation timestamp", |d, _, s| {
-        push_timestamp(s, d.metadata.creation_timestamp.as_ref())
-    }),
+    Family::stable("kube_deployment_created", "Unix creation timestamp", created),
     Family::stable(
         "kube_deployment_status_replicas",
         "The number of replicas per deployment.",
@@ -157,24 +157,17 @@ static FAMILIES: &[Family<Deployment>] = &[
     Family::experimental(
         "kube_deployment_deletion_timestamp",
         "Unix deletion timestamp",
-        |d, _, s| push_timestamp(s, d.metadata.deletion_timestamp.as_ref()),
+        deletion_timestamp,
     ),
     Family::experimental(
         "kube_deployment_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |d, ctx, s| {
-            push_kube_map(
-                s,
-                "annotation",
-                d.metadata.annotations.as_ref(),
-                &ctx.annotations,
-            )
-        },
+        annotations,
     ),
     Family::stable(
         "kube_deployment_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |d, ctx, s| push_kube_map(s, "label", d.metadata.labels.as_ref(), &ctx.labels),
+        labels,
     ),
 ];
 

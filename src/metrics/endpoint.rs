@@ -1,6 +1,6 @@
 //! Endpoints families, in kube-state-metrics' order (`internal/store/endpoint.go`).
 
-use crate::metrics::configmap::common::{annotations, created, info, labels};
+use crate::metrics::common::{annotations, created, info, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::core::v1::Endpoints;
@@ -94,7 +94,7 @@ fn ports(o: &Endpoints, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -188,6 +188,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&ENDPOINT, &[endpoints()]);
+        catalog_check::check(&ENDPOINT, &[endpoints()]);
     }
 }

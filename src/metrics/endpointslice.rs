@@ -1,6 +1,6 @@
 //! EndpointSlice families, in kube-state-metrics' order (`internal/store/endpointslice.go`).
 
-use crate::metrics::configmap::common::{annotations, created, labels};
+use crate::metrics::common::{annotations, created, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -137,7 +137,7 @@ fn ports(o: &EndpointSlice, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -237,6 +237,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&ENDPOINTSLICE, &[slice()]);
+        catalog_check::check(&ENDPOINTSLICE, &[slice()]);
     }
 }

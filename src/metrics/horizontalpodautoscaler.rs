@@ -3,9 +3,9 @@
 //! KSM builds the target-metric samples of one metric from a Go map, so their order varies
 //! between scrapes; here it is fixed as `value`, `utilization`, `average`.
 
+use crate::metrics::common;
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::quantity::parse_quantity;
-use crate::metrics::replicaset::meta;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::autoscaling::v2::{
     HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus, MetricStatus,
@@ -36,7 +36,7 @@ static FAMILIES: &[Family<HorizontalPodAutoscaler>] = &[
     Family::stable(
         "kube_horizontalpodautoscaler_metadata_generation",
         "The generation observed by the HorizontalPodAutoscaler controller.",
-        meta::generation,
+        common::generation,
     ),
     Family::stable(
         "kube_horizontalpodautoscaler_spec_max_replicas",
@@ -82,12 +82,12 @@ static FAMILIES: &[Family<HorizontalPodAutoscaler>] = &[
     Family::experimental(
         "kube_horizontalpodautoscaler_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        meta::annotations,
+        common::annotations,
     ),
     Family::stable(
         "kube_horizontalpodautoscaler_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        meta::labels,
+        common::labels,
     ),
     Family::stable(
         "kube_horizontalpodautoscaler_status_condition",
@@ -97,12 +97,12 @@ static FAMILIES: &[Family<HorizontalPodAutoscaler>] = &[
     Family::experimental(
         "kube_horizontalpodautoscaler_created",
         "Unix creation timestamp",
-        meta::created,
+        common::created,
     ),
     Family::experimental(
         "kube_horizontalpodautoscaler_deletion_timestamp",
         "Unix deletion timestamp",
-        meta::deletion_timestamp,
+        common::deletion_timestamp,
     ),
 ];
 
@@ -258,7 +258,7 @@ fn status_condition(o: &HorizontalPodAutoscaler, _: &RenderCtx, s: &mut Samples)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::replicaset::conformance::{allowlist_ctx, check_catalog, line};
+    use crate::metrics::catalog_check::{allowlist_ctx, check_catalog, line};
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ID: &str = r#"namespace="ns1",horizontalpodautoscaler="hpa1""#;

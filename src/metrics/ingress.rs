@@ -1,6 +1,6 @@
 //! Ingress families, in kube-state-metrics' order (`internal/store/ingress.go`).
 
-use crate::metrics::configmap::common::{annotations, created, labels, resource_version};
+use crate::metrics::common::{annotations, created, labels, resource_version};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -124,7 +124,7 @@ fn tls(o: &Ingress, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -223,6 +223,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&INGRESS, &[ingress()]);
+        catalog_check::check(&INGRESS, &[ingress()]);
     }
 }

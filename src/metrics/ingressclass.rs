@@ -1,6 +1,6 @@
 //! IngressClass families, in kube-state-metrics' order (`internal/store/ingressclass.go`).
 
-use crate::metrics::configmap::common::{annotations, created, labels};
+use crate::metrics::common::{annotations, created, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::networking::v1::IngressClass;
@@ -47,7 +47,7 @@ fn info(o: &IngressClass, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -93,6 +93,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&INGRESSCLASS, &[class()]);
+        catalog_check::check(&INGRESSCLASS, &[class()]);
     }
 }

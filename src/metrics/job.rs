@@ -1,7 +1,7 @@
 //! Job families, in kube-state-metrics' order (`internal/store/job.go`).
 
+use crate::metrics::common;
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
-use crate::metrics::replicaset::meta;
 use crate::metrics::time::unix_seconds;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobSpec, JobStatus};
@@ -24,17 +24,15 @@ static FAMILIES: &[Family<Job>] = &[
     Family::experimental(
         "kube_job_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        meta::annotations,
+        common::annotations,
     ),
     Family::stable(
         "kube_job_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        meta::labels,
+        common::labels,
     ),
-    Family::stable("kube_job_info", "Information about job.", |_, _, s| {
-        s.value(1.0)
-    }),
-    Family::stable("kube_job_created", "Unix creation timestamp", meta::created),
+    Family::stable("kube_job_info", "Information about job.", common::info),
+    Family::stable("kube_job_created", "Unix creation timestamp", common::created),
     Family::stable(
         "kube_job_spec_parallelism",
         "The maximum desired number of pods the job should run at any given time.",
@@ -123,7 +121,7 @@ static FAMILIES: &[Family<Job>] = &[
     Family::stable(
         "kube_job_owner",
         "Information about the Job's owner.",
-        meta::owner,
+        common::owner,
     ),
 ];
 
@@ -195,7 +193,7 @@ fn condition_statuses<const KIND: u8>(o: &Job, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::replicaset::conformance::{allowlist_ctx, check_catalog, line};
+    use crate::metrics::catalog_check::{allowlist_ctx, check_catalog, line};
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ID: &str = r#"namespace="ns1",job_name="RunningJob1""#;

@@ -95,7 +95,7 @@ fn go_unix(t: &MicroTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::testing::{obj, render_lines};
 
     const NAMES: &[&str] = &["kube_lease_owner", "kube_lease_renew_time"];

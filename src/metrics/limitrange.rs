@@ -1,6 +1,6 @@
 //! LimitRange families, in kube-state-metrics' order (`internal/store/limitrange.go`).
 
-use crate::metrics::configmap::common::created;
+use crate::metrics::common::created;
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::quantity::parse_quantity;
 use crate::metrics::ResourceDef;
@@ -74,7 +74,7 @@ fn limitrange(o: &LimitRange, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::family::RenderCtx;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
@@ -127,6 +127,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&LIMITRANGE, &[limits()]);
+        catalog_check::check(&LIMITRANGE, &[limits()]);
     }
 }

@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 pub mod catalog_check;
+pub mod common;
 pub mod consumer;
 pub mod custom;
 pub mod family;

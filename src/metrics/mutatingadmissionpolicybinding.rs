@@ -3,7 +3,7 @@
 //! Cluster-scoped, but kube-state-metrics' wrapper declares a `namespace` identity label, so
 //! lines carry `namespace=""` from a real API server.
 
-use crate::metrics::clusterrole::push_created;
+use crate::metrics::common::created;
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::admissionregistration::v1::{MutatingAdmissionPolicyBinding, ParamRef};
@@ -35,7 +35,7 @@ static FAMILIES: &[Family<MutatingAdmissionPolicyBinding>] = &[
     Family::experimental(
         "kube_mutatingadmissionpolicybinding_created",
         "Unix creation timestamp.",
-        |b, _, s| push_created(s, &b.metadata),
+        created,
     ),
 ];
 
@@ -75,7 +75,7 @@ pub(crate) fn push_binding_info(s: &mut Samples, policy: &str, param: Option<&Pa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::testing::{obj, render_lines};
 
     const NAMES: &[&str] = &[

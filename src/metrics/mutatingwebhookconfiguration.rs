@@ -3,10 +3,12 @@
 //! The configuration is cluster-scoped, yet kube-state-metrics' wrapper declares a
 //! `namespace` identity label, so every line carries `namespace=""` from a real API server.
 
-use crate::metrics::clusterrole::{push_created, push_resource_version};
+use crate::metrics::common::{created, info, resource_version_strict};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
-use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration, WebhookClientConfig,
+};
 
 pub static MUTATINGWEBHOOKCONFIGURATION: ResourceDef<MutatingWebhookConfiguration> = ResourceDef {
     name: "mutatingwebhookconfigurations",
@@ -29,17 +31,17 @@ static FAMILIES: &[Family<MutatingWebhookConfiguration>] = &[
     Family::experimental(
         "kube_mutatingwebhookconfiguration_info",
         "Information about the MutatingWebhookConfiguration.",
-        |_, _, s| s.value(1.0),
+        info,
     ),
     Family::experimental(
         "kube_mutatingwebhookconfiguration_created",
         "Unix creation timestamp.",
-        |w, _, s| push_created(s, &w.metadata),
+        created,
     ),
     Family::experimental(
         "kube_mutatingwebhookconfiguration_metadata_resource_version",
         "Resource version representing a specific version of the MutatingWebhookConfiguration.",
-        |w, _, s| push_resource_version(s, &w.metadata),
+        resource_version_strict,
     ),
     Family::experimental(
         "kube_mutatingwebhookconfiguration_webhook_clientconfig_service",
@@ -48,13 +50,40 @@ static FAMILIES: &[Family<MutatingWebhookConfiguration>] = &[
     ),
 ];
 
-/// One sample per webhook; URL-based webhooks have empty service labels.
-fn clientconfig_service(w: &MutatingWebhookConfiguration, _: &RenderCtx, s: &mut Samples) {
-    for hook in w.webhooks.as_deref().unwrap_or(&[]) {
-        let svc = hook.client_config.service.as_ref();
+/// The webhooks of a mutating or validating configuration, as (name, client config); the two
+/// k8s-openapi webhook types differ only in fields these families do not read.
+pub(crate) trait Webhooks {
+    fn client_configs(&self) -> Vec<(&str, &WebhookClientConfig)>;
+}
+
+impl Webhooks for MutatingWebhookConfiguration {
+    fn client_configs(&self) -> Vec<(&str, &WebhookClientConfig)> {
+        let hooks = self.webhooks.as_deref().unwrap_or(&[]);
+        hooks
+            .iter()
+            .map(|h| (h.name.as_str(), &h.client_config))
+            .collect()
+    }
+}
+
+impl Webhooks for ValidatingWebhookConfiguration {
+    fn client_configs(&self) -> Vec<(&str, &WebhookClientConfig)> {
+        let hooks = self.webhooks.as_deref().unwrap_or(&[]);
+        hooks
+            .iter()
+            .map(|h| (h.name.as_str(), &h.client_config))
+            .collect()
+    }
+}
+
+/// `*_webhook_clientconfig_service`: one sample per webhook; URL-based webhooks have empty
+/// service labels.
+pub(crate) fn clientconfig_service<T: Webhooks>(w: &T, _: &RenderCtx, s: &mut Samples) {
+    for (name, config) in w.client_configs() {
+        let svc = config.service.as_ref();
         s.push(
             &[
-                ("webhook_name", hook.name.as_str()),
+                ("webhook_name", name),
                 ("service_name", svc.map_or("", |v| v.name.as_str())),
                 (
                     "service_namespace",
@@ -69,7 +98,7 @@ fn clientconfig_service(w: &MutatingWebhookConfiguration, _: &RenderCtx, s: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::testing::{obj, render_lines};
 
     const NAMES: &[&str] = &[

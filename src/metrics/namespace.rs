@@ -1,7 +1,7 @@
 //! Namespace families, in kube-state-metrics' order (`internal/store/namespace.go`).
 
+use crate::metrics::common::{annotations, bool_value, created, labels, push_condition};
 use crate::metrics::family::{identity_labels, Family};
-use crate::metrics::node::{bool_value, push_condition, push_kube_map, push_timestamp};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::core::v1::Namespace;
 
@@ -17,27 +17,16 @@ fn namespace_identity(o: &Namespace) -> Vec<u8> {
 }
 
 static FAMILIES: &[Family<Namespace>] = &[
-    Family::stable(
-        "kube_namespace_created",
-        "Unix creation timestamp",
-        |n, _, s| push_timestamp(s, n.metadata.creation_timestamp.as_ref()),
-    ),
+    Family::stable("kube_namespace_created", "Unix creation timestamp", created),
     Family::experimental(
         "kube_namespace_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |n, ctx, s| {
-            push_kube_map(
-                s,
-                "annotation",
-                n.metadata.annotations.as_ref(),
-                &ctx.annotations,
-            )
-        },
+        annotations,
     ),
     Family::stable(
         "kube_namespace_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |n, ctx, s| push_kube_map(s, "label", n.metadata.labels.as_ref(), &ctx.labels),
+        labels,
     ),
     Family::stable(
         "kube_namespace_status_phase",

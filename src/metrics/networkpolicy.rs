@@ -1,8 +1,7 @@
 //! NetworkPolicy families, in kube-state-metrics' order (`internal/store/networkpolicy.go`).
 
-use crate::metrics::configmap::common::{annotations, labels, GO_ZERO_TIME_UNIX};
+use crate::metrics::common::{annotations, created_or_go_zero, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
-use crate::metrics::time::unix_seconds;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
@@ -24,7 +23,7 @@ static FAMILIES: &[Family<NetworkPolicy>] = &[
     Family::experimental(
         "kube_networkpolicy_created",
         "Unix creation timestamp of network policy",
-        created,
+        created_or_go_zero,
     ),
     Family::experimental(
         "kube_networkpolicy_annotations",
@@ -48,13 +47,6 @@ static FAMILIES: &[Family<NetworkPolicy>] = &[
     ),
 ];
 
-/// Unlike the other `*_created` families KSM has no `IsZero` guard here: an unset creation
-/// timestamp is reported as Go's zero time.
-fn created(o: &NetworkPolicy, _: &RenderCtx, s: &mut Samples) {
-    let t = o.metadata.creation_timestamp.as_ref();
-    s.value(t.map_or(GO_ZERO_TIME_UNIX, unix_seconds));
-}
-
 fn ingress_rules(o: &NetworkPolicy, _: &RenderCtx, s: &mut Samples) {
     let n = o
         .spec
@@ -76,7 +68,7 @@ fn egress_rules(o: &NetworkPolicy, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -136,6 +128,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&NETWORKPOLICY, &[policy()]);
+        catalog_check::check(&NETWORKPOLICY, &[policy()]);
     }
 }

@@ -1,18 +1,14 @@
 //! Node families, in kube-state-metrics' order (`internal/store/node.go`).
-//!
-//! Also home of the small generator helpers that the node, namespace and deployment tables
-//! share (allowlisted label families, condition triples, timestamps); they mirror helpers in
-//! kube-state-metrics' `internal/store/utils.go`.
 
-use crate::metrics::family::{identity_labels, kube_map_to_labels, Family, RenderCtx, Samples};
-use crate::metrics::filter::KeyFilter;
+use crate::metrics::common::{
+    annotations, bool_value, created, deletion_timestamp, labels, push_condition, resource_units,
+    sanitize_resource_name,
+};
+use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::quantity::parse_quantity;
-use crate::metrics::time::unix_seconds;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub static NODE: ResourceDef<Node> = ResourceDef {
@@ -30,22 +26,13 @@ static FAMILIES: &[Family<Node>] = &[
     Family::experimental(
         "kube_node_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |n, ctx, s| {
-            push_kube_map(
-                s,
-                "annotation",
-                n.metadata.annotations.as_ref(),
-                &ctx.annotations,
-            )
-        },
+        annotations,
     ),
-    Family::stable("kube_node_created", "Unix creation timestamp", |n, _, s| {
-        push_timestamp(s, n.metadata.creation_timestamp.as_ref())
-    }),
+    Family::stable("kube_node_created", "Unix creation timestamp", created),
     Family::experimental(
         "kube_node_deletion_timestamp",
         "Unix deletion timestamp",
-        |n, _, s| push_timestamp(s, n.metadata.deletion_timestamp.as_ref()),
+        deletion_timestamp,
     ),
     Family::stable(
         "kube_node_info",
@@ -55,7 +42,7 @@ static FAMILIES: &[Family<Node>] = &[
     Family::stable(
         "kube_node_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |n, ctx, s| push_kube_map(s, "label", n.metadata.labels.as_ref(), &ctx.labels),
+        labels,
     ),
     Family::experimental(
         "kube_node_role",
@@ -187,130 +174,9 @@ fn push_resources(s: &mut Samples, map: Option<&BTreeMap<String, Quantity>>) {
             continue;
         };
         let resource = sanitize_resource_name(name);
-        let mut emit = |unit: &str| s.push(&[("resource", resource.as_ref()), ("unit", unit)], v);
-        match name.as_str() {
-            "cpu" => emit("core"),
-            "storage" | "ephemeral-storage" | "memory" => emit("byte"),
-            "pods" => emit("integer"),
-            _ => {
-                if name.starts_with("hugepages-") {
-                    emit("byte");
-                }
-                if name.starts_with("attachable-volumes-") {
-                    emit("byte");
-                }
-                if is_extended_resource_name(name) {
-                    emit("integer");
-                }
-            }
-        }
-    }
-}
-
-/// `[^a-zA-Z0-9_]` → `_` per character, without the snake-casing label keys get, so
-/// `hugepages-1Gi` becomes `hugepages_1Gi`. Borrows when nothing needs replacing.
-pub(crate) fn sanitize_resource_name(name: &str) -> Cow<'_, str> {
-    let valid = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    if name.chars().all(valid) {
-        return Cow::Borrowed(name);
-    }
-    Cow::Owned(
-        name.chars()
-            .map(|c| if valid(c) { c } else { '_' })
-            .collect(),
-    )
-}
-
-/// Kubernetes' `IsExtendedResourceName`: not native (native = no `/` or a `kubernetes.io/`
-/// name), not `requests.`-prefixed, and `requests.<name>` is a qualified name.
-pub(crate) fn is_extended_resource_name(name: &str) -> bool {
-    if !name.contains('/') || name.contains("kubernetes.io/") || name.starts_with("requests.") {
-        return false;
-    }
-    let Some((prefix, local)) = name.split_once('/') else {
-        return false;
-    };
-    !local.contains('/')
-        && prefix.len() + "requests.".len() <= 253
-        && is_dns1123_subdomain(prefix)
-        && is_qualified_local_name(local)
-}
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`, length checked by the
-/// caller.
-fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.').all(|label| {
-            let b = label.as_bytes();
-            let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-            !b.is_empty()
-                && b.first().is_some_and(edge)
-                && b.last().is_some_and(edge)
-                && b.iter().all(|c| edge(c) || *c == b'-')
-        })
-}
-
-/// The name part of a qualified name: at most 63 characters of
-/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`.
-fn is_qualified_local_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.last().is_some_and(u8::is_ascii_alphanumeric)
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-}
-
-pub(crate) fn bool_value(b: bool) -> f64 {
-    if b {
-        1.0
-    } else {
-        0.0
-    }
-}
-
-/// The `kube_<res>_labels`/`_annotations` sample: none while the resource is not in the
-/// allowlist, otherwise exactly one, with only identity labels when no key is allowed.
-pub(crate) fn push_kube_map(
-    s: &mut Samples,
-    prefix: &str,
-    map: Option<&BTreeMap<String, String>>,
-    filter: &KeyFilter,
-) {
-    if !filter.listed {
-        return;
-    }
-    let pairs = kube_map_to_labels(prefix, map, filter);
-    s.push_iter(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), 1.0);
-}
-
-/// Go's `metav1.Time.IsZero` also holds for `0001-01-01T00:00:00Z`, which kube-state-metrics
-/// treats like an absent timestamp.
-const GO_ZERO_TIME_UNIX: i64 = -62_135_596_800;
-
-/// A timestamp sample unless the time is absent or Go's zero time.
-pub(crate) fn push_timestamp(s: &mut Samples, t: Option<&Time>) {
-    if let Some(t) = t {
-        if t.0.as_second() != GO_ZERO_TIME_UNIX {
-            s.value(unix_seconds(t));
-        }
-    }
-}
-
-/// The three `status` series kube-state-metrics writes per condition (`addConditionMetrics`):
-/// the one equal to the condition's status (case-sensitive) is 1. `reason`, when given, comes
-/// before `condition`, as in the deployment family.
-pub(crate) fn push_condition(s: &mut Samples, reason: Option<&str>, kind: &str, status: &str) {
-    const STATUSES: [(&str, &str); 3] =
-        [("True", "true"), ("False", "false"), ("Unknown", "unknown")];
-    for (k8s, label) in STATUSES {
-        let v = bool_value(status == k8s);
-        let fixed = [("condition", kind), ("status", label)];
-        match reason {
-            Some(r) => s.push_iter(std::iter::once(("reason", r)).chain(fixed), v),
-            None => s.push(&fixed, v),
-        }
+        resource_units(name, true, |unit| {
+            s.push(&[("resource", resource.as_ref()), ("unit", unit)], v)
+        });
     }
 }
 
@@ -318,6 +184,7 @@ pub(crate) fn push_condition(s: &mut Samples, reason: Option<&str>, kind: &str, 
 mod tests {
     use super::*;
     use crate::metrics::catalog_check::{assert_matches_catalog, render_text};
+    use crate::metrics::common::is_extended_resource_name;
     use crate::metrics::family::RenderCtx;
     use crate::metrics::filter::Allowlist;
     use crate::metrics::testing::{allow_all, obj, render_lines};

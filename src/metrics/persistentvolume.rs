@@ -1,6 +1,6 @@
 //! PersistentVolume families, in kube-state-metrics' order (`internal/store/persistentvolume.go`).
 
-use crate::metrics::configmap::common::{annotations, created, deletion_timestamp, labels};
+use crate::metrics::common::{annotations, created, deletion_timestamp, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::quantity::parse_quantity;
 use crate::metrics::ResourceDef;
@@ -217,7 +217,7 @@ fn access_mode(o: &PersistentVolume, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     fn all() -> Vec<&'static str> {
@@ -440,6 +440,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&PERSISTENTVOLUME, &[csi_volume()]);
+        catalog_check::check(&PERSISTENTVOLUME, &[csi_volume()]);
     }
 }

@@ -1,6 +1,6 @@
 //! PersistentVolumeClaim families, in kube-state-metrics' order (`internal/store/persistentvolumeclaim.go`).
 
-use crate::metrics::configmap::common::{annotations, created, deletion_timestamp, labels};
+use crate::metrics::common::{annotations, created, deletion_timestamp, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::quantity::parse_quantity;
 use crate::metrics::ResourceDef;
@@ -143,7 +143,7 @@ fn status_condition(o: &PersistentVolumeClaim, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     fn all() -> Vec<&'static str> {
@@ -245,6 +245,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&PERSISTENTVOLUMECLAIM, &[bound_claim()]);
+        catalog_check::check(&PERSISTENTVOLUMECLAIM, &[bound_claim()]);
     }
 }

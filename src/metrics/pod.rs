@@ -5,17 +5,17 @@
 //! (`-6.21355968e+10`), `kube_pod_owner` without owners has empty labels, and
 //! `kube_pod_status_qos_class` reports only what the kubelet wrote (no QoS computation).
 
-use crate::metrics::family::{
-    identity_labels, kube_map_to_labels, kube_map_to_labels_all, Family, RenderCtx, Samples,
+use crate::metrics::common::{
+    annotations, bool_value, created, deletion_timestamp, labels, owner, resource_units,
+    sanitize_resource_name, time_or_go_zero, CONDITION_STATUSES,
 };
+use crate::metrics::family::{identity_labels, kube_map_to_labels_all, Family, RenderCtx, Samples};
 use crate::metrics::quantity::parse_quantity;
 use crate::metrics::time::unix_seconds;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::core::v1::{
     Container, ContainerStateTerminated, ContainerStatus, Pod, PodCondition, PodSpec, PodStatus,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use std::borrow::Cow;
 use std::net::{IpAddr, Ipv6Addr};
 
 pub static POD: ResourceDef<Pod> = ResourceDef {
@@ -314,22 +314,6 @@ static FAMILIES: &[Family<Pod>] = &[
 // ---------------------------------------------------------------------------------------
 // Accessors. Everything optional in the API reads as Go's zero value, as KSM sees it.
 
-/// `time.Time{}.Unix()`: KSM calls `.Unix()` on timestamps the API left unset, so they come
-/// out as year 1, not as a missing sample.
-const GO_ZERO_TIME_UNIX: f64 = -62_135_596_800.0;
-
-fn ts(t: Option<&Time>) -> f64 {
-    t.map_or(GO_ZERO_TIME_UNIX, unix_seconds)
-}
-
-fn bool_f(b: bool) -> f64 {
-    if b {
-        1.0
-    } else {
-        0.0
-    }
-}
-
 fn s_or(o: &Option<String>) -> &str {
     o.as_deref().unwrap_or("")
 }
@@ -398,7 +382,7 @@ fn completion_time(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     let mut last = 0.0;
     for cs in container_statuses::<false>(p) {
         if let Some(t) = terminated(cs) {
-            let f = ts(t.finished_at.as_ref());
+            let f = time_or_go_zero(t.finished_at.as_ref());
             if last == 0.0 || last < f {
                 last = f;
             }
@@ -466,74 +450,16 @@ fn push_resource(s: &mut Samples, container: &str, node: &str, name: &str, q: &s
             );
         }
     };
-    match name {
-        "cpu" => push("core", parse_quantity(q)),
-        "memory" | "storage" | "ephemeral-storage" => push("byte", whole_units(q)),
-        _ => {
-            // Independent checks, as in KSM: a name may match more than one.
-            if name.starts_with("hugepages-") {
-                push("byte", whole_units(q));
-            }
-            if name.starts_with("attachable-volumes-") {
-                push("byte", whole_units(q));
-            }
-            if is_extended_resource_name(name) {
-                push("integer", whole_units(q));
-            }
-        }
-    }
-}
-
-/// KSM's `SanitizeLabelName` (no snake-casing for resource names): `nvidia.com/gpu` →
-/// `nvidia_com_gpu`, `hugepages-2Mi` → `hugepages_2Mi`.
-fn sanitize_resource_name(name: &str) -> Cow<'_, str> {
-    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    if name.chars().all(ok) {
-        return Cow::Borrowed(name);
-    }
-    Cow::Owned(name.chars().map(|c| if ok(c) { c } else { '_' }).collect())
-}
-
-/// `v1helper.IsExtendedResourceName`: a domain-prefixed name outside `kubernetes.io/` that is
-/// still a qualified name after quota's `requests.` prefix is added.
-fn is_extended_resource_name(name: &str) -> bool {
-    if !name.contains('/') || name.contains("kubernetes.io/") || name.starts_with("requests.") {
-        return false;
-    }
-    // "requests." + name must be a qualified name: <dns subdomain>/<name part>.
-    let Some((prefix, part)) = name.split_once('/') else {
-        return false;
-    };
-    if part.contains('/') {
-        return false;
-    }
-    is_dns1123_subdomain(prefix, 253 - "requests.".len()) && is_qualified_name_part(part)
-}
-
-fn is_dns1123_subdomain(s: &str, max_len: usize) -> bool {
-    if s.is_empty() || s.len() > max_len {
-        return false;
-    }
-    s.split('.').all(|label| {
-        let b = label.as_bytes();
-        let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-        !b.is_empty()
-            && alnum(b[0])
-            && alnum(b[b.len() - 1])
-            && b.iter().all(|&c| alnum(c) || c == b'-')
-    })
-}
-
-fn is_qualified_name_part(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.is_empty() || b.len() > 63 {
-        return false;
-    }
-    let alnum = |c: u8| c.is_ascii_alphanumeric();
-    alnum(b[0])
-        && alnum(b[b.len() - 1])
-        && b.iter()
-            .all(|&c| alnum(c) || c == b'-' || c == b'_' || c == b'.')
+    resource_units(name, false, |unit| {
+        push(
+            unit,
+            if unit == "core" {
+                parse_quantity(q)
+            } else {
+                whole_units(q)
+            },
+        )
+    });
 }
 
 fn state_started<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
@@ -548,7 +474,7 @@ fn state_started<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
         } else {
             continue;
         };
-        s.push(&[("container", cs.name.as_str())], ts(started));
+        s.push(&[("container", cs.name.as_str())], time_or_go_zero(started));
     }
 }
 
@@ -576,7 +502,7 @@ fn last_terminated_timestamp<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut S
         if let Some(t) = last_terminated(cs) {
             s.push(
                 &[("container", cs.name.as_str())],
-                ts(t.finished_at.as_ref()),
+                time_or_go_zero(t.finished_at.as_ref()),
             );
         }
     }
@@ -584,7 +510,7 @@ fn last_terminated_timestamp<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut S
 
 fn status_ready<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     for cs in container_statuses::<INIT>(p) {
-        s.push(&[("container", cs.name.as_str())], bool_f(cs.ready));
+        s.push(&[("container", cs.name.as_str())], bool_value(cs.ready));
     }
 }
 
@@ -599,7 +525,10 @@ fn restarts_total<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
 
 fn status_running<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     for cs in container_statuses::<INIT>(p) {
-        s.push(&[("container", cs.name.as_str())], bool_f(is_running(cs)));
+        s.push(
+            &[("container", cs.name.as_str())],
+            bool_value(is_running(cs)),
+        );
     }
 }
 
@@ -607,7 +536,7 @@ fn status_terminated<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) 
     for cs in container_statuses::<INIT>(p) {
         s.push(
             &[("container", cs.name.as_str())],
-            bool_f(terminated(cs).is_some()),
+            bool_value(terminated(cs).is_some()),
         );
     }
 }
@@ -626,7 +555,7 @@ fn terminated_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) 
 fn status_waiting<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     for cs in container_statuses::<INIT>(p) {
         let waiting = cs.state.as_ref().is_some_and(|st| st.waiting.is_some());
-        s.push(&[("container", cs.name.as_str())], bool_f(waiting));
+        s.push(&[("container", cs.name.as_str())], bool_value(waiting));
     }
 }
 
@@ -643,23 +572,6 @@ fn waiting_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
 
 // ---------------------------------------------------------------------------------------
 // Pod-level families.
-
-/// A metadata timestamp KSM skips when unset or Go's zero time (`IsZero`).
-fn set_time(t: Option<&Time>) -> Option<f64> {
-    t.map(unix_seconds).filter(|&v| v != GO_ZERO_TIME_UNIX)
-}
-
-fn created(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    if let Some(v) = set_time(p.metadata.creation_timestamp.as_ref()) {
-        s.value(v);
-    }
-}
-
-fn deletion_timestamp(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    if let Some(v) = set_time(p.metadata.deletion_timestamp.as_ref()) {
-        s.value(v);
-    }
-}
 
 fn info(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     let controller = p
@@ -715,26 +627,6 @@ fn ip_family(ip: &str) -> Option<&'static str> {
     })
 }
 
-fn annotations(p: &Pod, ctx: &RenderCtx, s: &mut Samples) {
-    if !ctx.annotations.listed {
-        return;
-    }
-    let l = kube_map_to_labels(
-        "annotation",
-        p.metadata.annotations.as_ref(),
-        &ctx.annotations,
-    );
-    s.push(&l, 1.0);
-}
-
-fn labels(p: &Pod, ctx: &RenderCtx, s: &mut Samples) {
-    if !ctx.labels.listed {
-        return;
-    }
-    let l = kube_map_to_labels("label", p.metadata.labels.as_ref(), &ctx.labels);
-    s.push(&l, 1.0);
-}
-
 fn overhead<'a>(p: &'a Pod, resource: &str) -> Option<&'a str> {
     spec(p)?
         .overhead
@@ -752,36 +644,6 @@ fn overhead_cpu_cores(p: &Pod, _: &RenderCtx, s: &mut Samples) {
 fn overhead_memory_bytes(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     if let Some(v) = overhead(p, "memory").and_then(whole_units) {
         s.value(v);
-    }
-}
-
-fn owner(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    let owners = p.metadata.owner_references.as_deref().unwrap_or(&[]);
-    if owners.is_empty() {
-        s.push(
-            &[
-                ("owner_kind", ""),
-                ("owner_name", ""),
-                ("owner_is_controller", ""),
-            ],
-            1.0,
-        );
-        return;
-    }
-    for o in owners {
-        let ctl = if o.controller == Some(true) {
-            "true"
-        } else {
-            "false"
-        };
-        s.push(
-            &[
-                ("owner_kind", o.kind.as_str()),
-                ("owner_name", o.name.as_str()),
-                ("owner_is_controller", ctl),
-            ],
-            1.0,
-        );
     }
 }
 
@@ -839,7 +701,7 @@ fn pvc_volumes<F: FnMut(&str, &str, &str, f64)>(p: &Pod, mut f: F) {
                 &v.name,
                 &pvc.claim_name,
                 "false",
-                bool_f(pvc.read_only.unwrap_or(false)),
+                bool_value(pvc.read_only.unwrap_or(false)),
             );
         } else if v.ephemeral.is_some() {
             let pod = p.metadata.name.as_deref().unwrap_or("");
@@ -887,7 +749,7 @@ fn status_phase(p: &Pod, _: &RenderCtx, s: &mut Samples) {
         return;
     }
     for name in ["Pending", "Succeeded", "Failed", "Unknown", "Running"] {
-        s.push(&[("phase", name)], bool_f(phase == name));
+        s.push(&[("phase", name)], bool_value(phase == name));
     }
 }
 
@@ -897,7 +759,7 @@ fn status_qos_class(p: &Pod, _: &RenderCtx, s: &mut Samples) {
         return;
     }
     for name in ["BestEffort", "Burstable", "Guaranteed"] {
-        s.push(&[("qos_class", name)], bool_f(class == name));
+        s.push(&[("qos_class", name)], bool_value(class == name));
     }
 }
 
@@ -922,8 +784,8 @@ fn condition_status<const T: u8>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
         .iter()
         .filter(|c| c.type_ == condition_type(T))
     {
-        for (label, status) in [("true", "True"), ("false", "False"), ("unknown", "Unknown")] {
-            s.push(&[("condition", label)], bool_f(c.status == status));
+        for (status, label) in CONDITION_STATUSES {
+            s.push(&[("condition", label)], bool_value(c.status == status));
         }
     }
 }
@@ -931,7 +793,7 @@ fn condition_status<const T: u8>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
 fn condition_true_time<const T: u8>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     for c in conditions(p) {
         if c.type_ == condition_type(T) && c.status == "True" {
-            s.value(ts(c.last_transition_time.as_ref()));
+            s.value(time_or_go_zero(c.last_transition_time.as_ref()));
         }
     }
 }
@@ -1003,7 +865,7 @@ fn unschedulable(p: &Pod, _: &RenderCtx, s: &mut Samples) {
 fn unscheduled_time(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     for c in conditions(p) {
         if c.type_ == "PodScheduled" && c.status == "False" {
-            s.value(ts(c.last_transition_time.as_ref()));
+            s.value(time_or_go_zero(c.last_transition_time.as_ref()));
         }
     }
 }
@@ -1062,6 +924,7 @@ fn scheduler(p: &Pod, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::common::is_extended_resource_name;
     use crate::metrics::family::{MetricType, Stability};
     use crate::metrics::filter::Allowlist;
     use crate::metrics::testing::{allow_all, obj, render_lines};

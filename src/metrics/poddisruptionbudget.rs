@@ -1,7 +1,7 @@
 //! PodDisruptionBudget families, in kube-state-metrics' order (`internal/store/poddisruptionbudget.go`).
 
+use crate::metrics::common;
 use crate::metrics::family::{identity_labels, Family};
-use crate::metrics::replicaset::meta;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetStatus};
 
@@ -23,17 +23,17 @@ static FAMILIES: &[Family<PodDisruptionBudget>] = &[
     Family::experimental(
         "kube_poddisruptionbudget_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        meta::annotations,
+        common::annotations,
     ),
     Family::experimental(
         "kube_poddisruptionbudget_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        meta::labels,
+        common::labels,
     ),
     Family::stable(
         "kube_poddisruptionbudget_created",
         "Unix creation timestamp",
-        meta::created,
+        common::created,
     ),
     Family::stable(
         "kube_poddisruptionbudget_status_current_healthy",
@@ -66,7 +66,7 @@ static FAMILIES: &[Family<PodDisruptionBudget>] = &[
     Family::experimental(
         "kube_poddisruptionbudget_deletion_timestamp",
         "Unix deletion timestamp",
-        meta::deletion_timestamp,
+        common::deletion_timestamp,
     ),
 ];
 
@@ -77,8 +77,8 @@ fn status(o: &PodDisruptionBudget) -> Option<&PodDisruptionBudgetStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::catalog_check::{allowlist_ctx, check_catalog, line};
     use crate::metrics::family::RenderCtx;
-    use crate::metrics::replicaset::conformance::{allowlist_ctx, check_catalog, line};
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ID: &str = r#"namespace="ns2",poddisruptionbudget="pdb2""#;

@@ -1,7 +1,7 @@
 //! ReplicationController families, in kube-state-metrics' order (`internal/store/replicationcontroller.go`).
 
+use crate::metrics::common;
 use crate::metrics::family::{identity_labels, Family};
-use crate::metrics::replicaset::meta;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::core::v1::{ReplicationController, ReplicationControllerStatus};
 
@@ -23,7 +23,7 @@ static FAMILIES: &[Family<ReplicationController>] = &[
     Family::stable(
         "kube_replicationcontroller_created",
         "Unix creation timestamp",
-        meta::created,
+        common::created,
     ),
     Family::stable(
         "kube_replicationcontroller_status_replicas",
@@ -65,12 +65,12 @@ static FAMILIES: &[Family<ReplicationController>] = &[
     Family::stable(
         "kube_replicationcontroller_metadata_generation",
         "Sequence number representing a specific generation of the desired state.",
-        meta::generation,
+        common::generation,
     ),
     Family::experimental(
         "kube_replicationcontroller_owner",
         "Information about the ReplicationController's owner.",
-        meta::owner,
+        common::owner,
     ),
 ];
 
@@ -86,8 +86,8 @@ fn count(o: &ReplicationController, f: fn(&ReplicationControllerStatus) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::catalog_check::{check_catalog, line};
     use crate::metrics::family::RenderCtx;
-    use crate::metrics::replicaset::conformance::{check_catalog, line};
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ID: &str = r#"namespace="ns1",replicationcontroller="rc1""#;

@@ -1,6 +1,6 @@
 //! ResourceQuota families, in kube-state-metrics' order (`internal/store/resourcequota.go`).
 
-use crate::metrics::configmap::common::{annotations, created, labels};
+use crate::metrics::common::{annotations, created, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::quantity::parse_quantity;
 use crate::metrics::ResourceDef;
@@ -64,7 +64,7 @@ fn quota(o: &ResourceQuota, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -130,6 +130,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&RESOURCEQUOTA, &[quota_obj()]);
+        catalog_check::check(&RESOURCEQUOTA, &[quota_obj()]);
     }
 }

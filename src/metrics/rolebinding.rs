@@ -1,6 +1,6 @@
 //! RoleBinding families, in kube-state-metrics' order (`internal/store/rolebinding.go`).
 
-use crate::metrics::clusterrole::{push_allowlisted, push_created, push_resource_version};
+use crate::metrics::common::{annotations, created, labels, resource_version_strict};
 use crate::metrics::family::{identity_labels, Family};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::rbac::v1::RoleBinding;
@@ -23,19 +23,12 @@ static FAMILIES: &[Family<RoleBinding>] = &[
     Family::experimental(
         "kube_rolebinding_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |r, ctx, s| {
-            push_allowlisted(
-                s,
-                "annotation",
-                r.metadata.annotations.as_ref(),
-                &ctx.annotations,
-            )
-        },
+        annotations,
     ),
     Family::experimental(
         "kube_rolebinding_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |r, ctx, s| push_allowlisted(s, "label", r.metadata.labels.as_ref(), &ctx.labels),
+        labels,
     ),
     Family::experimental(
         "kube_rolebinding_info",
@@ -53,19 +46,19 @@ static FAMILIES: &[Family<RoleBinding>] = &[
     Family::experimental(
         "kube_rolebinding_created",
         "Unix creation timestamp",
-        |r, _, s| push_created(s, &r.metadata),
+        created,
     ),
     Family::experimental(
         "kube_rolebinding_metadata_resource_version",
         "Resource version representing a specific version of the rolebinding.",
-        |r, _, s| push_resource_version(s, &r.metadata),
+        resource_version_strict,
     ),
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::family::RenderCtx;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 

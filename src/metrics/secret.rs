@@ -4,9 +4,7 @@
 //! a value that is never decoded cannot leak into a label.
 
 use crate::kube::secret::SecretMeta;
-use crate::metrics::configmap::common::{
-    annotations, created, info, labels, resource_version, Meta,
-};
+use crate::metrics::common::{annotations, created, info, labels, resource_version, Meta};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -95,7 +93,7 @@ fn owner(o: &SecretMeta, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -194,6 +192,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&SECRET, &[tls_secret()]);
+        catalog_check::check(&SECRET, &[tls_secret()]);
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Every spec field is reported as written, empty when unset: KSM reads the Go zero values.
 
-use crate::metrics::configmap::common::{annotations, created, deletion_timestamp, labels};
+use crate::metrics::common::{annotations, created, deletion_timestamp, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::core::v1::Service;
@@ -109,7 +109,7 @@ fn load_balancer_ingress(o: &Service, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -206,6 +206,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&SERVICE, &[load_balancer(), external_name()]);
+        catalog_check::check(&SERVICE, &[load_balancer(), external_name()]);
     }
 }

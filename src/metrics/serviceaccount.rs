@@ -1,6 +1,6 @@
 //! ServiceAccount families, in kube-state-metrics' order (`internal/store/serviceaccount.go`).
 
-use crate::metrics::configmap::common::{annotations, created, deletion_timestamp, labels};
+use crate::metrics::common::{annotations, created, deletion_timestamp, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::core::v1::ServiceAccount;
@@ -83,7 +83,7 @@ fn image_pull_secret(o: &ServiceAccount, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -153,6 +153,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&SERVICEACCOUNT, &[account()]);
+        catalog_check::check(&SERVICEACCOUNT, &[account()]);
     }
 }

@@ -1,7 +1,7 @@
 //! StatefulSet families, in kube-state-metrics' order (`internal/store/statefulset.go`).
 
+use crate::metrics::common;
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
-use crate::metrics::replicaset::meta;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
 
@@ -23,7 +23,7 @@ static FAMILIES: &[Family<StatefulSet>] = &[
     Family::stable(
         "kube_statefulset_created",
         "Unix creation timestamp",
-        meta::created,
+        common::created,
     ),
     Family::stable(
         "kube_statefulset_status_replicas",
@@ -80,7 +80,7 @@ static FAMILIES: &[Family<StatefulSet>] = &[
     Family::stable(
         "kube_statefulset_metadata_generation",
         "Sequence number representing a specific generation of the desired state for the StatefulSet.",
-        meta::generation,
+        common::generation,
     ),
     Family::stable(
         "kube_statefulset_persistentvolumeclaim_retention_policy",
@@ -90,12 +90,12 @@ static FAMILIES: &[Family<StatefulSet>] = &[
     Family::stable(
         "kube_statefulset_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        meta::annotations,
+        common::annotations,
     ),
     Family::stable(
         "kube_statefulset_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        meta::labels,
+        common::labels,
     ),
     Family::stable(
         "kube_statefulset_status_current_revision",
@@ -116,7 +116,7 @@ static FAMILIES: &[Family<StatefulSet>] = &[
     Family::stable(
         "kube_statefulset_deletion_timestamp",
         "Unix deletion timestamp",
-        meta::deletion_timestamp,
+        common::deletion_timestamp,
     ),
 ];
 
@@ -145,7 +145,7 @@ fn retention_policy(o: &StatefulSet, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::replicaset::conformance::{allowlist_ctx, check_catalog, line};
+    use crate::metrics::catalog_check::{allowlist_ctx, check_catalog, line};
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ID: &str = r#"namespace="ns2",statefulset="statefulset2""#;

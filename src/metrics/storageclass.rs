@@ -1,6 +1,6 @@
 //! StorageClass families, in kube-state-metrics' order (`internal/store/storageclass.go`).
 
-use crate::metrics::configmap::common::{annotations, created, labels};
+use crate::metrics::common::{annotations, created, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -61,7 +61,7 @@ fn info(o: &StorageClass, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::configmap::common::catalog;
+    use crate::metrics::catalog_check;
     use crate::metrics::testing::{allow_all, obj, render_lines};
 
     const ALL: &[&str] = &[
@@ -114,6 +114,6 @@ mod tests {
 
     #[test]
     fn table_matches_the_ksm_catalog() {
-        catalog::check(&STORAGECLASS, &[class()]);
+        catalog_check::check(&STORAGECLASS, &[class()]);
     }
 }

@@ -3,7 +3,7 @@
 //! Cluster-scoped, but kube-state-metrics' wrapper declares a `namespace` identity label, so
 //! lines carry `namespace=""` from a real API server.
 
-use crate::metrics::clusterrole::push_created;
+use crate::metrics::common::created;
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
@@ -31,7 +31,7 @@ static FAMILIES: &[Family<ValidatingAdmissionPolicy>] = &[
     Family::experimental(
         "kube_validatingadmissionpolicy_created",
         "Unix creation timestamp.",
-        |p, _, s| push_created(s, &p.metadata),
+        created,
     ),
 ];
 
@@ -62,7 +62,7 @@ fn info(p: &ValidatingAdmissionPolicy, _: &RenderCtx, s: &mut Samples) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::testing::{obj, render_lines};
 
     const NAMES: &[&str] = &[

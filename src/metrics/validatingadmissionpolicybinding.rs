@@ -3,7 +3,7 @@
 //! Cluster-scoped, but kube-state-metrics' wrapper declares a `namespace` identity label, so
 //! lines carry `namespace=""` from a real API server.
 
-use crate::metrics::clusterrole::push_created;
+use crate::metrics::common::created;
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::mutatingadmissionpolicybinding::push_binding_info;
 use crate::metrics::ResourceDef;
@@ -36,7 +36,7 @@ static FAMILIES: &[Family<ValidatingAdmissionPolicyBinding>] = &[
     Family::experimental(
         "kube_validatingadmissionpolicybinding_created",
         "Unix creation timestamp.",
-        |b, _, s| push_created(s, &b.metadata),
+        created,
     ),
     Family::experimental(
         "kube_validatingadmissionpolicybinding_validation_action",
@@ -55,7 +55,7 @@ fn validation_action(b: &ValidatingAdmissionPolicyBinding, _: &RenderCtx, s: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::testing::{obj, render_lines};
 
     const NAMES: &[&str] = &[

@@ -3,8 +3,9 @@
 //! The configuration is cluster-scoped, yet kube-state-metrics' wrapper declares a
 //! `namespace` identity label, so every line carries `namespace=""` from a real API server.
 
-use crate::metrics::clusterrole::{push_created, push_resource_version};
-use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
+use crate::metrics::common::{created, info, resource_version_strict};
+use crate::metrics::family::{identity_labels, Family};
+use crate::metrics::mutatingwebhookconfiguration::clientconfig_service;
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 
@@ -30,17 +31,17 @@ static FAMILIES: &[Family<ValidatingWebhookConfiguration>] = &[
     Family::experimental(
         "kube_validatingwebhookconfiguration_info",
         "Information about the ValidatingWebhookConfiguration.",
-        |_, _, s| s.value(1.0),
+        info,
     ),
     Family::experimental(
         "kube_validatingwebhookconfiguration_created",
         "Unix creation timestamp.",
-        |w, _, s| push_created(s, &w.metadata),
+        created,
     ),
     Family::experimental(
         "kube_validatingwebhookconfiguration_metadata_resource_version",
         "Resource version representing a specific version of the ValidatingWebhookConfiguration.",
-        |w, _, s| push_resource_version(s, &w.metadata),
+        resource_version_strict,
     ),
     Family::experimental(
         "kube_validatingwebhookconfiguration_webhook_clientconfig_service",
@@ -49,28 +50,11 @@ static FAMILIES: &[Family<ValidatingWebhookConfiguration>] = &[
     ),
 ];
 
-/// One sample per webhook; URL-based webhooks have empty service labels.
-fn clientconfig_service(w: &ValidatingWebhookConfiguration, _: &RenderCtx, s: &mut Samples) {
-    for hook in w.webhooks.as_deref().unwrap_or(&[]) {
-        let svc = hook.client_config.service.as_ref();
-        s.push(
-            &[
-                ("webhook_name", hook.name.as_str()),
-                ("service_name", svc.map_or("", |v| v.name.as_str())),
-                (
-                    "service_namespace",
-                    svc.map_or("", |v| v.namespace.as_str()),
-                ),
-            ],
-            1.0,
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
+    use crate::metrics::family::RenderCtx;
     use crate::metrics::testing::{obj, render_lines};
 
     const NAMES: &[&str] = &[

@@ -4,7 +4,7 @@
 //! `--metric-labels-allowlist` and always exposes every label, and
 //! `kube_volumeattachment_status_attachment_metadata` exposes every attachment metadata key.
 
-use crate::metrics::clusterrole::push_created;
+use crate::metrics::common::created;
 use crate::metrics::family::{identity_labels, kube_map_to_labels_all, Family};
 use crate::metrics::ResourceDef;
 use k8s_openapi::api::storage::v1::VolumeAttachment;
@@ -47,7 +47,7 @@ static FAMILIES: &[Family<VolumeAttachment>] = &[
     Family::experimental(
         "kube_volumeattachment_created",
         "Unix creation timestamp",
-        |v, _, s| push_created(s, &v.metadata),
+        created,
     ),
     Family::experimental(
         "kube_volumeattachment_spec_source_persistentvolume",
@@ -82,7 +82,7 @@ static FAMILIES: &[Family<VolumeAttachment>] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::clusterrole::label_check::assert_catalog_labels;
+    use crate::metrics::catalog_check::assert_catalog_labels;
     use crate::metrics::family::RenderCtx;
     use crate::metrics::testing::{obj, render_lines};
 
