@@ -425,8 +425,9 @@ fn known_resource(name: &str) -> bool {
 }
 
 /// Runs kubestate; returns only on a start-up error.
-pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Result<(), AppError> {
-    crate::log::set_level(opts.log_level);
+/// Checks what can be checked before connecting: filters, allowlists, the discovery config.
+/// A start-up error here exits 2; on reload it keeps the running configuration.
+fn validate(opts: &Options) -> Result<(MetricFilter, Allowlist, Allowlist), AppError> {
     let filter = MetricFilter::new(
         &opts.metric_allowlist,
         &opts.metric_denylist,
@@ -445,13 +446,99 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         &known_resource,
     )
     .map_err(AppError::Filter)?;
-    let sd_config = match &opts.sd_config {
-        Some(path) => Some(
-            crate::discovery::config::load(std::path::Path::new(path))
-                .map_err(AppError::SdConfig)?,
-        ),
+    if let Some(path) = &opts.sd_config {
+        crate::discovery::config::load(std::path::Path::new(path)).map_err(AppError::SdConfig)?;
+    }
+    Ok((filter, labels, annotations))
+}
+
+/// What lives as long as the process: the API client and the self-metrics.
+#[derive(Clone)]
+struct Base {
+    client: Arc<ApiClient>,
+    telemetry: Arc<Telemetry>,
+}
+
+/// Everything a reload or a reshard replaces as one piece: the built-in resources' writers,
+/// their watches and the discovery jobs.
+struct Generation {
+    ctx: Arc<StartCtx>,
+    writers: Vec<ResourceWriter>,
+    readiness: Readiness,
+    sd: Option<Arc<Discovery>>,
+}
+
+fn start_generation(
+    base: &Base,
+    opts: &Options,
+    shard: Option<Shard>,
+) -> Result<Generation, AppError> {
+    let (filter, labels, annotations) = validate(opts)?;
+    let sd = match &opts.sd_config {
+        Some(path) => {
+            let cfg = crate::discovery::config::load(std::path::Path::new(path))
+                .map_err(AppError::SdConfig)?;
+            let sd_opts = SdOptions {
+                interval: opts.sd_interval,
+                file_dir: opts.sd_file_dir.as_ref().map(Into::into),
+            };
+            let (sd, _manager) =
+                Discovery::start(cfg, sd_opts).map_err(|source| AppError::Spawn {
+                    resource: "sd/manager".into(),
+                    source,
+                })?;
+            Some(sd)
+        }
         None => None,
     };
+    let ctx = Arc::new(StartCtx {
+        client: base.client.clone(),
+        filter,
+        labels,
+        annotations,
+        namespaces: opts.namespaces.clone(),
+        namespace_denylist: opts.namespaces_denylist.clone(),
+        use_apiserver_cache: opts.use_apiserver_cache,
+        initial_sync: opts.initial_sync,
+        watch_list_idle: std::time::Duration::from_millis(opts.watch_list_idle_ms),
+        telemetry: base.telemetry.clone(),
+        shard: parking_lot::RwLock::new(shard),
+        autosharding: opts.pod.is_some() && opts.pod_namespace.is_some(),
+        pod_node_selector: match (&opts.node, opts.track_unscheduled_pods) {
+            (Some(node), _) => Some(format!("spec.nodeName={node}")),
+            (None, true) => Some("spec.nodeName=".to_string()),
+            (None, false) => None,
+        },
+        sd: sd.clone(),
+        sd_served: Default::default(),
+    });
+    let (writers, mut readiness) = start_builtin(&ctx, opts)?;
+    if let Some(sd) = &sd {
+        let served = ctx.sd_served.lock().clone();
+        for r in sd.resources().into_iter().filter(|r| !served.contains(r)) {
+            readiness.push(start_sd_resource(sd, r, &ctx)?);
+        }
+    }
+    Ok(Generation {
+        ctx,
+        writers,
+        readiness,
+        sd,
+    })
+}
+
+/// Runs kubestate until SIGTERM/SIGINT; `argv` is re-parsed (with the `--config` file) on
+/// SIGHUP or when that file changes.
+pub fn run(
+    opts: Options,
+    argv: Vec<String>,
+    (control_tx, control): (
+        crossbeam_channel::Sender<Control>,
+        crossbeam_channel::Receiver<Control>,
+    ),
+) -> Result<(), AppError> {
+    crate::log::set_level(opts.log_level);
+    validate(&opts)?;
     let crs_config = load_custom_resources(&opts)?;
     let web = match &opts.tls_config {
         Some(path) => {
@@ -471,61 +558,21 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         server = cluster.server,
         source = cluster.source
     );
-    let client = Arc::new(ApiClient::new(cluster).map_err(AppError::Config)?);
-    let telemetry = Arc::new(Telemetry::new());
-    let sd = match sd_config {
-        Some(cfg) => {
-            let opts = SdOptions {
-                interval: opts.sd_interval,
-                file_dir: opts.sd_file_dir.as_ref().map(Into::into),
-            };
-            let (sd, _manager) = Discovery::start(cfg, opts).map_err(|source| AppError::Spawn {
-                resource: "sd/manager".into(),
-                source,
-            })?;
-            Some(sd)
-        }
-        None => None,
+    let base = Base {
+        client: Arc::new(ApiClient::new(cluster).map_err(AppError::Config)?),
+        telemetry: Arc::new(Telemetry::new()),
     };
-    let ctx = StartCtx {
-        client,
-        filter,
-        labels,
-        annotations,
-        namespaces: opts.namespaces.clone(),
-        namespace_denylist: opts.namespaces_denylist.clone(),
-        use_apiserver_cache: opts.use_apiserver_cache,
-        initial_sync: opts.initial_sync,
-        watch_list_idle: std::time::Duration::from_millis(opts.watch_list_idle_ms),
-        telemetry: telemetry.clone(),
-        shard: parking_lot::RwLock::new(Shard::new(opts.shard, opts.total_shards)),
-        autosharding: opts.pod.is_some() && opts.pod_namespace.is_some(),
-        pod_node_selector: match (&opts.node, opts.track_unscheduled_pods) {
-            (Some(node), _) => Some(format!("spec.nodeName={node}")),
-            (None, true) => Some("spec.nodeName=".to_string()),
-            (None, false) => None,
-        },
-        sd: sd.clone(),
-        sd_served: Default::default(),
-    };
+    let telemetry = base.telemetry.clone();
     telemetry.set_shards(opts.shard as i64, opts.total_shards as i64);
-    let ctx = Arc::new(ctx);
-    let shard_changes = start_autosharding(&ctx, &opts)?;
-    let custom = start_custom_resources(&ctx, &opts, crs_config)?;
-    let (writers, mut readiness) = start_builtin(&ctx, &opts)?;
-    let builtin_watches: Vec<Arc<WatchState>> = readiness.iter().map(|(_, s)| s.clone()).collect();
-    if let Some(sd) = &ctx.sd {
-        let served = ctx.sd_served.lock().clone();
-        for r in sd.resources().into_iter().filter(|r| !served.contains(r)) {
-            readiness.push(start_sd_resource(sd, r, &ctx)?);
-        }
-    }
+    let (shard, shard_changes) = start_autosharding(&base, &opts)?;
+    let first = start_generation(&base, &opts, shard)?;
+    let custom = start_custom_resources(&first.ctx, &opts, crs_config)?;
     let main_routes = Arc::new(MainRoutes {
-        writers: crate::store::WriterSet::new(writers),
+        writers: crate::store::WriterSet::new(first.writers),
         gzip: opts.enable_gzip_encoding,
         telemetry: telemetry.clone(),
-        readiness,
-        sd,
+        readiness: first.readiness,
+        sd: parking_lot::RwLock::new(first.sd),
         custom,
     });
     let tel_routes = Arc::new(TelemetryRoutes { telemetry });
@@ -534,7 +581,7 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
         .iter()
         .map(|(_, s)| s.clone())
         .collect();
-    let endpoint = endpoint(&opts, web, &ctx.client);
+    let endpoint = endpoint(&opts, web, &base.client);
     let main_server = serve(
         "http",
         &listen_addr(&opts.host, opts.port),
@@ -556,16 +603,25 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
     .map_err(AppError::Server)?;
     let notifier = crate::systemd::Notifier::from_env().map(Arc::new);
     if let Some(n) = &notifier {
-        spawn_systemd_notifier(n.clone(), watches).map_err(|source| AppError::Spawn {
+        spawn_systemd_notifier(n.clone(), watches.clone()).map_err(|source| AppError::Spawn {
             resource: "systemd".into(),
             source,
         })?;
     }
-    let resharder = Resharder {
-        ctx: ctx.clone(),
-        opts: opts.clone(),
+    if let Some(path) = &opts.config_file {
+        watch_config_file(path.clone(), control_tx).map_err(|source| AppError::Spawn {
+            resource: "config-watch".into(),
+            source,
+        })?;
+    }
+    let rebuilder = Rebuilder {
+        base,
         routes: main_routes.clone(),
-        watches: Arc::new(parking_lot::Mutex::new(builtin_watches)),
+        current: Arc::new(parking_lot::Mutex::new(Current {
+            opts: opts.clone(),
+            shard,
+            watches,
+        })),
         latest: Arc::new(std::sync::atomic::AtomicU64::new(0)),
     };
     let never = crossbeam_channel::never();
@@ -575,7 +631,7 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
             recv(control) -> m => m,
             recv(shard_rx) -> change => {
                 if let Ok(change) = change {
-                    resharder.start(change);
+                    rebuilder.reshard(change);
                 }
                 continue;
             }
@@ -591,12 +647,158 @@ pub fn run(opts: Options, control: crossbeam_channel::Receiver<Control>) -> Resu
                 tel_server.shutdown(std::time::Duration::from_millis(500));
                 return Ok(());
             }
-            Ok(Control::Reload) => {
-                log_event!(Level::Info, "SIGHUP received; configuration reload is not supported by this version, nothing changed");
-            }
+            Ok(Control::Reload) => match Options::parse(argv.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|o| validate(&o).map(|_| o).map_err(|e| e.to_string()))
+            {
+                Ok(new) => {
+                    let running = rebuilder.current.lock().opts.clone();
+                    if new.port != running.port
+                        || new.host != running.host
+                        || new.telemetry_port != running.telemetry_port
+                        || new.tls_config != running.tls_config
+                        || new.kubeconfig != running.kubeconfig
+                    {
+                        log_event!(Level::Warn, "reload: listen addresses, --tls-config and --kubeconfig change only on restart; applying the rest");
+                    }
+                    crate::log::set_level(new.log_level);
+                    rebuilder.reload(new);
+                }
+                Err(e) => log_event!(
+                    Level::Error,
+                    "reload failed, keeping the running configuration",
+                    err = e
+                ),
+            },
             Err(_) => loop {
                 std::thread::park();
             },
+        }
+    }
+}
+
+/// Sends a reload when the `--config` file's modification time or size changes.
+fn watch_config_file(path: String, tx: crossbeam_channel::Sender<Control>) -> std::io::Result<()> {
+    let stamp = |p: &str| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    std::thread::Builder::new()
+        .name("config-watch".into())
+        .spawn(move || {
+            let mut last = stamp(&path);
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                let now = stamp(&path);
+                if now != last {
+                    last = now;
+                    log_event!(Level::Info, "config file changed, reloading", file = path);
+                    if tx.send(Control::Reload).is_err() {
+                        return;
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// The running configuration a rebuild replaces.
+struct Current {
+    opts: Options,
+    shard: Option<Shard>,
+    watches: Vec<Arc<WatchState>>,
+}
+
+/// Applies shard changes and reloads: a new generation of stores is filled by new watches in
+/// the background and put in place only once every one of them has synced, so a scrape sees
+/// the old state complete, then the new one complete (kube-state-metrics swaps in empty stores
+/// and loses series for minutes on a reshard, its issue #1187). A newer request abandons an
+/// unfinished one.
+struct Rebuilder {
+    base: Base,
+    routes: Arc<MainRoutes>,
+    current: Arc<parking_lot::Mutex<Current>>,
+    latest: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Rebuilder {
+    fn reshard(&self, change: ShardChange) {
+        log_event!(
+            Level::Info,
+            "shard change, building new stores",
+            shard = change.ordinal,
+            total_shards = change.total
+        );
+        let opts = self.current.lock().opts.clone();
+        self.rebuild(opts, Shard::new(change.ordinal, change.total), Some(change));
+    }
+
+    fn reload(&self, opts: Options) {
+        log_event!(Level::Info, "reloading configuration, building new stores");
+        let shard = self.current.lock().shard;
+        self.rebuild(opts, shard, None);
+    }
+
+    fn rebuild(&self, opts: Options, shard: Option<Shard>, change: Option<ShardChange>) {
+        use std::sync::atomic::Ordering;
+        let generation = self.latest.fetch_add(1, Ordering::AcqRel) + 1;
+        let (base, routes, current, latest) = (
+            self.base.clone(),
+            self.routes.clone(),
+            self.current.clone(),
+            self.latest.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("rebuild".into())
+            .spawn(move || {
+                let next = match start_generation(&base, &opts, shard) {
+                    Ok(g) => g,
+                    Err(e) => {
+                        log_event!(
+                            Level::Error,
+                            "rebuild failed, keeping the running configuration",
+                            err = e
+                        );
+                        return;
+                    }
+                };
+                let new_watches: Vec<Arc<WatchState>> =
+                    next.readiness.into_iter().map(|(_, s)| s).collect();
+                loop {
+                    if latest.load(Ordering::Acquire) != generation {
+                        new_watches.iter().for_each(|w| w.stop());
+                        return;
+                    }
+                    if new_watches.iter().all(|w| w.is_synced()) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                routes.writers.replace(next.writers);
+                *routes.sd.write() = next.sd;
+                if let Some(c) = change {
+                    base.telemetry.set_shards(c.ordinal as i64, c.total as i64);
+                }
+                let old = {
+                    let mut cur = current.lock();
+                    cur.opts = opts;
+                    cur.shard = shard;
+                    std::mem::replace(&mut cur.watches, new_watches)
+                };
+                old.iter().for_each(|w| w.stop());
+                match change {
+                    Some(c) => log_event!(
+                        Level::Info,
+                        "reshard complete",
+                        shard = c.ordinal,
+                        total_shards = c.total
+                    ),
+                    None => log_event!(Level::Info, "reload complete"),
+                }
+            });
+        if let Err(e) = spawned {
+            log_event!(Level::Error, "cannot start rebuild thread", err = e);
         }
     }
 }
@@ -628,15 +830,20 @@ fn start_builtin(
 /// With `--pod`/`--pod-namespace`: finds this pod's StatefulSet, takes the shard from it
 /// and watches it; changes arrive on the returned channel.
 fn start_autosharding(
-    ctx: &StartCtx,
+    ctx: &Base,
     opts: &Options,
-) -> Result<Option<crossbeam_channel::Receiver<ShardChange>>, AppError> {
+) -> Result<
+    (
+        Option<Shard>,
+        Option<crossbeam_channel::Receiver<ShardChange>>,
+    ),
+    AppError,
+> {
     let (Some(pod), Some(ns)) = (&opts.pod, &opts.pod_namespace) else {
-        return Ok(None);
+        return Ok((Shard::new(opts.shard, opts.total_shards), None));
     };
     let (sts, current) =
         crate::shard::auto::discover(&ctx.client, ns, pod).map_err(AppError::AutoShard)?;
-    *ctx.shard.write() = Shard::new(current.ordinal, current.total);
     ctx.telemetry
         .set_shards(current.ordinal as i64, current.total as i64);
     log_event!(
@@ -651,10 +858,10 @@ fn start_autosharding(
         resource: resources::STATEFULSETS,
         namespace: Some(ns.clone()),
         field_selector: Some(format!("metadata.name={sts}")),
-        use_apiserver_cache: ctx.use_apiserver_cache,
+        use_apiserver_cache: opts.use_apiserver_cache,
         page_size: 500,
-        initial_sync: ctx.initial_sync,
-        watch_list_idle: ctx.watch_list_idle,
+        initial_sync: opts.initial_sync,
+        watch_list_idle: std::time::Duration::from_millis(opts.watch_list_idle_ms),
         shard: None,
     };
     let consumers: Vec<Box<dyn Consumer<StatefulSet>>> = vec![Box::new(StatefulSetConsumer::new(
@@ -675,78 +882,7 @@ fn start_autosharding(
         resource: "statefulsets(autosharding)".into(),
         source,
     })?;
-    Ok(Some(rx))
-}
-
-/// Applies shard changes: new stores are filled by new watches in the background and put in
-/// place only once every one of them has synced, so a scrape during a reshard sees the old
-/// ownership complete, then the new one complete (kube-state-metrics swaps in empty stores
-/// and loses series for minutes, its issue #1187). A newer change abandons an unfinished one.
-struct Resharder {
-    ctx: Arc<StartCtx>,
-    opts: Options,
-    routes: Arc<MainRoutes>,
-    watches: Arc<parking_lot::Mutex<Vec<Arc<WatchState>>>>,
-    latest: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl Resharder {
-    fn start(&self, change: ShardChange) {
-        use std::sync::atomic::Ordering;
-        let generation = self.latest.fetch_add(1, Ordering::AcqRel) + 1;
-        let (ctx, opts, routes, watches, latest) = (
-            self.ctx.clone(),
-            self.opts.clone(),
-            self.routes.clone(),
-            self.watches.clone(),
-            self.latest.clone(),
-        );
-        log_event!(
-            Level::Info,
-            "shard change, building new stores",
-            shard = change.ordinal,
-            total_shards = change.total
-        );
-        let spawned = std::thread::Builder::new()
-            .name("shard/reshard".into())
-            .spawn(move || {
-                *ctx.shard.write() = Shard::new(change.ordinal, change.total);
-                let started = start_builtin(&ctx, &opts);
-                let (writers, readiness) = match started {
-                    Ok(s) => s,
-                    Err(e) => {
-                        log_event!(Level::Error, "reshard failed", err = e);
-                        return;
-                    }
-                };
-                let new_watches: Vec<Arc<WatchState>> =
-                    readiness.into_iter().map(|(_, s)| s).collect();
-                loop {
-                    if latest.load(Ordering::Acquire) != generation {
-                        new_watches.iter().for_each(|w| w.stop());
-                        return;
-                    }
-                    if new_watches.iter().all(|w| w.is_synced()) {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                routes.writers.replace(writers);
-                ctx.telemetry
-                    .set_shards(change.ordinal as i64, change.total as i64);
-                let old = std::mem::replace(&mut *watches.lock(), new_watches);
-                old.iter().for_each(|w| w.stop());
-                log_event!(
-                    Level::Info,
-                    "reshard complete",
-                    shard = change.ordinal,
-                    total_shards = change.total
-                );
-            });
-        if let Err(e) = spawned {
-            log_event!(Level::Error, "cannot start reshard thread", err = e);
-        }
-    }
+    Ok((Shard::new(current.ordinal, current.total), Some(rx)))
 }
 
 /// Timeouts, TLS and access control shared by both ports.

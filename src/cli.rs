@@ -239,6 +239,8 @@ pub struct Options {
     pub initial_sync: crate::kube::watch::InitialSync,
     pub watch_list_idle_ms: u64,
     pub sd_config: Option<String>,
+    /// The `--config` file, watched for changes.
+    pub config_file: Option<String>,
     pub sd_file_dir: Option<String>,
     pub sd_interval: std::time::Duration,
     pub log_level: crate::log::Level,
@@ -353,6 +355,7 @@ impl Default for Options {
             initial_sync: crate::kube::watch::InitialSync::Auto,
             watch_list_idle_ms: 10_000,
             sd_config: None,
+            config_file: None,
             sd_file_dir: None,
             sd_interval: std::time::Duration::from_secs(5),
             log_level: crate::log::Level::Info,
@@ -434,6 +437,7 @@ impl Options {
                 self.watch_list_idle_ms = parse_num::<u64>(name, v)?.max(100)
             }
             "sd-config" => self.sd_config = opt(v),
+            "config" => self.config_file = opt(v),
             "sd-file-dir" => self.sd_file_dir = opt(v),
             "sd-update-interval" => self.sd_interval = parse_duration(name, v)?,
             "http-workers" => self.http_workers = parse_num::<usize>(name, v)?.clamp(1, 64),

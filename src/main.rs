@@ -6,6 +6,7 @@ fn main() {
     if rbac {
         args.remove(0);
     }
+    let argv = args.clone();
     let opts = match Options::parse(args) {
         Ok(o) => o,
         Err(e) => {
@@ -26,13 +27,13 @@ fn main() {
         return;
     }
     let control = match kubestate::signals::listen() {
-        Ok((_, rx)) => rx,
+        Ok(pair) => pair,
         Err(e) => {
             eprintln!("kubestate: cannot install signal handling: {e}");
             std::process::exit(1);
         }
     };
-    if let Err(e) = kubestate::app::run(opts, control) {
+    if let Err(e) = kubestate::app::run(opts, argv, control) {
         kubestate::log_event!(kubestate::log::Level::Error, "cannot start", err = e);
         std::process::exit(e.exit_code());
     }

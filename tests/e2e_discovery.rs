@@ -202,3 +202,45 @@ fn an_invalid_sd_config_refuses_to_start_naming_the_job() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sd_jobs_reload_on_sighup_and_a_bad_file_keeps_the_last_good_one() {
+    let fake = cluster();
+    let dir = tmpdir("reload");
+    let cfg = sd_config(&dir);
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[
+            "--resources=pods",
+            &format!("--sd-config={}", cfg.display()),
+            "--sd-update-interval=200ms",
+        ],
+    );
+    ks.wait_ready();
+    ks.wait_for(Duration::from_secs(10), || {
+        get_json(&ks, "/sd/nodes").0 == 200
+    })
+    .unwrap_or_else(|| panic!("nodes job: {}", ks.logs()));
+    assert_eq!(get_json(&ks, "/sd/all-pods").0, 404);
+
+    std::fs::write(&cfg, "- name: x\n  role: banana\n").expect("write");
+    ks.signal("HUP");
+    ks.wait_for(Duration::from_secs(10), || {
+        ks.logs().contains("reload failed")
+    })
+    .unwrap_or_else(|| panic!("no reload error: {}", ks.logs()));
+    assert!(ks.logs().contains("banana"));
+    assert_eq!(
+        get_json(&ks, "/sd/nodes").0,
+        200,
+        "the last good jobs keep being served"
+    );
+
+    std::fs::write(&cfg, "- name: all-pods\n  role: pod\n").expect("write");
+    ks.signal("HUP");
+    ks.wait_for(Duration::from_secs(10), || {
+        targets(&get_json(&ks, "/sd/all-pods").1).len() == 2
+    })
+    .unwrap_or_else(|| panic!("new job not served: {}", ks.logs()));
+    assert_eq!(get_json(&ks, "/sd/nodes").0, 404, "removed job is gone");
+}

@@ -109,24 +109,57 @@ fn sigterm_during_a_scrape_finishes_it_and_exits_zero() {
     );
 }
 
+fn pod_count(body: &str) -> usize {
+    body.lines()
+        .filter(|l| l.starts_with("kube_pod_info{"))
+        .count()
+}
+
 #[test]
-fn sighup_keeps_serving() {
+fn sighup_and_config_changes_reload_without_dropping_unchanged_resources() {
     let fake = populated(20);
-    let dir = tmpdir("hup");
-    let ks = Kubestate::start(&fake.write_kubeconfig(&dir), &["--resources=pods"]);
+    let dir = tmpdir("reload");
+    let config = dir.join("kubestate.yaml");
+    std::fs::write(&config, "resources: [pods]\n").expect("write config");
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[&format!("--config={}", config.display())],
+    );
     ks.wait_ready();
-    let before = ks
-        .scrape()
-        .lines()
-        .filter(|l| l.starts_with("kube_pod_info{"))
-        .count();
+    let pods = pod_count(&ks.scrape());
+    assert!(pods >= 20);
+    assert!(!ks.scrape().contains("kube_node_info{"));
+
+    // a broken file: logged, nothing changes
+    std::fs::write(&config, "resources: [pods\n").expect("write config");
     ks.signal("HUP");
-    std::thread::sleep(Duration::from_millis(200));
-    let after = ks
-        .scrape()
-        .lines()
-        .filter(|l| l.starts_with("kube_pod_info{"))
-        .count();
-    assert_eq!(before, after);
-    assert!(ks.logs().contains("SIGHUP"));
+    ks.wait_for(Duration::from_secs(10), || {
+        ks.logs().contains("reload failed")
+    })
+    .unwrap_or_else(|| panic!("no reload error: {}", ks.logs()));
+    assert_eq!(pod_count(&ks.scrape()), pods);
+
+    // a valid change, picked up from the file without a signal: nodes appear and pods carry
+    // their app label, and no scrape in between misses the pods
+    std::fs::write(
+        &config,
+        "resources: [pods, nodes]\nmetric-labels-allowlist: \"pods=[app]\"\n",
+    )
+    .expect("write config");
+    let mut reloaded = false;
+    for _ in 0..400 {
+        let body = ks.scrape();
+        assert_eq!(
+            pod_count(&body),
+            pods,
+            "a scrape during the reload lost pods"
+        );
+        if body.contains("kube_node_info{") && body.contains("label_app=") {
+            reloaded = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(reloaded, "reload never applied: {}", ks.logs());
+    assert!(ks.logs().contains("reload complete"));
 }

@@ -20,7 +20,8 @@ pub struct MainRoutes {
     pub gzip: bool,
     pub telemetry: Arc<Telemetry>,
     pub readiness: Vec<(String, Arc<WatchState>)>,
-    pub sd: Option<Arc<Discovery>>,
+    /// Replaced whole when a reload changes the discovery jobs.
+    pub sd: parking_lot::RwLock<Option<Arc<Discovery>>>,
     /// Custom resource writers, swapped on reload; merged in by name at scrape time.
     pub custom: crate::metrics::custom::CustomWriters,
 }
@@ -74,7 +75,8 @@ impl MainRoutes {
     /// synced, so Prometheus keeps its previous targets rather than dropping them.
     fn service_discovery(&self, req: &Request) -> Response {
         let job = req.path().trim_start_matches("/sd/").to_string();
-        let Some(sd) = &self.sd else {
+        let sd = self.sd.read().clone();
+        let Some(sd) = sd else {
             return text(404, "service discovery is not configured (--sd-config)\n");
         };
         match sd.job_status(&job) {
