@@ -418,14 +418,28 @@ fn rotated(name: &str) -> PathBuf {
 /// An HTTPS server on 127.0.0.1 requiring a client certificate from the test CA; answers
 /// each connection once (`Connection: close`) and records the client's leaf certificate.
 fn mtls_server() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let (port, seen, _) = mtls_server_with(&vendor("server.crt"), &vendor("server.key"));
+    (port, seen)
+}
+
+/// [`mtls_server`] presenting `cert`, also recording the SNI of each connection.
+#[allow(clippy::type_complexity)]
+fn mtls_server_with(
+    cert: &Path,
+    key: &Path,
+) -> (
+    u16,
+    Arc<Mutex<Vec<Vec<u8>>>>,
+    Arc<Mutex<Vec<Option<String>>>>,
+) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(vendor("server.crt"))
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let key = PrivateKeyDer::from_pem_file(vendor("server.key")).unwrap();
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_file(vendor("ca.crt")).unwrap())
@@ -447,11 +461,13 @@ fn mtls_server() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let (record, record_name) = (seen.clone(), names.clone());
     std::thread::spawn(move || {
         for sock in listener.incoming() {
             let Ok(sock) = sock else { return };
             let (config, record) = (config.clone(), record.clone());
+            let record_name = record_name.clone();
             std::thread::spawn(move || -> Option<()> {
                 sock.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
                 let conn = rustls::ServerConnection::new(config).ok()?;
@@ -467,6 +483,9 @@ fn mtls_server() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
                 }
                 let leaf = tls.conn.peer_certificates()?.first()?.to_vec();
                 record.lock().push(leaf);
+                record_name
+                    .lock()
+                    .push(tls.conn.server_name().map(str::to_string));
                 let body = "{}";
                 write!(
                     tls,
@@ -479,7 +498,7 @@ fn mtls_server() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
             });
         }
     });
-    (port, seen)
+    (port, seen, names)
 }
 
 fn der(path: &Path) -> Vec<u8> {
@@ -546,4 +565,61 @@ fn client_certificate_files_are_reloaded_when_they_change() {
     dir.write("tls.key", "garbage too");
     client.get("/api", T).unwrap();
     assert_eq!(seen.lock().last(), Some(&new));
+}
+
+// ---------------------------------------------------------------------------------------
+// tls-server-name together with proxy-url and client certificate reload
+
+#[test]
+fn tls_server_name_through_proxy_with_certificate_reload() {
+    // Valid only for DNS:apiserver.internal, reached as 127.0.0.1 through a CONNECT proxy.
+    let (port, seen, names) =
+        mtls_server_with(&rotated("sni-server.crt"), &rotated("sni-server.key"));
+    let proxy = ConnectProxy::start();
+    let dir = Scratch::new("sni");
+    let copy = |from: &Path, to: &str| std::fs::copy(from, dir.0.join(to)).unwrap();
+    copy(&vendor("client.crt"), "tls.crt");
+    copy(&vendor("client.key"), "tls.key");
+    let kc = dir.write(
+        "kubeconfig",
+        &format!(
+            "current-context: c\n\
+             clusters: [{{name: k, cluster: {{server: \"https://127.0.0.1:{port}\", certificate-authority: {}, tls-server-name: apiserver.internal, proxy-url: \"{}\"}}}}]\n\
+             users: [{{name: u, user: {{client-certificate: tls.crt, client-key: tls.key}}}}]\n\
+             contexts: [{{name: c, context: {{cluster: k, user: u}}}}]\n",
+            vendor("ca.crt").display(),
+            proxy.url()
+        ),
+    );
+    let cfg = ClusterConfig::load(&ConfigOptions {
+        kubeconfig: Some(kc),
+        ..ConfigOptions::default()
+    })
+    .unwrap();
+    let client = ApiClient::new(cfg)
+        .unwrap()
+        .with_cert_recheck(Duration::ZERO);
+
+    client.get("/api", T).unwrap();
+    assert_eq!(seen.lock().last(), Some(&der(&vendor("client.crt"))));
+
+    copy(&rotated("client2.crt"), "tls.crt");
+    copy(&rotated("client2.key"), "tls.key");
+    client.get("/api", T).unwrap();
+    assert_eq!(seen.lock().last(), Some(&der(&rotated("client2.crt"))));
+
+    let names = names.lock().clone();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.as_deref() == Some("apiserver.internal")),
+        "{names:?}"
+    );
+    let targets = proxy.targets();
+    assert_eq!(targets.len(), 2, "{targets:?}");
+    assert!(
+        targets.iter().all(|t| t == &format!("127.0.0.1:{port}")),
+        "{targets:?}"
+    );
 }

@@ -81,18 +81,6 @@ impl ApiClient {
                 source = config.source
             );
         }
-        if let Some(name) = &config.tls.server_name {
-            // ureq 3 derives SNI and the verified name from the URL host and accepts no
-            // custom rustls verifier or connection name, so honoring this needs our own TLS
-            // connector; until then say so instead of silently ignoring the key.
-            log_event!(
-                Level::Warn,
-                "tls-server-name is not supported yet; the server certificate is verified \
-                 against the host in the server URL",
-                tls_server_name = name,
-                server = config.server
-            );
-        }
         if let Some(proxy) = &config.proxy {
             log_event!(
                 Level::Info,

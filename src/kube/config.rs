@@ -335,6 +335,12 @@ pub enum ConfigError {
         source: String,
         detail: String,
     },
+    /// `tls-server-name` is neither a DNS name nor an IP address.
+    InvalidTlsServerName {
+        name: String,
+        source: String,
+        reason: String,
+    },
     /// No CA configured and no system bundle to fall back to.
     NoRootCertificates {
         source: String,
@@ -481,6 +487,15 @@ impl fmt::Display for ConfigError {
             InvalidClientCert { source, detail } => write!(
                 f,
                 "client certificate/key from {source} is unusable: {detail}"
+            ),
+            InvalidTlsServerName {
+                name,
+                source,
+                reason,
+            } => write!(
+                f,
+                "tls-server-name {name:?} from {source} is not a DNS name or IP address: \
+                 {reason}"
             ),
             NoRootCertificates { source, bundle } => write!(
                 f,

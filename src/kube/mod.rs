@@ -10,5 +10,6 @@ pub mod list;
 pub mod object;
 pub mod resources;
 pub mod secret;
+pub mod sni;
 pub mod tls;
 pub mod watch;

@@ -5,6 +5,9 @@
 //! widen the attack surface). Without a configured CA, the system bundle is used, which is
 //! what client-go does via Go's system pool.
 //!
+//! A kubeconfig `tls-server-name` (SNI and verified name other than the URL host) is
+//! handled by our own TLS connector in [`super::sni`].
+//!
 //! Certificates and keys are validated here with rustls, because ureq would otherwise only
 //! discover a bad client key on the first connection (and panics on it).
 
@@ -18,6 +21,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
 use super::config::{ClusterConfig, ConfigError};
+use super::sni::{self, Trust};
 
 /// Used when the configuration names no CA (e.g. `--apiserver` alone, or a kubeconfig
 /// relying on the host's trust store). Debian/Alpine/distroless path.
@@ -82,19 +86,24 @@ fn build_agent_with_bundle(
 
     // Roots are only needed for https; a plain-http --apiserver (e.g. `kubectl proxy`)
     // must work on hosts without a CA bundle.
-    let needs_roots = cfg.server.starts_with("https://") && !cfg.tls.insecure_skip_verify;
-    if cfg.tls.insecure_skip_verify {
-        tls = tls.disable_verification(true);
-    } else if needs_roots {
-        let roots = match &cfg.tls.ca_pem {
+    let https = cfg.server.starts_with("https://");
+    let roots = if https && !cfg.tls.insecure_skip_verify {
+        Some(match &cfg.tls.ca_pem {
             Some(pem) => parse_ca(pem, &cfg.source)?,
             None => system_roots(system_bundle, &cfg.source)?,
-        };
-        tls = tls.root_certs(RootCerts::new_with_certs(&roots));
+        })
+    } else {
+        None
+    };
+    if cfg.tls.insecure_skip_verify {
+        tls = tls.disable_verification(true);
+    } else if let Some(roots) = &roots {
+        tls = tls.root_certs(RootCerts::new_with_certs(roots));
     }
 
-    if let Some(pem) = client? {
-        tls = tls.client_cert(Some(client_cert(pem, &provider)?));
+    let client = client?.map(|pem| client_cert(pem, &provider)).transpose()?;
+    if let Some(identity) = &client {
+        tls = tls.client_cert(Some(identity.ureq.clone()));
     }
 
     // Always set explicitly: ureq would otherwise read ALL_PROXY/HTTPS_PROXY itself, with
@@ -120,7 +129,18 @@ fn build_agent_with_bundle(
         .user_agent(concat!("kubestate/", env!("CARGO_PKG_VERSION")))
         .tls_config(tls.build())
         .build();
-    Ok(config.new_agent())
+    // tls-server-name needs our own TLS connector (see `sni`); without it, ureq's.
+    match &cfg.tls.server_name {
+        Some(name) if https => {
+            let trust = match &roots {
+                Some(roots) => Trust::Roots(roots),
+                None => Trust::Insecure,
+            };
+            let client = client.map(|identity| (identity.chain, identity.key));
+            sni::agent(cfg, name, config, &provider, trust, client)
+        }
+        _ => Ok(config.new_agent()),
+    }
 }
 
 /// All certificates in `pem`, each checked to be acceptable as a trust anchor.
@@ -176,12 +196,20 @@ fn system_roots(bundle: &Path, source: &str) -> Result<Vec<Certificate<'static>>
     Ok(certs)
 }
 
+/// A validated client certificate, for ureq and for our own rustls config
+/// ([`sni`], `tls-server-name`).
+struct ClientIdentity {
+    ureq: ClientCert,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
 /// The client certificate chain and key, validated by building a throwaway rustls client
 /// config (catches unsupported key types and a key that does not match the certificate).
 fn client_cert(
     pem: ClientPem<'_>,
     provider: &Arc<CryptoProvider>,
-) -> Result<ClientCert, ConfigError> {
+) -> Result<ClientIdentity, ConfigError> {
     let source = pem.source;
     let mut chain = Vec::new();
     for item in ureq::tls::parse_pem(pem.cert) {
@@ -211,10 +239,14 @@ fn client_cert(
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid_client(source, format!("TLS setup: {e}")))?
         .with_root_certificates(rustls::RootCertStore::empty())
-        .with_client_auth_cert(rustls_chain, rustls_key)
+        .with_client_auth_cert(rustls_chain.clone(), rustls_key.clone_key())
         .map_err(|e| invalid_client(source, e.to_string()))?;
 
-    Ok(ClientCert::new_with_certs(&chain, key))
+    Ok(ClientIdentity {
+        ureq: ClientCert::new_with_certs(&chain, key),
+        chain: rustls_chain,
+        key: rustls_key,
+    })
 }
 
 fn invalid_client(source: &str, detail: String) -> ConfigError {
@@ -233,10 +265,15 @@ mod tests {
     use std::path::PathBuf;
     use std::thread::JoinHandle;
 
+    /// `sni-*` (valid only for `apiserver.internal`) lives with the other test-only
+    /// certificates; everything else is the vendored test PKI.
     fn cert_path(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("vendor-certs")
-            .join(name)
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        if name.starts_with("sni-") {
+            root.join("tests/support/certs").join(name)
+        } else {
+            root.join("vendor-certs").join(name)
+        }
     }
 
     fn pem(name: &str) -> Vec<u8> {
@@ -266,6 +303,8 @@ mod tests {
     struct Seen {
         user_agent: String,
         client_certs: usize,
+        /// The SNI the client sent.
+        server_name: Option<String>,
     }
 
     /// A one-connection HTTPS server on 127.0.0.1:0 presenting `cert`; with `client_ca` it
@@ -330,6 +369,7 @@ mod tests {
                 })
                 .unwrap_or_default();
             let client_certs = tls.conn.peer_certificates().map_or(0, |c| c.len());
+            let server_name = tls.conn.server_name().map(str::to_string);
             let body = "ok";
             write!(
                 tls,
@@ -342,6 +382,7 @@ mod tests {
             Ok(Seen {
                 user_agent,
                 client_certs,
+                server_name,
             })
         });
         (port, handle)
@@ -383,6 +424,8 @@ mod tests {
             concat!("kubestate/", env!("CARGO_PKG_VERSION"))
         );
         assert_eq!(seen.client_certs, 0);
+        // No SNI for an IP address.
+        assert_eq!(seen.server_name, None);
     }
 
     #[test]
@@ -552,5 +595,177 @@ mod tests {
             ..config(TlsSettings::default(), 1)
         };
         build_agent_with_bundle(&plain, Ok(None), Path::new("/nonexistent/bundle.crt")).unwrap();
+    }
+
+    fn with_server_name(tls: TlsSettings, name: &str) -> TlsSettings {
+        TlsSettings {
+            server_name: Some(name.to_string()),
+            ..tls
+        }
+    }
+
+    fn assert_name_mismatch(err: &ureq::Error) {
+        assert!(
+            matches!(
+                certificate_error(err),
+                Some(
+                    rustls::CertificateError::NotValidForName
+                        | rustls::CertificateError::NotValidForNameContext { .. }
+                )
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn tls_server_name_is_sent_and_verified() {
+        // sni-server.crt is valid only for DNS:apiserver.internal, not for 127.0.0.1.
+        let (port, _server) = serve("sni-server.crt", "sni-server.key", None);
+        let agent = build_agent(&config(with_ca("ca.crt"), port)).unwrap();
+        assert_name_mismatch(&get(&agent, port).unwrap_err());
+
+        let (port, server) = serve("sni-server.crt", "sni-server.key", None);
+        let tls = with_server_name(with_ca("ca.crt"), "apiserver.internal");
+        let agent = build_agent(&config(tls, port)).unwrap();
+        assert_eq!(get(&agent, port).unwrap(), "ok");
+        let seen = server.join().unwrap().unwrap();
+        assert_eq!(seen.server_name.as_deref(), Some("apiserver.internal"));
+        assert_eq!(
+            seen.user_agent,
+            concat!("kubestate/", env!("CARGO_PKG_VERSION"))
+        );
+
+        let (port, _server) = serve("sni-server.crt", "sni-server.key", None);
+        let tls = with_server_name(with_ca("ca.crt"), "other.internal");
+        let agent = build_agent(&config(tls, port)).unwrap();
+        assert_name_mismatch(&get(&agent, port).unwrap_err());
+    }
+
+    #[test]
+    fn tls_server_name_still_checks_the_issuer_and_expiry() {
+        // The name matches (server.crt has DNS:localhost), the CA does not.
+        let (port, _server) = serve("wrong-server.crt", "wrong-server.key", None);
+        let tls = with_server_name(with_ca("ca.crt"), "localhost");
+        let err = get(&build_agent(&config(tls, port)).unwrap(), port).unwrap_err();
+        assert!(
+            matches!(
+                certificate_error(&err),
+                Some(rustls::CertificateError::UnknownIssuer)
+            ),
+            "{err:?}"
+        );
+        let (port, _server) = serve("expired.crt", "expired.key", None);
+        let tls = with_server_name(with_ca("ca.crt"), "localhost");
+        let err = get(&build_agent(&config(tls, port)).unwrap(), port).unwrap_err();
+        assert!(
+            matches!(
+                certificate_error(&err),
+                Some(
+                    rustls::CertificateError::Expired
+                        | rustls::CertificateError::ExpiredContext { .. }
+                )
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn tls_server_name_with_client_certificate() {
+        let (port, server) = serve("sni-server.crt", "sni-server.key", Some("ca.crt"));
+        let tls = TlsSettings {
+            client_cert_pem: Some(pem("client.crt")),
+            client_key_pem: Some(pem("client.key")),
+            ..with_server_name(with_ca("ca.crt"), "apiserver.internal")
+        };
+        let agent = build_agent(&config(tls, port)).unwrap();
+        assert_eq!(get(&agent, port).unwrap(), "ok");
+        let seen = server.join().unwrap().unwrap();
+        assert_eq!(seen.client_certs, 1);
+        assert_eq!(seen.server_name.as_deref(), Some("apiserver.internal"));
+
+        // A certificate handed over later (exec plugin, reloaded files) goes the same way.
+        let (port, server) = serve("sni-server.crt", "sni-server.key", Some("ca.crt"));
+        let cfg = config(
+            with_server_name(with_ca("ca.crt"), "apiserver.internal"),
+            port,
+        );
+        let (cert, key) = (pem("client.crt"), pem("client.key"));
+        let client = ClientPem {
+            cert: &cert,
+            key: &key,
+            source: "test",
+        };
+        let agent = build_agent_with_client(&cfg, Some(client)).unwrap();
+        assert_eq!(get(&agent, port).unwrap(), "ok");
+        assert_eq!(server.join().unwrap().unwrap().client_certs, 1);
+    }
+
+    #[test]
+    fn tls_server_name_with_insecure_skip_verify_is_still_sent() {
+        let (port, server) = serve("wrong-server.crt", "wrong-server.key", None);
+        let tls = TlsSettings {
+            insecure_skip_verify: true,
+            server_name: Some("apiserver.internal".to_string()),
+            ..TlsSettings::default()
+        };
+        let agent = build_agent(&config(tls, port)).unwrap();
+        assert_eq!(get(&agent, port).unwrap(), "ok");
+        let seen = server.join().unwrap().unwrap();
+        assert_eq!(seen.server_name.as_deref(), Some("apiserver.internal"));
+    }
+
+    #[test]
+    fn invalid_tls_server_name_is_a_config_error() {
+        let tls = with_server_name(with_ca("ca.crt"), "not a name!");
+        let err = build_agent(&config(tls, 1)).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::InvalidTlsServerName { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("not a name!"), "{err}");
+        // Plain http has no TLS, so the name is irrelevant there.
+        let plain = ClusterConfig {
+            server: "http://127.0.0.1:8001".to_string(),
+            ..config(with_server_name(TlsSettings::default(), "not a name!"), 1)
+        };
+        build_agent(&plain).unwrap();
+    }
+
+    #[test]
+    fn kubeconfig_tls_server_name_end_to_end() {
+        use crate::kube::client::{ApiClient, Timeout};
+        use crate::kube::config::ConfigOptions;
+        let (port, server) = serve("sni-server.crt", "sni-server.key", Some("ca.crt"));
+        let dir = std::env::temp_dir().join(format!("kubestate-sni-e2e-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kc = dir.join("config");
+        std::fs::write(
+            &kc,
+            format!(
+                "current-context: c\n\
+                 clusters: [{{name: k, cluster: {{server: \"https://127.0.0.1:{port}\", certificate-authority: {ca}, tls-server-name: apiserver.internal}}}}]\n\
+                 users: [{{name: u, user: {{client-certificate: {crt}, client-key: {key}}}}}]\n\
+                 contexts: [{{name: c, context: {{cluster: k, user: u}}}}]\n",
+                ca = cert_path("ca.crt").display(),
+                crt = cert_path("client.crt").display(),
+                key = cert_path("client.key").display(),
+            ),
+        )
+        .unwrap();
+        let cfg = ClusterConfig::load(&ConfigOptions {
+            kubeconfig: Some(kc),
+            ..ConfigOptions::default()
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        let cfg = cfg.unwrap();
+        assert_eq!(cfg.tls.server_name.as_deref(), Some("apiserver.internal"));
+        let client = ApiClient::new(cfg).unwrap();
+        let resp = client
+            .get("/version", Timeout::Total(Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(resp.into_body().read_to_string().unwrap(), "ok");
+        let seen = server.join().unwrap().unwrap();
+        assert_eq!(seen.server_name.as_deref(), Some("apiserver.internal"));
+        assert_eq!(seen.client_certs, 1);
     }
 }
