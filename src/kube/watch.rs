@@ -321,6 +321,12 @@ impl<T: KubeObject> Watcher<T> {
                         continue;
                     }
                     Err(SyncError::Api(e)) => {
+                        if e.code() == Some(404) {
+                            // not a failure: the cluster has no such API (see not_served); not
+                            // counted, so the list/watch error-ratio alerts stay quiet
+                            self.not_served(&e);
+                            continue;
+                        }
                         if use_watch_list {
                             self.telemetry.watch(self.spec.resource.go_type, false);
                         } else {
@@ -329,10 +335,6 @@ impl<T: KubeObject> Watcher<T> {
                         if e.is_gone() {
                             // our resume point is too old even for NotOlderThan: start afresh
                             self.rv = None;
-                        }
-                        if e.code() == Some(404) {
-                            self.not_served(&e);
-                            continue;
                         }
                         self.fail("initial sync failed", &e);
                         continue;
