@@ -261,21 +261,12 @@ check "secret value absent from the exposition" lacks "$SECRET_VALUE"
 check "secret value (base64) absent from the exposition" lacks "$SECRET_B64"
 check "custom objects leave no trace" lacks 'widget'
 
-# Batch families: asserted once kubestate registers them (on this branch jobs and cronjobs
-# are still registry stubs — they are watched, but expose no families yet).
-if has_family kube_job_status_succeeded; then
-  check_line 'kube_job_status_succeeded{namespace="batch",job_name="nightly-29000000"} 1'
-  check_line 'kube_job_status_active{namespace="batch",job_name="backfill"} 2'
-  check "job owner is the CronJob" has_series kube_job_owner 'job_name="nightly-29000000"' \
-    'owner_kind="CronJob"' 'owner_name="nightly"'
-else
-  log "SKIP: kube_job_* families not exposed by this build (jobs are registry stubs)"
-fi
-if has_family kube_cronjob_info; then
-  check "cronjob info" has_series kube_cronjob_info 'cronjob="nightly"' 'schedule="0 3 * * *"'
-else
-  log "SKIP: kube_cronjob_* families not exposed by this build (cronjobs are registry stubs)"
-fi
+# Batch families.
+check_line 'kube_job_status_succeeded{namespace="batch",job_name="nightly-29000000"} 1'
+check_line 'kube_job_status_active{namespace="batch",job_name="backfill"} 2'
+check "job owner is the CronJob" has_series kube_job_owner 'job_name="nightly-29000000"' \
+  'owner_kind="CronJob"' 'owner_name="nightly"'
+check "cronjob info" has_series kube_cronjob_info 'cronjob="nightly"' 'schedule="0 3 * * *"'
 
 scrape >"$E2E_TMP/scrape-initial.prom"
 check "promtool check metrics (text format)" promtool check metrics <"$E2E_TMP/scrape-initial.prom"
@@ -295,3 +286,30 @@ telemetry_ok() {
     grep -q '^kube_state_metrics_watch_total' <<<"$t"
 }
 check "telemetry endpoint serves self-metrics" telemetry_ok
+watch_list_used() {
+  curl -sfS --max-time 10 "http://127.0.0.1:$KS_TELEMETRY_PORT/metrics" |
+    grep -q '^kubestate_initial_sync_mode{resource="pods",mode="watch-list"} 1'
+}
+check "initial state streamed with WatchList (sendInitialEvents) by the real API server" watch_list_used
+
+# A second instance forced to paginated LIST sees exactly the same state.
+KS2_PORT="$(free_port)"
+KS2_TELEMETRY_PORT="$(free_port)"
+"$KUBESTATE_BIN" --kubeconfig "$TOKEN_KUBECONFIG" --initial-sync=list \
+  --host 127.0.0.1 --port "$KS2_PORT" \
+  --telemetry-host 127.0.0.1 --telemetry-port "$KS2_TELEMETRY_PORT" \
+  --metric-labels-allowlist='pods=[*]' \
+  >"$E2E_TMP/kubestate-list.log" 2>&1 &
+KS2_PID=$!
+ks2_ready() { curl -sf --max-time 2 "http://127.0.0.1:$KS2_PORT/readyz" >/dev/null; }
+check "a LIST-mode instance becomes ready" wait_until 30 ks2_ready
+same_state_both_modes() {
+  curl -sfS --max-time 20 "http://127.0.0.1:$KS_PORT/metrics" | grep -v '^#' | sort >"$E2E_TMP/mode-watchlist.txt" &&
+    curl -sfS --max-time 20 "http://127.0.0.1:$KS2_PORT/metrics" | grep -v '^#' | sort >"$E2E_TMP/mode-list.txt" &&
+    curl -sfS --max-time 10 "http://127.0.0.1:$KS2_TELEMETRY_PORT/metrics" |
+      grep -q '^kubestate_initial_sync_mode{resource="pods",mode="list"} 1' &&
+    [ -s "$E2E_TMP/mode-list.txt" ] && cmp -s "$E2E_TMP/mode-watchlist.txt" "$E2E_TMP/mode-list.txt"
+}
+check "WatchList and LIST modes export identical series" same_state_both_modes
+kill "$KS2_PID" 2>/dev/null || true
+wait "$KS2_PID" 2>/dev/null || true
