@@ -44,10 +44,19 @@ scrape_configs:
 $TEXT_JOB_HOW
 - job_name: kubestate-telemetry
   static_configs: [{targets: ['127.0.0.1:$KS_TELEMETRY_PORT']}]
-# TODO(http_sd): once kubestate serves Prometheus HTTP service discovery, add a job here:
-# - job_name: kubestate-http-sd
-#   http_sd_configs: [{url: 'http://127.0.0.1:<sd-port>/<sd-path>', refresh_interval: 5s}]
-# and assert below that its targets match the pods/services/endpoints the scenario created.
+# kubestate's service discovery: the pods' own addresses are never scraped (no traffic leaves
+# loopback); each discovered pod becomes a scrape of kubestate's telemetry port labelled with
+# the pod's name, so Prometheus keeps one target per discovered pod.
+- job_name: kubestate-http-sd
+  http_sd_configs: [{url: 'http://127.0.0.1:$KS_PORT/sd/shop-web', refresh_interval: 2s}]
+  relabel_configs: &sd_relabel
+  - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
+  - {source_labels: [__meta_kubernetes_pod_label_app], target_label: app}
+  - {source_labels: [__meta_kubernetes_node_name], target_label: node}
+  - {target_label: __address__, replacement: '127.0.0.1:$KS_TELEMETRY_PORT'}
+- job_name: kubestate-file-sd
+  file_sd_configs: [{files: ['$E2E_TMP/sd/shop-web.json'], refresh_interval: 2s}]
+  relabel_configs: *sd_relabel
 EOF
 check "promtool check config" promtool check config "$PROM_DIR/prometheus.yml"
 
@@ -92,5 +101,27 @@ check "query: OOMKilled terminated reason" \
   value_is 'sum(kube_pod_container_status_terminated_reason{job="kubestate-openmetrics",reason="OOMKilled"})' 1
 check "query: kubestate telemetry is scraped" \
   value_is 'count(up{job="kubestate-telemetry"} == 1)' 1
+sd_targets() { # pods kubestate's /sd/shop-web lists right now
+  curl -sfS --max-time 10 "http://127.0.0.1:$KS_PORT/sd/shop-web" | jq -r '.[].labels.__meta_kubernetes_pod_name' | sort -u
+}
+prom_sd_targets() { # pods Prometheus scrapes through job $1
+  curl -sf --max-time 10 --get --data-urlencode "query=up{job=\"$1\"} == 1" \
+    "http://127.0.0.1:$PROM_PORT/api/v1/query" | jq -r '.data.result[].metric.pod' | sort -u
+}
+sd_matches() {
+  local want
+  want="$(sd_targets)" && [ -n "$want" ] &&
+    [ "$(prom_sd_targets kubestate-http-sd)" = "$want" ] &&
+    [ "$(prom_sd_targets kubestate-file-sd)" = "$want" ]
+}
+check "prometheus discovers the same pods through kubestate's http_sd and file_sd" wait_until 60 sd_matches
+sd_labels_ok() {
+  curl -sf --max-time 10 "http://127.0.0.1:$PROM_PORT/api/v1/targets" | jq -e '
+    [.data.activeTargets[] | select(.labels.job == "kubestate-http-sd") | .discoveredLabels]
+    | length > 0 and all(.__meta_kubernetes_namespace == "shop" and .__meta_kubernetes_pod_label_app == "web"
+        and .__meta_kubernetes_pod_labelpresent_app == "true" and (.__meta_kubernetes_node_name | length > 0))' >/dev/null
+}
+check "http_sd targets carry Prometheus' __meta_kubernetes_* labels" sd_labels_ok
+
 prom_log_clean() { ! grep -Eiq 'level=(error|warn).*(scrape|append)' "$E2E_TMP/prometheus.log"; }
 check "no scrape/append errors in the prometheus log" prom_log_clean

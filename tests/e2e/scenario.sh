@@ -203,10 +203,20 @@ log "cluster built in $((SECONDS - t)) s"
 # --- kubestate ----------------------------------------------------------------------------
 KS_PORT="$(free_port)"
 KS_TELEMETRY_PORT="$(free_port)"
+# service discovery for the Prometheus below: the web pods, as http_sd and as file_sd
+mkdir -p "$E2E_TMP/sd"
+cat >"$E2E_TMP/sd.yaml" <<EOF
+- name: shop-web
+  role: pod
+  namespaces: {names: [shop]}
+  selectors: [{role: pod, label: app=web}]
+  attach_metadata: {node: true}
+EOF
 "$KUBESTATE_BIN" --kubeconfig "$TOKEN_KUBECONFIG" \
   --host 127.0.0.1 --port "$KS_PORT" \
   --telemetry-host 127.0.0.1 --telemetry-port "$KS_TELEMETRY_PORT" \
   --metric-labels-allowlist='pods=[*]' \
+  --sd-config "$E2E_TMP/sd.yaml" --sd-file-dir "$E2E_TMP/sd" --sd-update-interval 1s \
   >"$E2E_TMP/kubestate.log" 2>&1 &
 KS_PID=$!
 ks_ready() { curl -sf --max-time 2 "http://127.0.0.1:$KS_PORT/readyz" >/dev/null; }
