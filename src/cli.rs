@@ -135,40 +135,16 @@ pub const KSM_RESOURCES: &[&str] = &[
 ];
 
 /// Resources this build has families for.
-/// kube-state-metrics' default `--resources` (every resource but the seven opt-in ones).
-pub const DEFAULT_RESOURCES: &[&str] = &[
-    "certificatesigningrequests",
-    "configmaps",
-    "cronjobs",
-    "daemonsets",
-    "deployments",
-    "endpointslices",
-    "horizontalpodautoscalers",
-    "ingresses",
-    "jobs",
-    "leases",
-    "limitranges",
-    "mutatingadmissionpolicies",
-    "mutatingadmissionpolicybindings",
-    "mutatingwebhookconfigurations",
-    "namespaces",
-    "networkpolicies",
-    "nodes",
-    "persistentvolumeclaims",
-    "persistentvolumes",
-    "poddisruptionbudgets",
-    "pods",
-    "replicasets",
-    "replicationcontrollers",
-    "resourcequotas",
-    "secrets",
-    "services",
-    "statefulsets",
-    "storageclasses",
-    "validatingadmissionpolicies",
-    "validatingadmissionpolicybindings",
-    "validatingwebhookconfigurations",
-    "volumeattachments",
+/// The seven resources kube-state-metrics exports only when `--resources` names them; every
+/// other one is on by default.
+pub const OPT_IN_RESOURCES: &[&str] = &[
+    "clusterrolebindings",
+    "clusterroles",
+    "endpoints",
+    "ingressclasses",
+    "rolebindings",
+    "roles",
+    "serviceaccounts",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,7 +356,11 @@ impl Default for Options {
                 o.set(f.name, f.default).expect("flag defaults are valid");
             }
         }
-        o.resources = DEFAULT_RESOURCES.iter().map(|s| s.to_string()).collect();
+        o.resources = KSM_RESOURCES
+            .iter()
+            .filter(|r| !OPT_IN_RESOURCES.contains(r))
+            .map(|s| s.to_string())
+            .collect();
         o
     }
 }
