@@ -73,11 +73,13 @@ def size_table(n, d):
 
     row("time to ready (s)", sec("ks", "ready_ms"), sec("ks_list", "ready_ms"), sec("ksm", "ready_ms"))
     row("CPU from start to ready (s)", g("ks", "sync_cpu_s"), g("ks_list", "sync_cpu_s"), g("ksm", "sync_cpu_s"))
-    row("peak start-up RSS, VmHWM (MiB)", mib("ks", "peak_rss_kib"), mib("ks_list", "peak_rss_kib"), mib("ksm", "peak_rss_kib"))
+    row("peak start-up RSS, VmHWM before any scrape (MiB)", mib("ks", "peak_rss_kib"), mib("ks_list", "peak_rss_kib"), mib("ksm", "peak_rss_kib"))
+    row("peak RSS incl. the readiness scrape, VmHWM (MiB)", mib("ks", "peak_rss_scrape_kib"), mib("ks_list", "peak_rss_scrape_kib"), mib("ksm", "peak_rss_scrape_kib"))
     row("RSS after sync (MiB)", mib("ks", "rss_kib"), mib("ks_list", "rss_kib"), mib("ksm", "rss_kib"))
     for kind in ("plain", "gzip"):
         for p in ("p50", "p99"):
             row(f"scrape {kind} {p} (ms)", g("ks", f"scrape_{kind}_{p}_ms"), None, g("ksm", f"scrape_{kind}_{p}_ms"))
+    row("gzip scrape right after churn, stale cache (ms)", g("ks", "scrape_gzip_after_churn_ms"), None, g("ksm", "scrape_gzip_after_churn_ms"))
     row("exposition bytes, plain (KiB)", None if g("ks", "bytes_plain") is None else g("ks", "bytes_plain") / 1024, None,
         None if g("ksm", "bytes_plain") is None else g("ksm", "bytes_plain") / 1024)
     row("exposition bytes, gzip (KiB)", None if g("ks", "bytes_gzip") is None else g("ks", "bytes_gzip") / 1024, None,
