@@ -24,7 +24,6 @@ total=$(awk '/PROGRAM TOTALS/ { gsub(/,/, "", $1); print $1; exit }' "$WORK/anno
 mkdir -p bench/results
 OUT=bench/results/callgrind.tsv
 {
-  printf 'pods\t%s\n' "$PODS"
   printf 'commit\t%s\n' "$(git rev-parse --short HEAD)"
   # the wall-clock *_ms fields are meaningless under valgrind: left out
   sed 's/ /\n/g' "$WORK/stdout" | grep -v '_ms=' | tr '=' '\t'
