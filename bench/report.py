@@ -73,11 +73,13 @@ def size_table(n, d):
 
     row("time to ready (s)", sec("ks", "ready_ms"), sec("ks_list", "ready_ms"), sec("ksm", "ready_ms"))
     row("CPU from start to ready (s)", g("ks", "sync_cpu_s"), g("ks_list", "sync_cpu_s"), g("ksm", "sync_cpu_s"))
-    row("peak start-up RSS, VmHWM (MiB)", mib("ks", "peak_rss_kib"), mib("ks_list", "peak_rss_kib"), mib("ksm", "peak_rss_kib"))
+    row("peak start-up RSS, VmHWM before any scrape (MiB)", mib("ks", "peak_rss_kib"), mib("ks_list", "peak_rss_kib"), mib("ksm", "peak_rss_kib"))
+    row("peak RSS incl. the readiness scrape, VmHWM (MiB)", mib("ks", "peak_rss_scrape_kib"), mib("ks_list", "peak_rss_scrape_kib"), mib("ksm", "peak_rss_scrape_kib"))
     row("RSS after sync (MiB)", mib("ks", "rss_kib"), mib("ks_list", "rss_kib"), mib("ksm", "rss_kib"))
     for kind in ("plain", "gzip"):
         for p in ("p50", "p99"):
             row(f"scrape {kind} {p} (ms)", g("ks", f"scrape_{kind}_{p}_ms"), None, g("ksm", f"scrape_{kind}_{p}_ms"))
+    row("gzip scrape right after churn, stale cache (ms)", g("ks", "scrape_gzip_after_churn_ms"), None, g("ksm", "scrape_gzip_after_churn_ms"))
     row("exposition bytes, plain (KiB)", None if g("ks", "bytes_plain") is None else g("ks", "bytes_plain") / 1024, None,
         None if g("ksm", "bytes_plain") is None else g("ksm", "bytes_plain") / 1024)
     row("exposition bytes, gzip (KiB)", None if g("ks", "bytes_gzip") is None else g("ks", "bytes_gzip") / 1024, None,
@@ -125,6 +127,28 @@ def shard_table(d):
     return "\n".join(out) + "\n"
 
 
+def callgrind_md():
+    path = os.path.join(RES, "callgrind.tsv")
+    if not os.path.exists(path):
+        return None
+    kv = dict(line.rstrip("\n").split("\t", 1) for line in open(path) if "\t" in line)
+    num = lambda k: float(kv[k]) if kv.get(k) else None
+    pods, plain, gz = num("pods"), num("plain_bytes"), num("gzip_bytes")
+    rows = ["## Instruction counts (`bench/callgrind.sh`)\n",
+            f"- commit {kv.get('commit', '?')}; valgrind callgrind, `render-bench` example (release build), "
+            f"{fmt(pods)} generated pods (pods resource only, default families); Ir = instructions executed, "
+            "inclusive of everything the phase calls. Exact and repeatable, unlike the wall-clock figures above.\n",
+            "| phase | Ir | per pod | per exposition byte (uncompressed) |",
+            "|---|---:|---:|---:|"]
+    for key, label, size in (("ir_render", "render every pod into the store", None),
+                             ("ir_scrape_plain", f"one plain scrape ({fmt(plain / 1e6 if plain else None)} MB)", plain),
+                             ("ir_scrape_gzip", f"one gzip scrape, cold member cache ({fmt(gz / 1e6 if gz else None)} MB out)", plain)):
+        ir = num(key)
+        rows.append(f"| {label} | {fmt(ir)} | {fmt(ir / pods if ir and pods else None)} | "
+                    f"{fmt(ir / size if ir and size else None)} |")
+    return "\n".join(rows) + "\n"
+
+
 def machine_md(m):
     if not m:
         return ""
@@ -159,6 +183,9 @@ def main():
         parts.append(machine_md(machine("shard.machine.json")))
         parts.append(shard_table(s))
         summary["shard"] = {str(n): {f"{p}.{m}": v for (p, m), v in x.items()} for n, x in s.items()}
+    cg = callgrind_md()
+    if cg:
+        parts.append(cg)
     open(os.path.join(HERE, "RESULTS.md"), "w").write("\n".join(parts))
     json.dump(summary, open(os.path.join(RES, "summary.json"), "w"), indent=1, sort_keys=True)
 

@@ -10,6 +10,12 @@ use std::io::Write;
 /// bench/RESULTS.md.
 const LEVEL: u32 = 1;
 
+/// An encoder for one gzip member written in pieces (a resource streamed in chunks), so the
+/// uncompressed output is never held whole.
+pub fn encoder() -> GzEncoder<Vec<u8>> {
+    GzEncoder::new(Vec::new(), Compression::new(LEVEL))
+}
+
 /// One gzip member holding `body`.
 pub fn compress(body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut enc = GzEncoder::new(

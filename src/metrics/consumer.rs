@@ -38,7 +38,7 @@ impl<T: KubeObject> Consumer<T> for MetricsConsumer<T> {
 
     fn relist_item(&mut self, obj: &T) {
         if let Some(m) = &mut self.staging {
-            m.insert(obj.uid().into(), self.renderer.render(obj));
+            m.insert(obj.uid().into(), Arc::new(self.renderer.render(obj)));
         }
     }
 

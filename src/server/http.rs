@@ -99,12 +99,33 @@ impl Request {
     }
 }
 
-/// A complete response; the server adds `Content-Length` and `Connection`.
-#[derive(Debug, Clone)]
+/// Writes a streamed body. Runs on the worker thread after the header was sent; every
+/// `write_all` becomes one chunk on the wire, so callers write in large buffers.
+pub type StreamFn = Box<dyn FnOnce(&mut dyn Write) -> io::Result<()> + Send>;
+
+/// A response body: complete bytes (sent with `Content-Length`), or a stream for bodies too
+/// large to hold (sent with `Transfer-Encoding: chunked`, or for HTTP/1.0 clients delimited by
+/// closing the connection).
+pub enum Body {
+    Bytes(Vec<u8>),
+    Stream(StreamFn),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Body::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// A response; the server adds `Content-Length` (or `Transfer-Encoding`) and `Connection`.
+#[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub body: Body,
 }
 
 impl Response {
@@ -112,7 +133,28 @@ impl Response {
         Response {
             status,
             headers: vec![("Content-Type".into(), content_type.into())],
-            body,
+            body: Body::Bytes(body),
+        }
+    }
+
+    /// A response whose body `write` produces while it is being sent.
+    pub fn stream(
+        status: u16,
+        content_type: &str,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static,
+    ) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: Body::Stream(Box::new(write)),
+        }
+    }
+
+    /// The body when it is complete bytes (tests, small responses).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match &self.body {
+            Body::Bytes(b) => Some(b),
+            Body::Stream(_) => None,
         }
     }
 
@@ -472,6 +514,32 @@ impl Conn {
         Ok(())
     }
 
+    /// Writes `parts` back to back by `deadline`: one `writev` per round on plain sockets, so
+    /// a chunk's size line, data and terminator leave in one syscall (and one segment run).
+    fn write_parts(&mut self, parts: &[&[u8]], deadline: Instant) -> io::Result<()> {
+        if self.tls.is_some() {
+            // rustls buffers and frames the plaintext itself
+            for p in parts {
+                self.write_all(p, deadline)?;
+            }
+            return Ok(());
+        }
+        let fd = self.fd();
+        let mut slices: Vec<io::IoSlice<'_>> = parts.iter().map(|p| io::IoSlice::new(p)).collect();
+        let mut bufs = &mut slices[..];
+        io::IoSlice::advance_slices(&mut bufs, 0);
+        while !bufs.is_empty() {
+            match self.sock.write_vectored(bufs) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => io::IoSlice::advance_slices(&mut bufs, n),
+                Err(e) if would_block(&e) => wait_fd(fd, libc::POLLOUT, deadline)?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// Best-effort polite close without blocking: TLS close_notify, FIN, then read and drop
     /// what the client already sent so the kernel does not answer with a reset.
     fn close(mut self) {
@@ -514,16 +582,72 @@ fn wait_fd(fd: RawFd, events: i16, deadline: Instant) -> io::Result<()> {
     Ok(())
 }
 
-/// Serialises the status line and headers.
+/// The body of a streamed response on the wire: each `write_all` is one chunk (HTTP/1.1),
+/// or raw bytes ended by closing the connection (HTTP/1.0). Every write is bounded by the
+/// response's one deadline, so the write timeout covers the whole body as before.
+struct BodyWriter<'a> {
+    conn: &'a mut Conn,
+    deadline: Instant,
+    chunked: bool,
+}
+
+impl Write for BodyWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.write_all(data)?;
+        Ok(data.len())
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            // an empty chunk would end the body
+            return Ok(());
+        }
+        if !self.chunked {
+            return self.conn.write_all(data, self.deadline);
+        }
+        let mut size = [0u8; 18];
+        let n = {
+            let mut w = &mut size[..];
+            write!(w, "{:x}\r\n", data.len())?;
+            18 - w.len()
+        };
+        self.conn
+            .write_parts(&[&size[..n], data, b"\r\n"], self.deadline)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends a streamed body; the connection must be closed when this fails, the body being
+/// incomplete (a panic in `write` counts as a failure).
+fn send_stream(c: &mut Conn, write: StreamFn, chunked: bool, deadline: Instant) -> io::Result<()> {
+    let mut w = BodyWriter {
+        conn: c,
+        deadline,
+        chunked,
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&mut w)))
+        .map_err(|_| io::Error::other("response body writer panicked"))??;
+    if chunked {
+        c.write_all(b"0\r\n\r\n", deadline)?;
+    }
+    Ok(())
+}
+
+/// Serialises the status line and headers. A streamed body has no length: it is chunked for
+/// HTTP/1.1, and for HTTP/1.0 the caller closes the connection after it (`close` set).
 fn head_bytes(resp: &Response, close: bool, http10: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    let _ = write!(
-        out,
-        "HTTP/1.1 {} {}\r\nContent-Length: {}\r\n",
-        resp.status,
-        reason(resp.status),
-        resp.body.len()
-    );
+    let _ = write!(out, "HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
+    match &resp.body {
+        Body::Bytes(b) => {
+            let _ = write!(out, "Content-Length: {}\r\n", b.len());
+        }
+        Body::Stream(_) if !http10 => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        Body::Stream(_) => {}
+    }
     for (k, v) in &resp.headers {
         let _ = write!(out, "{k}: {v}\r\n");
     }
@@ -800,7 +924,9 @@ impl Acceptor {
             let resp = Response::text(431, "request header fields too large\n");
             let deadline = Instant::now() + Duration::from_millis(100);
             let _ = c.write_all(&head_bytes(&resp, true, false), deadline);
-            let _ = c.write_all(&resp.body, deadline);
+            if let Some(body) = resp.bytes() {
+                let _ = c.write_all(body, deadline);
+            }
             return Verdict::Close;
         }
         if let Phase::Idle { .. } = c.phase {
@@ -957,10 +1083,15 @@ impl Worker {
                 }
                 Err(r) => (Response::text(r.status, r.message), false, true, false),
             };
+            // a streamed body without chunking is delimited by the close
+            let close = close || (http10 && matches!(resp.body, Body::Stream(_)));
             let deadline = Instant::now() + self.shared.limits.write_timeout;
             let mut result = c.write_all(&head_bytes(&resp, close, http10), deadline);
             if result.is_ok() && !head_only && resp.status != 204 && resp.status != 304 {
-                result = c.write_all(&resp.body, deadline);
+                result = match resp.body {
+                    Body::Bytes(b) => c.write_all(&b, deadline),
+                    Body::Stream(write) => send_stream(c, write, !http10, deadline),
+                };
             }
             if let Err(e) = result {
                 log_event!(
@@ -1039,6 +1170,13 @@ mod tests {
             if req.path() == "/panic" {
                 panic!("handler bug");
             }
+            if req.path() == "/stream" {
+                return Response::stream(200, "text/plain", |out| {
+                    out.write_all(b"ab")?;
+                    out.write_all(b"")?;
+                    out.write_all(b"cdef")
+                });
+            }
             Response::text(200, &format!("hello {}", req.path()))
         })
         .unwrap()
@@ -1104,6 +1242,44 @@ mod tests {
         assert!(hdr.contains("Content-Length: 10"), "{hdr}");
         let (st, _, _) = read_response(&mut r);
         assert_eq!(st, "HTTP/1.1 500 Internal Server Error");
+        s.shutdown(Duration::from_secs(1));
+    }
+
+    #[test]
+    fn streamed_bodies_are_chunked_or_closed() {
+        let s = start(Limits::default());
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // chunked, then HEAD (headers only), then the connection still serves a request
+        c.write_all(
+            b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\nHEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n\
+              GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let mut all = Vec::new();
+        c.read_to_end(&mut all).unwrap();
+        let all = String::from_utf8(all).unwrap();
+        let chunked =
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n";
+        assert_eq!(
+            all,
+            format!(
+                "{chunked}2\r\nab\r\n4\r\ncdef\r\n0\r\n\r\n{chunked}HTTP/1.1 200 OK\r\n\
+                 Content-Length: 8\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                 Connection: close\r\n\r\nhello /a"
+            )
+        );
+        // HTTP/1.0 has no chunking: the body ends with the connection, even if kept alive
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(b"GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap();
+        let mut all = Vec::new();
+        c.read_to_end(&mut all).unwrap();
+        assert_eq!(
+            String::from_utf8(all).unwrap(),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nabcdef"
+        );
         s.shutdown(Duration::from_secs(1));
     }
 

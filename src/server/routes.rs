@@ -1,6 +1,6 @@
-//! Routes of both ports. Handlers build a complete body; the server sends it with a
-//! Content-Length, and a client that stops reading holds its worker only until the write
-//! timeout.
+//! Routes of both ports. Small bodies are built whole and sent with a Content-Length;
+//! `/metrics` streams its body (chunked) from the stores through a per-worker buffer. Either
+//! way a client that stops reading holds its worker only until the write timeout.
 
 use super::http::{Method, Request, Response};
 use super::telemetry::Telemetry;
@@ -9,7 +9,9 @@ use crate::exposition::negotiate::{accepts_gzip, negotiate, Format};
 use crate::kube::watch::WatchState;
 use crate::log::Level;
 use crate::log_event;
-use crate::store::ResourceWriter;
+use crate::store::{ResourceWriter, CHUNK};
+use std::cell::RefCell;
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -103,101 +105,127 @@ impl MainRoutes {
         }
     }
 
-    /// Renders the body for a scrape in the given format.
-    /// The writers a scrape covers: built-in and custom, alphabetically, after the
-    /// `?resources=`/`?exclude_resources=` filters.
-    fn selected<'a>(
-        &'a self,
-        builtin: &'a [ResourceWriter],
-        custom: &'a [Arc<ResourceWriter>],
-        include: &[String],
-        exclude: &[String],
-    ) -> Vec<&'a ResourceWriter> {
-        let mut merged: Vec<&ResourceWriter> = builtin.iter().collect();
-        merged.extend(custom.iter().map(|w| &**w));
-        merged.sort_by_key(|w| w.resource);
-        merged.retain(|w| {
-            (include.is_empty() || include.iter().any(|r| r == w.resource))
-                && !exclude.iter().any(|r| r == w.resource)
-        });
-        merged
-    }
-
-    pub fn render(&self, format: Format, include: &[String], exclude: &[String]) -> Vec<u8> {
-        let mut body = Vec::with_capacity(256 * 1024);
-        let custom = self.custom.snapshot();
-        let builtin = self.writers.snapshot();
-        for w in self.selected(&builtin, &custom, include, exclude) {
-            w.write(&mut body, format);
-        }
-        if format == Format::OpenMetrics {
-            body.extend_from_slice(b"# EOF\n");
-        }
-        body
-    }
-
-    /// The gzip body: one cached member per resource, recompressed only for resources that
-    /// changed since the last scrape.
-    pub fn render_gzip(
-        &self,
-        format: Format,
-        include: &[String],
-        exclude: &[String],
-    ) -> std::io::Result<Vec<u8>> {
-        let custom = self.custom.snapshot();
-        let builtin = self.writers.snapshot();
-        let mut scratch = Vec::new();
-        let members = self
-            .selected(&builtin, &custom, include, exclude)
-            .into_iter()
-            .map(|w| w.gzip_member(format, &mut scratch))
-            .collect::<std::io::Result<Vec<_>>>()?;
-        let mut body = Vec::with_capacity(members.iter().map(|m| m.len()).sum::<usize>() + 64);
-        for m in &members {
-            body.extend_from_slice(m);
-        }
-        if format == Format::OpenMetrics || body.is_empty() {
-            let tail: &[u8] = if format == Format::OpenMetrics {
-                b"# EOF\n"
-            } else {
-                b""
-            };
-            body.extend_from_slice(&crate::exposition::gzip::compress(tail)?);
-        }
-        Ok(body)
-    }
-
+    /// `/metrics`: a streamed body (plain: copied from the stores through the worker's
+    /// buffer; gzip: the cached members one after the other). Memory per scrape is the
+    /// buffer and one pointer per object, whatever the output size.
     fn metrics(&self, req: &Request) -> Response {
         let started = Instant::now();
         let format = negotiate(req.header("Accept").unwrap_or(""));
         let gzip = self.gzip && accepts_gzip(req.header("Accept-Encoding").unwrap_or(""));
         let (include, exclude) = resource_query(&req.target);
-        let mut resp = match gzip.then(|| self.render_gzip(format, &include, &exclude)) {
-            Some(Ok(z)) => {
-                let mut r = Response::new(200, format.content_type(), z);
-                r.headers.push(("Content-Encoding".into(), "gzip".into()));
-                r
-            }
+        // The writers as they are now: the stream keeps them even if a reshard swaps them.
+        let custom = self.custom.snapshot();
+        let builtin = self.writers.snapshot();
+        let telemetry = self.telemetry.clone();
+        // Members are built (compressed when stale) before the header goes out, so a
+        // compression failure can still fall back to a plain body.
+        let members = match gzip
+            .then(|| gzip_members(&selected(&builtin, &custom, &include, &exclude), format))
+        {
+            Some(Ok(m)) => Some(m),
             Some(Err(e)) => {
                 log_event!(Level::Warn, "gzip failed, sending plain", err = e);
-                Response::new(
-                    200,
-                    format.content_type(),
-                    self.render(format, &include, &exclude),
-                )
+                None
             }
-            None => Response::new(
-                200,
-                format.content_type(),
-                self.render(format, &include, &exclude),
-            ),
+            None => None,
         };
+        let gz = members.is_some();
+        let mut resp = Response::stream(200, format.content_type(), move |out| {
+            let result = match members {
+                Some(members) => members.iter().try_for_each(|m| out.write_all(m)),
+                None => write_plain(
+                    &selected(&builtin, &custom, &include, &exclude),
+                    format,
+                    out,
+                ),
+            };
+            // Like kube-state-metrics' handler histogram, this covers rendering and delivery:
+            // with a streamed body they overlap, and a slow client shows up here.
+            telemetry.observe_scrape(started.elapsed().as_secs_f64());
+            result
+        });
+        if gz {
+            resp.headers
+                .push(("Content-Encoding".into(), "gzip".into()));
+        }
         resp.headers.push(("Vary".into(), "Accept-Encoding".into()));
-        // rendering time: the body's delivery is bounded by the write timeout, not measured
-        self.telemetry
-            .observe_scrape(started.elapsed().as_secs_f64());
         resp
     }
+}
+
+/// The writers a scrape covers: built-in and custom, alphabetically, after the
+/// `?resources=`/`?exclude_resources=` filters.
+fn selected<'a>(
+    builtin: &'a [ResourceWriter],
+    custom: &'a [Arc<ResourceWriter>],
+    include: &[String],
+    exclude: &[String],
+) -> Vec<&'a ResourceWriter> {
+    let mut merged: Vec<&ResourceWriter> = builtin.iter().collect();
+    merged.extend(custom.iter().map(|w| &**w));
+    merged.sort_by_key(|w| w.resource);
+    merged.retain(|w| {
+        (include.is_empty() || include.iter().any(|r| r == w.resource))
+            && !exclude.iter().any(|r| r == w.resource)
+    });
+    merged
+}
+
+thread_local! {
+    /// Each HTTP worker's scrape buffer, reused across scrapes: a plain scrape is copied
+    /// from the stores into it and written out whenever it holds [`CHUNK`] bytes.
+    static SCRAPE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Writes the plain exposition of `writers` to `out` in chunks of about [`CHUNK`] bytes,
+/// through this thread's reusable buffer. Each resource's stores are locked only to take a
+/// snapshot of their objects, never while `out` is written to, so a client that reads slowly
+/// holds up no watch thread.
+pub fn write_plain(
+    writers: &[&ResourceWriter],
+    format: Format,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    SCRAPE_BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        // a line longer than the slack would grow it; keep what one scrape needs, no more
+        if buf.capacity() > 4 * CHUNK {
+            *buf = Vec::new();
+        }
+        buf.reserve(CHUNK + 16 * 1024);
+        let result = (|| {
+            for w in writers {
+                w.write_chunked(format, buf, CHUNK, out)?;
+            }
+            if format == Format::OpenMetrics {
+                buf.extend_from_slice(b"# EOF\n");
+            }
+            out.write_all(buf)
+        })();
+        buf.clear();
+        result
+    })
+}
+
+/// The gzip members of `writers` (cached, recompressed only for resources that changed since
+/// the last scrape), plus the OpenMetrics `# EOF` member, or one empty member when there is
+/// nothing else so the body is still valid gzip.
+pub fn gzip_members(writers: &[&ResourceWriter], format: Format) -> io::Result<Vec<Arc<Vec<u8>>>> {
+    let mut scratch = Vec::new();
+    let mut members = writers
+        .iter()
+        .map(|w| w.gzip_member(format, &mut scratch))
+        .filter(|m| !matches!(m, Ok(m) if m.is_empty()))
+        .collect::<io::Result<Vec<_>>>()?;
+    if format == Format::OpenMetrics || members.is_empty() {
+        let tail: &[u8] = if format == Format::OpenMetrics {
+            b"# EOF\n"
+        } else {
+            b""
+        };
+        members.push(Arc::new(crate::exposition::gzip::compress(tail)?));
+    }
+    Ok(members)
 }
 
 /// The telemetry port: self-metrics and health.

@@ -1,9 +1,14 @@
 //! The metric store: per object (by UID) the rendered lines of every enabled family. A scrape
 //! walks families in order and copies bytes; nothing is rendered at scrape time.
+//!
+//! Objects are held behind `Arc`s so a scrape can take a consistent snapshot of a resource
+//! (one pointer per object) under the read locks and then copy bytes with the locks released:
+//! a slow client never blocks the watch threads that update the stores.
 
 use crate::exposition::negotiate::Format;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -50,25 +55,77 @@ impl RenderedObject {
         &self.bytes[start..end]
     }
 
-    /// Appends family `i`'s lines in exposition form.
+    /// Appends family `i`'s lines in exposition form. This is the scrape's inner loop: the
+    /// room for the whole segment is reserved once, `name{identity` is assembled once per
+    /// object and family and then copied per line, and lines are found a word at a time.
     pub fn write_family(&self, i: usize, name: &[u8], out: &mut Vec<u8>) {
         let seg = self.segment(i);
         let Some(identity) = &self.identity else {
             out.extend_from_slice(seg);
             return;
         };
-        for line in seg.split_inclusive(|&b| b == b'\n') {
-            out.extend_from_slice(name);
-            if !identity.is_empty() {
-                out.push(b'{');
-                out.extend_from_slice(identity);
+        if seg.is_empty() {
+            return;
+        }
+        let plen = name.len()
+            + if identity.is_empty() {
+                0
+            } else {
+                1 + identity.len()
+            };
+        out.reserve(seg.len() + plen);
+        // the first line's `name{identity` is written out once and copied from there
+        let start = out.len();
+        out.extend_from_slice(name);
+        if !identity.is_empty() {
+            out.push(b'{');
+            out.extend_from_slice(identity);
+        }
+        let mut rest = seg;
+        loop {
+            let end = find_newline(rest).map(|p| p + 1).unwrap_or(rest.len());
+            out.extend_from_slice(&rest[..end]);
+            rest = &rest[end..];
+            if rest.is_empty() {
+                return;
             }
-            out.extend_from_slice(line);
+            out.extend_from_within(start..start + plen);
         }
     }
 }
 
-pub type ObjectMap = HashMap<Box<str>, RenderedObject>;
+/// Position of the first `\n`, eight bytes at a time (no memchr dependency): a byte of
+/// `w ^ 0x0a0a..` is zero where `w` holds a newline, and the lowest such byte is flagged
+/// exactly by `(x - 0x0101..) & !x & 0x8080..`.
+fn find_newline(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w) ^ NL;
+        let z = x.wrapping_sub(LO) & !x & HI;
+        if z != 0 {
+            return Some(base + (z.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| base + p)
+}
+
+pub type ObjectMap = HashMap<Box<str>, Arc<RenderedObject>>;
+
+/// Bytes a scrape copies into its buffer before handing them on (to the socket or to the
+/// gzip encoder): large enough that a write is one big syscall, small enough to stay in
+/// cache and to make a scrape's memory independent of the output size.
+pub const CHUNK: usize = 256 * 1024;
 
 /// The rendered objects of one resource in one namespace (or cluster-wide).
 #[derive(Default, Debug)]
@@ -88,9 +145,9 @@ impl Store {
         let mut m = self.objects.write();
         self.generation.fetch_add(1, Ordering::Release);
         match m.get_mut(uid) {
-            Some(slot) => *slot = obj,
+            Some(slot) => *slot = Arc::new(obj),
             None => {
-                m.insert(uid.into(), obj);
+                m.insert(uid.into(), Arc::new(obj));
             }
         }
     }
@@ -197,38 +254,79 @@ impl ResourceWriter {
                 return Ok(member.clone());
             }
         }
-        scratch.clear();
-        self.write(scratch, format);
-        let member = Arc::new(if scratch.is_empty() {
-            Vec::new()
-        } else {
-            crate::exposition::gzip::compress(scratch)?
-        });
+        let member = Arc::new(self.compress(format, scratch)?);
         self.gzip_cache.lock()[slot] = Some((generation, member.clone()));
         Ok(member)
+    }
+
+    /// Compresses this resource's output into one gzip member, streaming it through
+    /// `scratch` in [`CHUNK`]s, so only the compressed member grows with the output. Empty
+    /// (no member at all) while every store is empty.
+    fn compress(&self, format: Format, scratch: &mut Vec<u8>) -> std::io::Result<Vec<u8>> {
+        if self.stores.iter().all(|s| s.is_empty()) {
+            return Ok(Vec::new());
+        }
+        scratch.clear();
+        let mut enc = crate::exposition::gzip::encoder();
+        self.write_chunked(format, scratch, CHUNK, &mut enc)?;
+        enc.write_all(scratch)?;
+        scratch.clear();
+        enc.finish()
     }
 
     pub fn stores(&self) -> &[Arc<Store>] {
         &self.stores
     }
 
-    /// Appends this resource's exposition. No `# HELP`/`# TYPE` at all while every store is
-    /// empty (kube-state-metrics' `hasMetrics`); otherwise every enabled family gets its
-    /// header even with no samples. All stores stay read-locked for the whole resource so
-    /// the families of one scrape come from one consistent state.
-    pub fn write(&self, out: &mut Vec<u8>, format: Format) {
+    /// The objects of every store, in store order, taken under all the read locks at once so
+    /// the families of one scrape come from one consistent state. The locks are released on
+    /// return: copying the bytes out happens without them.
+    fn snapshot(&self) -> Vec<Arc<RenderedObject>> {
         let guards: Vec<_> = self.stores.iter().map(|s| s.objects.read()).collect();
-        if guards.iter().all(|g| g.is_empty()) {
-            return;
+        let mut objs = Vec::with_capacity(guards.iter().map(|g| g.len()).sum());
+        for g in &guards {
+            objs.extend(g.values().cloned());
+        }
+        objs
+    }
+
+    /// Streams this resource's exposition through `buf`: lines are appended to `buf`, and
+    /// whenever it holds at least `limit` bytes they are written to `out` and `buf` is
+    /// cleared. What remains below `limit` is left in `buf` for the caller (so small
+    /// resources share one write). No store lock is held while `out` is written to.
+    ///
+    /// No `# HELP`/`# TYPE` at all while every store is empty (kube-state-metrics'
+    /// `hasMetrics`); otherwise every enabled family gets its header even with no samples.
+    pub fn write_chunked(
+        &self,
+        format: Format,
+        buf: &mut Vec<u8>,
+        limit: usize,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let objs = self.snapshot();
+        if objs.is_empty() {
+            return Ok(());
         }
         for (i, header) in self.headers.iter().enumerate() {
-            out.extend_from_slice(header.get(format));
-            for g in &guards {
-                for obj in g.values() {
-                    obj.write_family(i, header.name.as_bytes(), out);
+            buf.extend_from_slice(header.get(format));
+            let name = header.name.as_bytes();
+            for obj in &objs {
+                obj.write_family(i, name, buf);
+                if buf.len() >= limit {
+                    out.write_all(buf)?;
+                    buf.clear();
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Appends this resource's whole exposition to `out` (tests, tools; scrapes stream with
+    /// [`ResourceWriter::write_chunked`]).
+    pub fn write(&self, out: &mut Vec<u8>, format: Format) {
+        // `usize::MAX`: never flushed, so the sink is never written to
+        let _ = self.write_chunked(format, out, usize::MAX, &mut std::io::sink());
     }
 }
 
@@ -361,13 +459,80 @@ mod tests {
     }
 
     #[test]
+    fn long_and_empty_identities() {
+        let id = format!("k=\"{}\"", "v".repeat(600));
+        let o = RenderedObject::compact(
+            id.clone().into_bytes(),
+            b"} 1\n,a=\"b\"} 2\n".to_vec(),
+            vec![14],
+        );
+        let mut out = Vec::new();
+        o.write_family(0, b"m", &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("m{{{id}}} 1\nm{{{id},a=\"b\"}} 2\n")
+        );
+        let o = RenderedObject::compact(Vec::new(), b" 1\n".to_vec(), vec![3]);
+        let mut out = Vec::new();
+        o.write_family(0, b"m", &mut out);
+        assert_eq!(out, b"m 1\n");
+    }
+
+    #[test]
+    fn find_newline_matches_a_byte_search() {
+        let text = b"ab\ncdefghijkl\n\nmnopqrstuvwxyz0123456789\x8a\x0b\n";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let s = &text[start..end];
+                assert_eq!(find_newline(s), s.iter().position(|&b| b == b'\n'), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
     fn replace_swaps_whole_content() {
         let s = Store::new();
         s.upsert("gone", obj(&["x 1\n"]));
         let mut m = ObjectMap::new();
-        m.insert("new".into(), obj(&["y 1\n"]));
+        m.insert("new".into(), Arc::new(obj(&["y 1\n"])));
         s.replace(m);
         assert_eq!(s.len(), 1);
         assert!(s.objects.read().contains_key("new"));
+    }
+
+    #[test]
+    fn chunked_writes_match_the_whole_body_and_stay_bounded() {
+        let s = Arc::new(Store::new());
+        for i in 0..50 {
+            s.upsert(
+                &format!("u{i}"),
+                obj(&[&format!("a{{o=\"{i}\"}} 1\n"), "b 2\n"]),
+            );
+        }
+        let w = ResourceWriter::new("pods", vec![hdr("# A\n"), hdr("# B\n")], vec![s]);
+        let whole = scrape(&w);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        let mut writes = Vec::new();
+        struct Log<'a>(&'a mut Vec<u8>, &'a mut Vec<usize>);
+        impl Write for Log<'_> {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.extend_from_slice(b);
+                self.1.push(b.len());
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        w.write_chunked(Format::Text, &mut buf, 64, &mut Log(&mut out, &mut writes))
+            .unwrap();
+        out.extend_from_slice(&buf);
+        assert_eq!(String::from_utf8(out).unwrap(), whole);
+        assert!(writes.len() > 10, "{writes:?}");
+        assert!(
+            writes.iter().all(|&n| (64..64 + 16).contains(&n)),
+            "{writes:?}"
+        );
     }
 }

@@ -247,7 +247,7 @@ impl Consumer<DynamicObject> for CustomConsumer {
     }
     fn relist_item(&mut self, obj: &DynamicObject) {
         if let Some(m) = &mut self.staging {
-            m.insert(obj.uid().into(), self.renderer.render(obj));
+            m.insert(obj.uid().into(), Arc::new(self.renderer.render(obj)));
         }
     }
     fn relist_commit(&mut self) {
