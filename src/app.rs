@@ -95,6 +95,8 @@ pub struct StartCtx {
     pub sd: Option<Arc<Discovery>>,
     /// Discovery resources already fed by a metrics watch.
     pub sd_served: parking_lot::Mutex<std::collections::BTreeSet<SdResource>>,
+    /// Receives on SIGHUP: the custom resource config file is checked at once.
+    pub crs_wake: crossbeam_channel::Receiver<()>,
 }
 
 /// A started resource: its writer and the readiness of each of its watches.
@@ -457,6 +459,10 @@ fn validate(opts: &Options) -> Result<(MetricFilter, Allowlist, Allowlist), AppE
 struct Base {
     client: Arc<ApiClient>,
     telemetry: Arc<Telemetry>,
+    crs_wake: (
+        crossbeam_channel::Sender<()>,
+        crossbeam_channel::Receiver<()>,
+    ),
 }
 
 /// Everything a reload or a reshard replaces as one piece: the built-in resources' writers,
@@ -511,6 +517,7 @@ fn start_generation(
         },
         sd: sd.clone(),
         sd_served: Default::default(),
+        crs_wake: base.crs_wake.1.clone(),
     });
     let (writers, mut readiness) = start_builtin(&ctx, opts)?;
     if let Some(sd) = &sd {
@@ -561,6 +568,7 @@ pub fn run(
     let base = Base {
         client: Arc::new(ApiClient::new(cluster).map_err(AppError::Config)?),
         telemetry: Arc::new(Telemetry::new()),
+        crs_wake: crossbeam_channel::bounded(1),
     };
     let telemetry = base.telemetry.clone();
     telemetry.set_shards(opts.shard as i64, opts.total_shards as i64);
@@ -662,6 +670,7 @@ pub fn run(
                         log_event!(Level::Warn, "reload: listen addresses, --tls-config and --kubeconfig change only on restart; applying the rest");
                     }
                     crate::log::set_level(new.log_level);
+                    let _ = rebuilder.base.crs_wake.0.try_send(());
                     rebuilder.reload(new);
                 }
                 Err(e) => log_event!(
@@ -1011,9 +1020,11 @@ fn start_custom_resources(
     crs.apply(resources);
     if let Source::File(path) = source {
         let every = std::time::Duration::from_millis(opts.custom_resource_state_poll_ms);
-        watch_file(crs, path, bytes, every).map_err(|source| AppError::Spawn {
-            resource: "crs-config-watch".into(),
-            source,
+        watch_file(crs, path, bytes, every, ctx.crs_wake.clone()).map_err(|source| {
+            AppError::Spawn {
+                resource: "crs-config-watch".into(),
+                source,
+            }
         })?;
     }
     Ok(writers)

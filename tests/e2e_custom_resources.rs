@@ -234,6 +234,40 @@ fn config_file_reload_adds_family_without_touching_pods() {
 }
 
 #[test]
+fn sighup_reloads_the_config_file_at_once() {
+    register_widgets();
+    let fake = FakeApiServer::start(FakeOptions::default());
+    fake.create("pods", pod("web-1"));
+    fake.create("widgets", widget("r2", json!(3), "Ready"));
+    let dir = tmpdir("sighup");
+    let kc = fake.write_kubeconfig(&dir);
+    let file = dir.join("crs.yaml");
+    let first: String = CONFIG
+        .split("    - name: widget_phase")
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&file, &first).unwrap();
+    // polling is slowed to ten minutes: only SIGHUP can make the change visible in time
+    let ks = Kubestate::start(
+        &kc,
+        &[
+            "--resources=pods",
+            &format!("--custom-resource-state-config-file={}", file.display()),
+            "--custom-resource-state-poll-ms=600000",
+        ],
+    );
+    ks.wait_scrape(Duration::from_secs(20), "first config", |b| {
+        b.contains("kube_customresource_widget_size{")
+    });
+    std::fs::write(&file, CONFIG).unwrap();
+    ks.signal("HUP");
+    ks.wait_scrape(Duration::from_secs(20), "reloaded on SIGHUP", |b| {
+        b.contains("kube_customresource_widget_phase{") && b.contains("kube_pod_info{")
+    });
+}
+
+#[test]
 fn invalid_config_stops_startup_with_exit_2() {
     let (code, err) = run_to_exit(&[
         "--kubeconfig=/nonexistent",

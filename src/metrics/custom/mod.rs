@@ -547,11 +547,13 @@ pub fn load(source: &Source) -> Result<(Vec<CompiledResource>, Vec<u8>), LoadErr
 /// config; an invalid one is logged, counted in `last_config_reload_successful` and leaves
 /// the running config in place. The content is compared, not just the mtime, so a
 /// rewrite within the filesystem's timestamp granularity is still seen.
+/// Checks the file every `every`, and at once whenever `wake` receives (SIGHUP).
 pub fn watch_file(
     crs: Arc<CustomResources>,
     path: std::path::PathBuf,
     mut last: Option<Vec<u8>>,
     every: Duration,
+    wake: crossbeam_channel::Receiver<()>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("crs-config-watch".into())
@@ -559,11 +561,18 @@ pub fn watch_file(
             let source = Source::File(path.clone());
             let mut last_meta: Option<(std::time::SystemTime, u64)> = None;
             loop {
-                std::thread::sleep(every);
+                let woken = match wake.recv_timeout(every) {
+                    Ok(()) => true,
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => false,
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                        std::thread::sleep(every);
+                        false
+                    }
+                };
                 let meta = std::fs::metadata(&path)
                     .ok()
                     .and_then(|m| Some((m.modified().ok()?, m.len())));
-                if meta.is_some() && meta == last_meta && last.is_some() {
+                if !woken && meta.is_some() && meta == last_meta && last.is_some() {
                     continue;
                 }
                 last_meta = meta;
