@@ -653,6 +653,9 @@ pub fn run(
                 // in-flight scrapes finish; the whole stop stays within 5 s
                 main_server.shutdown(std::time::Duration::from_secs(4));
                 tel_server.shutdown(std::time::Duration::from_millis(500));
+                if let Some(sd) = main_routes.sd.read().clone() {
+                    sd.flush(std::time::Duration::from_millis(400));
+                }
                 return Ok(());
             }
             Ok(Control::Reload) => match Options::parse(argv.clone())

@@ -244,3 +244,49 @@ fn sd_jobs_reload_on_sighup_and_a_bad_file_keeps_the_last_good_one() {
     .unwrap_or_else(|| panic!("new job not served: {}", ks.logs()));
     assert_eq!(get_json(&ks, "/sd/nodes").0, 404, "removed job is gone");
 }
+
+#[test]
+fn sigterm_flushes_pending_file_sd_updates() {
+    let fake = cluster();
+    let dir = tmpdir("flush");
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files).expect("files dir");
+    let cfg = sd_config(&dir);
+    // a minute between publications: only the shutdown flush can write the deletion in time
+    let mut ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[
+            "--resources=pods",
+            &format!("--sd-config={}", cfg.display()),
+            &format!("--sd-file-dir={}", files.display()),
+            "--sd-update-interval=60s",
+        ],
+    );
+    ks.wait_ready();
+    let file = files.join("web-pods.json");
+    let read = |f: &std::path::Path| -> Vec<String> {
+        let v: Value =
+            serde_json::from_slice(&std::fs::read(f).unwrap_or_default()).unwrap_or(Value::Null);
+        let mut t = targets(&v);
+        t.sort();
+        t
+    };
+    ks.wait_for(Duration::from_secs(10), || read(&file).len() == 2)
+        .expect("first set written at once");
+    fake.delete("pods", Some("shop"), "web-a");
+    // the deletion reaches kubestate, but the file is not rewritten before the interval
+    ks.wait_for(Duration::from_secs(5), || {
+        targets(&get_json(&ks, "/sd/web-pods").1).len() <= 2
+    })
+    .expect("served");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(read(&file).len(), 2, "coalesced: not yet written");
+    ks.signal("TERM");
+    let status = ks.wait_exit(Duration::from_secs(5)).expect("exits");
+    assert!(status.success());
+    assert_eq!(
+        read(&file),
+        vec!["10.1.0.2:8080"],
+        "the pending deletion was flushed on shutdown"
+    );
+}

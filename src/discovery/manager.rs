@@ -115,6 +115,8 @@ pub enum Msg {
     Updates(Vec<Update>),
     /// The first full list of a resource has been applied.
     Synced(Resource),
+    /// Publish everything pending now (shutdown), then signal.
+    Flush(crossbeam_channel::Sender<()>),
 }
 
 /// Everything the consumers share: the join caches and the primary objects of the roles
@@ -467,6 +469,13 @@ impl Discovery {
         &self.jobs
     }
 
+    /// Writes every pending update (file_sd included) without waiting for the coalescing
+    /// interval; used on shutdown so the files hold the last state. Waits up to `timeout`.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let (done, wait) = crossbeam_channel::bounded(1);
+        self.tx.send(Msg::Flush(done)).is_ok() && wait.recv_timeout(timeout).is_ok()
+    }
+
     /// The resources to watch, each with one consumer from [`Discovery::consumer`].
     pub fn resources(&self) -> BTreeSet<Resource> {
         self.jobs.iter().flat_map(job_resources).collect()
@@ -638,6 +647,10 @@ impl ManagerState {
                     j.dirty |= changed;
                 }
             }
+            // answered by the manager loop, which publishes before signalling
+            Msg::Flush(done) => {
+                let _ = done.send(());
+            }
         }
     }
 
@@ -736,14 +749,27 @@ fn run_manager(mut state: ManagerState, rx: Receiver<Msg>) {
             Some(t) => rx.recv_timeout(t.saturating_duration_since(Instant::now())),
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
+        let mut flushed = Vec::new();
         match msg {
+            Ok(Msg::Flush(done)) => flushed.push(done),
             Ok(m) => state.handle(m),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
         while let Ok(m) = rx.try_recv() {
-            state.handle(m);
+            match m {
+                Msg::Flush(done) => flushed.push(done),
+                m => state.handle(m),
+            }
         }
-        next = state.tick(Instant::now());
+        if flushed.is_empty() {
+            next = state.tick(Instant::now());
+        } else {
+            // past every coalescing deadline: whatever is pending is written now
+            next = state.tick(Instant::now() + Duration::from_secs(24 * 3600));
+            for done in flushed {
+                let _ = done.send(());
+            }
+        }
     }
 }
