@@ -240,6 +240,14 @@ impl<'a> Samples<'a> {
     pub fn value(&mut self, value: f64) {
         self.push_iter(std::iter::empty(), value);
     }
+
+    /// A sample with only the identity labels when there is a value (an absent field writes
+    /// no sample, as kube-state-metrics does for nil pointers).
+    pub fn value_if(&mut self, value: Option<f64>) {
+        if let Some(v) = value {
+            self.value(v);
+        }
+    }
 }
 
 /// Escapes identity labels once per object: `k1="v1",k2="v2"`.

@@ -246,12 +246,7 @@ fn status_target_metric(o: &HorizontalPodAutoscaler, _: &RenderCtx, s: &mut Samp
 fn status_condition(o: &HorizontalPodAutoscaler, _: &RenderCtx, s: &mut Samples) {
     let conditions = status(o).and_then(|st| st.conditions.as_deref());
     for c in conditions.unwrap_or(&[]) {
-        for (label, want) in [("true", "True"), ("false", "False"), ("unknown", "Unknown")] {
-            s.push(
-                &[("condition", c.type_.as_str()), ("status", label)],
-                if c.status == want { 1.0 } else { 0.0 },
-            );
-        }
+        common::push_condition(s, None, &c.type_, &c.status);
     }
 }
 

@@ -36,29 +36,17 @@ static FAMILIES: &[Family<Job>] = &[
     Family::stable(
         "kube_job_spec_parallelism",
         "The maximum desired number of pods the job should run at any given time.",
-        |o, _, s| {
-            if let Some(v) = spec(o).and_then(|sp| sp.parallelism) {
-                s.value(v as f64);
-            }
-        },
+        |o, _, s| s.value_if(spec(o).and_then(|sp| sp.parallelism).map(f64::from)),
     ),
     Family::stable(
         "kube_job_spec_completions",
         "The desired number of successfully finished pods the job should be run with.",
-        |o, _, s| {
-            if let Some(v) = spec(o).and_then(|sp| sp.completions) {
-                s.value(v as f64);
-            }
-        },
+        |o, _, s| s.value_if(spec(o).and_then(|sp| sp.completions).map(f64::from)),
     ),
     Family::stable(
         "kube_job_spec_active_deadline_seconds",
         "The duration in seconds relative to the startTime that the job may be active before the system tries to terminate it.",
-        |o, _, s| {
-            if let Some(v) = spec(o).and_then(|sp| sp.active_deadline_seconds) {
-                s.value(v as f64);
-            }
-        },
+        |o, _, s| s.value_if(spec(o).and_then(|sp| sp.active_deadline_seconds).map(|v| v as f64)),
     ),
     Family::stable(
         "kube_job_status_succeeded",
@@ -93,21 +81,13 @@ static FAMILIES: &[Family<Job>] = &[
     Family::stable(
         "kube_job_status_start_time",
         "StartTime represents time when the job was acknowledged by the Job Manager.",
-        |o, _, s| {
-            // Only nil is skipped; KSM does not check IsZero here.
-            if let Some(t) = status(o).and_then(|st| st.start_time.as_ref()) {
-                s.value(unix_seconds(t));
-            }
-        },
+        // Only nil is skipped; KSM does not check IsZero here.
+        |o, _, s| s.value_if(status(o).and_then(|st| st.start_time.as_ref()).map(unix_seconds)),
     ),
     Family::stable(
         "kube_job_status_completion_time",
         "CompletionTime represents time when the job was completed.",
-        |o, _, s| {
-            if let Some(t) = status(o).and_then(|st| st.completion_time.as_ref()) {
-                s.value(unix_seconds(t));
-            }
-        },
+        |o, _, s| s.value_if(status(o).and_then(|st| st.completion_time.as_ref()).map(unix_seconds)),
     ),
     Family::experimental(
         "kube_job_status_suspended",
@@ -181,11 +161,8 @@ fn condition_statuses<const KIND: u8>(o: &Job, _: &RenderCtx, s: &mut Samples) {
         "Failed"
     };
     for c in conditions(o).iter().filter(|c| c.type_ == want) {
-        for (label, status) in [("true", "True"), ("false", "False"), ("unknown", "Unknown")] {
-            s.push(
-                &[("condition", label)],
-                if c.status == status { 1.0 } else { 0.0 },
-            );
+        for (k8s, label) in common::CONDITION_STATUSES {
+            s.push(&[("condition", label)], common::bool_value(c.status == k8s));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! PersistentVolumeClaim families, in kube-state-metrics' order (`internal/store/persistentvolumeclaim.go`).
 
-use crate::metrics::common::{annotations, created, deletion_timestamp, labels};
+use crate::metrics::common::{self, annotations, created, deletion_timestamp, labels};
 use crate::metrics::family::{identity_labels, Family, RenderCtx, Samples};
 use crate::metrics::quantity::parse_quantity;
 use crate::metrics::ResourceDef;
@@ -131,12 +131,7 @@ fn access_mode(o: &PersistentVolumeClaim, _: &RenderCtx, s: &mut Samples) {
 fn status_condition(o: &PersistentVolumeClaim, _: &RenderCtx, s: &mut Samples) {
     let conds = o.status.as_ref().and_then(|st| st.conditions.as_deref());
     for c in conds.unwrap_or(&[]) {
-        for (label, status) in [("true", "True"), ("false", "False"), ("unknown", "Unknown")] {
-            s.push(
-                &[("condition", c.type_.as_str()), ("status", label)],
-                if c.status == status { 1.0 } else { 0.0 },
-            );
-        }
+        common::push_condition(s, None, &c.type_, &c.status);
     }
 }
 

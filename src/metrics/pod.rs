@@ -478,85 +478,75 @@ fn state_started<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn last_terminated_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+/// One sample per container status, labelled `container`, valued by `value`; a container for
+/// which `value` has nothing gets no sample.
+fn per_container<const INIT: bool>(
+    p: &Pod,
+    s: &mut Samples,
+    value: impl Fn(&ContainerStatus) -> Option<f64>,
+) {
     for cs in container_statuses::<INIT>(p) {
-        if let Some(t) = last_terminated(cs) {
-            s.push(
-                &[("container", cs.name.as_str()), ("reason", s_or(&t.reason))],
-                1.0,
-            );
+        if let Some(v) = value(cs) {
+            s.push(&[("container", cs.name.as_str())], v);
         }
     }
+}
+
+/// Like [`per_container`] for the `*_reason` families: `container`, `reason`, value 1.
+fn per_container_reason<const INIT: bool>(
+    p: &Pod,
+    s: &mut Samples,
+    reason: impl Fn(&ContainerStatus) -> Option<&str>,
+) {
+    for cs in container_statuses::<INIT>(p) {
+        if let Some(r) = reason(cs) {
+            s.push(&[("container", cs.name.as_str()), ("reason", r)], 1.0);
+        }
+    }
+}
+
+fn last_terminated_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+    per_container_reason::<INIT>(p, s, |cs| last_terminated(cs).map(|t| s_or(&t.reason)));
 }
 
 fn last_terminated_exitcode<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    for cs in container_statuses::<INIT>(p) {
-        if let Some(t) = last_terminated(cs) {
-            s.push(&[("container", cs.name.as_str())], f64::from(t.exit_code));
-        }
-    }
+    per_container::<INIT>(p, s, |cs| {
+        last_terminated(cs).map(|t| f64::from(t.exit_code))
+    });
 }
 
 fn last_terminated_timestamp<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    for cs in container_statuses::<INIT>(p) {
-        if let Some(t) = last_terminated(cs) {
-            s.push(
-                &[("container", cs.name.as_str())],
-                time_or_go_zero(t.finished_at.as_ref()),
-            );
-        }
-    }
+    per_container::<INIT>(p, s, |cs| {
+        last_terminated(cs).map(|t| time_or_go_zero(t.finished_at.as_ref()))
+    });
 }
 
 fn status_ready<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    for cs in container_statuses::<INIT>(p) {
-        s.push(&[("container", cs.name.as_str())], bool_value(cs.ready));
-    }
+    per_container::<INIT>(p, s, |cs| Some(bool_value(cs.ready)));
 }
 
 fn restarts_total<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    for cs in container_statuses::<INIT>(p) {
-        s.push(
-            &[("container", cs.name.as_str())],
-            f64::from(cs.restart_count),
-        );
-    }
+    per_container::<INIT>(p, s, |cs| Some(f64::from(cs.restart_count)));
 }
 
 fn status_running<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    for cs in container_statuses::<INIT>(p) {
-        s.push(
-            &[("container", cs.name.as_str())],
-            bool_value(is_running(cs)),
-        );
-    }
+    per_container::<INIT>(p, s, |cs| Some(bool_value(is_running(cs))));
 }
 
 fn status_terminated<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    for cs in container_statuses::<INIT>(p) {
-        s.push(
-            &[("container", cs.name.as_str())],
-            bool_value(terminated(cs).is_some()),
-        );
-    }
+    per_container::<INIT>(p, s, |cs| Some(bool_value(terminated(cs).is_some())));
 }
 
 fn terminated_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    for cs in container_statuses::<INIT>(p) {
-        if let Some(t) = terminated(cs) {
-            s.push(
-                &[("container", cs.name.as_str()), ("reason", s_or(&t.reason))],
-                1.0,
-            );
-        }
-    }
+    per_container_reason::<INIT>(p, s, |cs| terminated(cs).map(|t| s_or(&t.reason)));
 }
 
 fn status_waiting<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
-    for cs in container_statuses::<INIT>(p) {
-        let waiting = cs.state.as_ref().is_some_and(|st| st.waiting.is_some());
-        s.push(&[("container", cs.name.as_str())], bool_value(waiting));
-    }
+    per_container::<INIT>(p, s, |cs| {
+        Some(bool_value(
+            cs.state.as_ref().is_some_and(|st| st.waiting.is_some()),
+        ))
+    });
 }
 
 fn waiting_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
