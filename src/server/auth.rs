@@ -72,6 +72,9 @@ impl<V: Copy> Cache<V> {
 pub struct BasicAuth {
     users: BTreeMap<String, String>,
     verified: Cache<()>,
+    /// Verified in place of a missing user's hash, so that an unknown user name costs as much
+    /// bcrypt work as a wrong password and response times do not reveal which users exist.
+    decoy: std::sync::OnceLock<String>,
 }
 
 impl BasicAuth {
@@ -79,7 +82,24 @@ impl BasicAuth {
         BasicAuth {
             users,
             verified: Cache::new(),
+            decoy: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The bcrypt cost of the configured hashes (`$2y$10$…` → 10), so the decoy costs the same.
+    fn cost(&self) -> u32 {
+        self.users
+            .values()
+            .find_map(|h| h.split('$').nth(2).and_then(|c| c.parse().ok()))
+            .filter(|c| (4..=31).contains(c))
+            .unwrap_or(bcrypt::DEFAULT_COST)
+    }
+
+    fn decoy(&self) -> &str {
+        self.decoy.get_or_init(|| {
+            // Only fails for a cost outside 4..=31, which `cost` rules out.
+            bcrypt::hash("kubestate-decoy", self.cost()).unwrap_or_default()
+        })
     }
 
     /// True when the `Authorization: Basic …` header names a user whose password matches.
@@ -88,6 +108,7 @@ impl BasicAuth {
             return false;
         };
         let Some(hash) = self.users.get(&user) else {
+            let _ = bcrypt::verify(pass.as_bytes(), self.decoy());
             return false;
         };
         let k = key(&[user.as_bytes(), pass.as_bytes(), hash.as_bytes()]);
@@ -342,6 +363,19 @@ mod tests {
         assert!(!b.check(Some("Bearer abc")));
         assert!(!b.check(Some("Basic !!!")));
         assert_eq!(b.verified.map.lock().len(), 1, "failures are not cached");
+    }
+
+    #[test]
+    fn unknown_users_pay_for_a_bcrypt_of_the_configured_cost() {
+        let hash = bcrypt::hash("s3cret", 5).unwrap();
+        let b = BasicAuth::new([("alice".to_string(), hash)].into());
+        assert!(b.decoy.get().is_none());
+        assert!(!b.check(Some(&basic("mallory", "s3cret"))));
+        let decoy = b.decoy.get().expect("an unknown user is checked against the decoy");
+        assert!(decoy.starts_with("$2") && decoy.split('$').nth(2) == Some("05"));
+        // The decoy never lets anyone in, whatever the password.
+        assert!(!b.check(Some(&basic("mallory", "kubestate-decoy"))));
+        assert!(!b.check(Some(&basic("", ""))));
     }
 
     #[test]
