@@ -311,3 +311,118 @@ fn custom_resource_state_only_drops_builtin_resources() {
     });
     assert!(!body.contains("kube_pod_"), "{body}");
 }
+
+fn crd(plural: &str, group: &str, kind: &str, versions: &[(&str, bool)]) -> Value {
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|(v, served)| json!({"name": v, "served": served, "storage": true,
+            "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}))
+        .collect();
+    json!({"metadata": {"name": format!("{plural}.{group}")},
+        "spec": {"group": group, "scope": "Namespaced", "versions": versions,
+            "names": {"plural": plural, "singular": kind.to_lowercase(), "kind": kind, "listKind": format!("{kind}List")}}})
+}
+
+#[test]
+fn wildcard_kinds_follow_the_crds_as_they_come_and_go() {
+    register_resource(ResourceInfo {
+        plural: "customresourcedefinitions",
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        kind: "CustomResourceDefinition",
+        namespaced: false,
+    });
+    for (plural, kind) in [("sprockets", "Sprocket"), ("cogs", "Cog")] {
+        register_resource(ResourceInfo {
+            plural,
+            group: "wild.example.io",
+            version: "v1",
+            kind,
+            namespaced: true,
+        });
+    }
+    let fake = FakeApiServer::start(FakeOptions::default());
+    fake.create("pods", pod("web-1"));
+    fake.create(
+        "customresourcedefinitions",
+        crd(
+            "sprockets",
+            "wild.example.io",
+            "Sprocket",
+            &[("v1", true), ("v0", false)],
+        ),
+    );
+    // Another group's CRD must not match.
+    fake.create(
+        "customresourcedefinitions",
+        crd("widgets", "example.io", "Widget", &[("v1", true)]),
+    );
+    fake.create("sprockets", widget("s1", json!(2), "Ready"));
+    fake.create("cogs", widget("c1", json!(9), "Ready"));
+    let dir = tmpdir("wildcard");
+    let kc = fake.write_kubeconfig(&dir);
+    let cfg = r#"spec:
+  resources:
+  - groupVersionKind: {group: wild.example.io, version: "*", kind: "*"}
+    labelsFromPath: {name: [metadata, name]}
+    metrics:
+    - name: part_size
+      help: Size of a part.
+      each: {type: Gauge, gauge: {path: [spec, size]}}
+"#;
+    let ks = Kubestate::start(
+        &kc,
+        &[
+            "--resources=pods",
+            &format!("--custom-resource-state-config={cfg}"),
+        ],
+    );
+    let sprocket = "kube_customresource_part_size{customresource_group=\"wild.example.io\",customresource_kind=\"Sprocket\",customresource_version=\"v1\",name=\"s1\"} 2\n";
+    let cog = "kube_customresource_part_size{customresource_group=\"wild.example.io\",customresource_kind=\"Cog\",customresource_version=\"v1\",name=\"c1\"} 9\n";
+    let body = ks.wait_scrape(Duration::from_secs(20), "sprockets via the CRD", |b| {
+        b.contains(sprocket)
+    });
+    assert!(!body.contains("Cog"), "no CRD for cogs yet:\n{body}");
+    assert!(
+        !body.contains("customresource_version=\"v0\""),
+        "v0 is not served"
+    );
+    assert!(!body.contains("kube_customresource_part_size{customresource_group=\"example.io\""));
+
+    // A CRD installed later: its kind is picked up; the family header appears once.
+    fake.create(
+        "customresourcedefinitions",
+        crd("cogs", "wild.example.io", "Cog", &[("v1", true)]),
+    );
+    let body = ks.wait_scrape(Duration::from_secs(20), "cogs after the CRD", |b| {
+        b.contains(cog) && b.contains(sprocket)
+    });
+    assert_eq!(
+        body.matches("# HELP kube_customresource_part_size Size of a part.\n")
+            .count(),
+        1,
+        "{body}"
+    );
+    assert_eq!(
+        body.matches("# TYPE kube_customresource_part_size gauge\n")
+            .count(),
+        1
+    );
+
+    // The Sprocket CRD goes: its series go, the Cog ones and the pods stay.
+    fake.delete(
+        "customresourcedefinitions",
+        None,
+        "sprockets.wild.example.io",
+    );
+    let body = ks.wait_scrape(Duration::from_secs(20), "sprockets removed", |b| {
+        !b.contains("Sprocket") && b.contains(cog)
+    });
+    assert!(body.contains("kube_pod_info{"));
+    assert!(
+        ks.logs()
+            .contains("custom resource no longer served by any CRD"),
+        "{}",
+        ks.logs()
+    );
+}

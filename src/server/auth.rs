@@ -371,7 +371,10 @@ mod tests {
         let b = BasicAuth::new([("alice".to_string(), hash)].into());
         assert!(b.decoy.get().is_none());
         assert!(!b.check(Some(&basic("mallory", "s3cret"))));
-        let decoy = b.decoy.get().expect("an unknown user is checked against the decoy");
+        let decoy = b
+            .decoy
+            .get()
+            .expect("an unknown user is checked against the decoy");
         assert!(decoy.starts_with("$2") && decoy.split('$').nth(2) == Some("05"));
         // The decoy never lets anyone in, whatever the password.
         assert!(!b.check(Some(&basic("mallory", "kubestate-decoy"))));

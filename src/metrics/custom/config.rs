@@ -19,7 +19,7 @@ pub struct Spec {
     pub resources: Vec<ResourceConfig>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Gvk {
     #[serde(default)]
     pub group: String,
@@ -27,6 +27,23 @@ pub struct Gvk {
     pub version: String,
     #[serde(default)]
     pub kind: String,
+}
+
+/// A `groupVersionKind` field resolved through the cluster's CRDs.
+pub const WILDCARD: &str = "*";
+
+impl Gvk {
+    /// Version or kind left to the CRDs (KSM's "variable VK").
+    pub fn is_wildcard(&self) -> bool {
+        self.version == WILDCARD || self.kind == WILDCARD
+    }
+
+    /// Whether a concrete group/version/kind is one this (possibly wildcard) entry covers.
+    pub fn matches(&self, concrete: &Gvk) -> bool {
+        self.group == concrete.group
+            && (self.version == WILDCARD || self.version == concrete.version)
+            && (self.kind == WILDCARD || self.kind == concrete.kind)
+    }
 }
 
 impl fmt::Display for Gvk {
@@ -231,6 +248,23 @@ pub struct CompiledResource {
     pub families: Vec<CompiledFamily>,
 }
 
+impl CompiledResource {
+    /// This wildcard entry for one concrete type found among the CRDs: the CRD's plural wins
+    /// over `resourcePlural` (as in KSM) and the reserved labels name the concrete type.
+    pub fn resolved(&self, gvk: &Gvk, plural: &str) -> CompiledResource {
+        let mut r = self.clone();
+        r.gvk = gvk.clone();
+        r.plural = Some(plural.to_string());
+        for f in &mut r.families {
+            f.common_labels
+                .insert("customresource_version".into(), gvk.version.clone());
+            f.common_labels
+                .insert("customresource_kind".into(), gvk.kind.clone());
+        }
+        r
+    }
+}
+
 /// Parses and validates a whole document. `source` names it in errors (file or flag).
 pub fn parse(source: &str, yaml: &str) -> Result<Vec<CompiledResource>, ConfigError> {
     let doc: Document = if yaml.trim().is_empty() {
@@ -290,19 +324,19 @@ fn compile_resource(index: usize, r: &ResourceConfig) -> Result<CompiledResource
         field,
         reason,
     };
-    for (field, v) in [("version", &gvk.version), ("kind", &gvk.kind)] {
+    let mut gvk = gvk;
+    // KSM resolves an empty or `*` version or kind through the cluster's CRDs; the group
+    // must be named, since CRDs are looked up by group.
+    for v in [&mut gvk.version, &mut gvk.kind] {
         if v.is_empty() {
-            return Err(res_err(
-                format!("groupVersionKind.{field}"),
-                "must be set".into(),
-            ));
+            *v = WILDCARD.to_string();
         }
-        if v == "*" {
-            return Err(res_err(
-                format!("groupVersionKind.{field}"),
-                "wildcard resolution through CRDs is not supported by kubestate; name the version and kind".into(),
-            ));
-        }
+    }
+    if gvk.is_wildcard() && (gvk.group.is_empty() || gvk.group == WILDCARD) {
+        return Err(res_err(
+            "groupVersionKind.group".into(),
+            "must be set when version or kind is a wildcard (CRDs are looked up by group)".into(),
+        ));
     }
     let prefix = r
         .metric_name_prefix
@@ -490,6 +524,38 @@ spec:
 "#;
 
     #[test]
+    fn wildcards_parse_and_resolve_per_concrete_type() {
+        let doc = "spec:\n  resources:\n  - groupVersionKind: {group: example.io, version: \"*\", kind: \"\"}\n    resourcePlural: ignored\n    commonLabels: {customresource_kind: mine, team: a}\n    metrics:\n    - name: size\n      each: {type: Gauge, gauge: {path: [spec, size]}}\n  - groupVersionKind: {group: example.io, version: v1}\n";
+        let r = parse("t", doc).unwrap();
+        assert_eq!(r[0].gvk.to_string(), "example.io_*_*");
+        assert_eq!(r[1].gvk.to_string(), "example.io_v1_*");
+        assert!(r.iter().all(|x| x.gvk.is_wildcard()));
+        let concrete = Gvk {
+            group: "example.io".into(),
+            version: "v2".into(),
+            kind: "Gadget".into(),
+        };
+        assert!(r[0].gvk.matches(&concrete));
+        assert!(!r[1].gvk.matches(&concrete), "v1 only");
+        let got = r[0].resolved(&concrete, "gadgets");
+        assert_eq!(got.gvk, concrete);
+        assert!(!got.gvk.is_wildcard());
+        assert_eq!(
+            got.plural.as_deref(),
+            Some("gadgets"),
+            "the CRD's plural wins"
+        );
+        let labels = &got.families[0].common_labels;
+        assert_eq!(labels["customresource_group"], "example.io");
+        assert_eq!(labels["customresource_version"], "v2");
+        assert_eq!(
+            labels["customresource_kind"], "Gadget",
+            "reserved labels win"
+        );
+        assert_eq!(labels["team"], "a");
+    }
+
+    #[test]
     fn parses_ksm_example_and_merges_labels() {
         let r = parse("test", KSM_EXAMPLE).unwrap();
         assert_eq!(r.len(), 1);
@@ -567,8 +633,8 @@ spec:
             "custom resource state config: resource example.io_v1_Widget, labelsFromPath.n [\"[q]\"]: invalid list lookup: [q]"
         );
         assert_eq!(
-            invalid("spec:\n  resources:\n  - groupVersionKind: {group: example.io, version: \"*\", kind: Widget}\n"),
-            "custom resource state config: resource example.io_*_Widget, groupVersionKind.version: wildcard resolution through CRDs is not supported by kubestate; name the version and kind"
+            invalid("spec:\n  resources:\n  - groupVersionKind: {group: \"*\", version: v1, kind: \"*\"}\n"),
+            "custom resource state config: resource *_v1_*, groupVersionKind.group: must be set when version or kind is a wildcard (CRDs are looked up by group)"
         );
         assert_eq!(
             invalid("spec:\n  resources:\n  - groupVersionKind: {group: example.io, version: v1, kind: W}\n  - groupVersionKind: {group: example.io, version: v1, kind: W}\n"),

@@ -4,11 +4,14 @@
 //!
 //! Lifecycle: [`CustomResources::apply`] starts one *generation* for a parsed config — per
 //! configured resource a thread that discovers the type (retrying with backoff while the CRD
-//! is absent), then starts its watches and publishes its writer into [`CustomWriters`]. A
-//! reload stops the old generation (its discovery threads and watches) and starts a new one;
-//! built-in resources are never touched.
+//! is absent), then starts its watches and publishes its writer into [`CustomWriters`]. Entries
+//! with a wildcard version or kind are resolved through a watch on CRDs ([`crd`]): each
+//! concrete type found gets the same treatment, and loses it when no CRD serves it any more.
+//! A reload stops the old generation (its discovery threads and watches) and starts a new
+//! one; built-in resources are never touched.
 
 pub mod config;
+pub mod crd;
 pub mod discovery;
 pub mod path;
 pub mod render;
@@ -26,13 +29,18 @@ use crate::log::Level;
 use crate::log_event;
 use crate::metrics::filter::MetricFilter;
 use crate::server::telemetry::Telemetry;
-use crate::store::{ObjectMap, RenderedObject, ResourceWriter, Store};
-use config::{CompiledFamily, CompiledResource};
+use crate::store::{FamilyHeaders, ObjectMap, RenderedObject, ResourceWriter, Store};
+use config::{CompiledFamily, CompiledResource, Gvk};
+use crd::{Crd, CrdCache, CrdConsumer, CRDS};
+use discovery::Discovered;
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long the resolver waits after a CRD change before resolving, so a burst is one pass.
+const RESOLVE_SETTLE: Duration = Duration::from_millis(300);
 
 /// The writers of custom resources, beside the static built-in ones. A scrape takes a
 /// snapshot (cheap `Arc` clones under a read lock); a reload replaces the content. Kept
@@ -43,10 +51,6 @@ pub struct CustomWriters(Arc<RwLock<Vec<Arc<ResourceWriter>>>>);
 impl CustomWriters {
     pub fn snapshot(&self) -> Vec<Arc<ResourceWriter>> {
         self.0.read().clone()
-    }
-
-    fn clear(&self) {
-        self.0.write().clear();
     }
 }
 
@@ -279,14 +283,46 @@ pub struct CrsCtx {
 #[derive(Default)]
 struct Generation {
     stopped: AtomicBool,
-    watches: Mutex<Vec<Arc<WatchState>>>,
+    /// Every type started (or being discovered) for this config.
+    running: Mutex<Vec<Arc<Running>>>,
+    /// The CRD watch that resolves wildcard entries, when there are any.
+    crd_watch: Mutex<Option<Arc<WatchState>>>,
     discovered: AtomicI64,
+}
+
+/// One type's watches and writer. A type a wildcard resolved to is stopped on its own when
+/// its CRD stops serving it; the others live as long as their generation.
+#[derive(Default)]
+struct Running {
+    stopped: AtomicBool,
+    watches: Mutex<Vec<Arc<WatchState>>>,
+    /// The writer name once published.
+    writer: Mutex<Option<&'static str>>,
+}
+
+impl Running {
+    fn stop_watches(&self) {
+        self.stopped.store(true, Ordering::Release);
+        for s in self.watches.lock().iter() {
+            s.stop();
+        }
+    }
+}
+
+/// A published writer's parts, kept so the writer list can be rebuilt with duplicate
+/// family headers blanked whenever a type comes or goes.
+struct Published {
+    name: &'static str,
+    headers: Vec<FamilyHeaders>,
+    stores: Vec<Arc<Store>>,
 }
 
 /// The running custom resources and the writer list the main port reads.
 pub struct CustomResources {
     ctx: CrsCtx,
     writers: CustomWriters,
+    /// Sorted by name; the source of `writers`. Locked before `writers`.
+    published: Mutex<Vec<Published>>,
     current: Mutex<Option<Arc<Generation>>>,
 }
 
@@ -295,91 +331,290 @@ pub fn gvr_string(group: &str, version: &str, plural: &str) -> String {
     format!("{group}/{version}, Resource={plural}")
 }
 
+/// The writers for `published`, in order. A family name a previous writer already has keeps
+/// its samples but loses its HELP/TYPE, as KSM's `SanitizeHeaders` does: two entries (or two
+/// kinds of one wildcard) declaring the same metric must not repeat its header.
+fn build_writers(published: &[Published]) -> Vec<Arc<ResourceWriter>> {
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    published
+        .iter()
+        .map(|p| {
+            let headers = p
+                .headers
+                .iter()
+                .map(|h| {
+                    if seen.insert(&h.name) {
+                        h.clone()
+                    } else {
+                        FamilyHeaders {
+                            name: h.name.clone(),
+                            text: Vec::new(),
+                            openmetrics: Vec::new(),
+                        }
+                    }
+                })
+                .collect();
+            Arc::new(ResourceWriter::new(p.name, headers, p.stores.clone()))
+        })
+        .collect()
+}
+
 impl CustomResources {
     pub fn new(ctx: CrsCtx, writers: CustomWriters) -> Arc<Self> {
         Arc::new(CustomResources {
             ctx,
             writers,
+            published: Mutex::new(Vec::new()),
             current: Mutex::new(None),
         })
     }
 
     /// Stops whatever runs and starts `resources`. Writers of the old config disappear at
-    /// once; the new ones appear as each type is discovered and its watch started.
+    /// once; the new ones appear as each type is discovered and its watch started. Entries
+    /// with a wildcard version or kind are resolved through a watch on CRDs.
     pub fn apply(self: &Arc<Self>, resources: Vec<CompiledResource>) {
         let gen = Arc::new(Generation::default());
         {
             let mut cur = self.current.lock();
             if let Some(old) = cur.take() {
-                // under the writers' lock so no discovery thread of `old` publishes after this
-                let mut w = self.writers.0.write();
-                old.stopped.store(true, Ordering::Release);
-                for s in old.watches.lock().iter() {
-                    s.stop();
-                }
-                w.clear();
-                self.ctx
-                    .telemetry
-                    .crs
-                    .types_removed(old.discovered.load(Ordering::Relaxed));
+                self.stop_generation(&old);
             }
             *cur = Some(gen.clone());
         }
-        for r in resources {
+        let (wildcards, concrete): (Vec<_>, Vec<_>) =
+            resources.into_iter().partition(|r| r.gvk.is_wildcard());
+        if !wildcards.is_empty() {
             let me = self.clone();
             let gen = gen.clone();
-            let name = format!("crs/{}", r.gvk);
+            let named: Vec<Gvk> = concrete.iter().map(|r| r.gvk.clone()).collect();
             let spawned = std::thread::Builder::new()
-                .name(name.clone())
-                .spawn(move || me.run_resource(gen, r));
+                .name("crs/crd-resolver".into())
+                .spawn(move || me.run_resolver(gen, wildcards, named));
             if let Err(e) = spawned {
                 log_event!(
                     Level::Error,
-                    "cannot start custom resource thread",
-                    resource = name,
+                    "cannot start the CRD resolver thread",
+                    resource = "customresourcedefinitions",
                     err = e
                 );
             }
+        }
+        for r in concrete {
+            self.start_type(&gen, r, None);
         }
     }
 
     /// Stops everything (used by tests and on shutdown paths).
     pub fn stop(&self) {
-        self.writers.clear();
         if let Some(old) = self.current.lock().take() {
-            old.stopped.store(true, Ordering::Release);
-            for s in old.watches.lock().iter() {
-                s.stop();
+            self.stop_generation(&old);
+        }
+    }
+
+    fn stop_generation(&self, old: &Generation) {
+        // Under the publish lock, so no discovery thread of `old` publishes after this.
+        let mut published = self.published.lock();
+        old.stopped.store(true, Ordering::Release);
+        if let Some(w) = old.crd_watch.lock().take() {
+            w.stop();
+        }
+        for r in old.running.lock().iter() {
+            r.stop_watches();
+        }
+        published.clear();
+        *self.writers.0.write() = Vec::new();
+        self.ctx
+            .telemetry
+            .crs
+            .types_removed(old.discovered.swap(0, Ordering::Relaxed));
+    }
+
+    /// Starts one concrete type on its own thread; `known` skips discovery (a CRD told).
+    fn start_type(
+        self: &Arc<Self>,
+        gen: &Arc<Generation>,
+        r: CompiledResource,
+        known: Option<Discovered>,
+    ) -> Arc<Running> {
+        let running = Arc::new(Running::default());
+        gen.running.lock().push(running.clone());
+        let me = self.clone();
+        let (gen, run) = (gen.clone(), running.clone());
+        let name = format!("crs/{}", r.gvk);
+        let spawned = std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || me.run_resource(gen, run, r, known));
+        if let Err(e) = spawned {
+            log_event!(
+                Level::Error,
+                "cannot start custom resource thread",
+                resource = name,
+                err = e
+            );
+        }
+        running
+    }
+
+    /// A resolved type its CRD no longer serves: its watches stop and its series go.
+    fn stop_type(&self, gen: &Generation, running: &Arc<Running>) {
+        let mut published = self.published.lock();
+        running.stop_watches();
+        gen.running.lock().retain(|r| !Arc::ptr_eq(r, running));
+        if let Some(name) = running.writer.lock().take() {
+            published.retain(|p| p.name != name);
+            *self.writers.0.write() = build_writers(&published);
+            gen.discovered.fetch_sub(1, Ordering::Relaxed);
+            self.ctx.telemetry.crs.types_removed(1);
+        }
+    }
+
+    /// Watches CRDs and keeps the types the wildcard entries resolve to running. A type named
+    /// by a concrete entry, or by an earlier wildcard, is left to that entry.
+    fn run_resolver(
+        self: Arc<Self>,
+        gen: Arc<Generation>,
+        wildcards: Vec<CompiledResource>,
+        named: Vec<Gvk>,
+    ) {
+        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+        let cache = CrdCache::default();
+        let state = WatchState::new();
+        let spec = WatchSpec {
+            resource: CRDS,
+            namespace: None,
+            field_selector: None,
+            use_apiserver_cache: self.ctx.use_apiserver_cache,
+            page_size: 500,
+            initial_sync: self.ctx.initial_sync,
+            watch_list_idle: self.ctx.watch_list_idle,
+            shard: None,
+        };
+        let consumers: Vec<Box<dyn Consumer<Crd>>> =
+            vec![Box::new(CrdConsumer::new(cache.clone(), tx))];
+        {
+            let _published = self.published.lock();
+            if gen.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            let started = Watcher::new(
+                self.ctx.client.clone(),
+                spec,
+                consumers,
+                state.clone(),
+                self.ctx.telemetry.clone(),
+            )
+            .spawn();
+            if let Err(e) = started {
+                log_event!(
+                    Level::Error,
+                    "cannot start the watch thread",
+                    resource = "customresourcedefinitions",
+                    err = e
+                );
+                return;
+            }
+            *gen.crd_watch.lock() = Some(state);
+        }
+        let mut active: BTreeMap<String, Arc<Running>> = BTreeMap::new();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(()) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if gen.stopped.load(Ordering::Acquire) {
+                        return;
+                    }
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            }
+            // A burst of CRD events (an install of many) is resolved once.
+            std::thread::sleep(RESOLVE_SETTLE);
+            while rx.try_recv().is_ok() {}
+            if gen.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            let mut want: BTreeMap<String, (CompiledResource, Discovered)> = BTreeMap::new();
+            for w in &wildcards {
+                let found = cache.resolve(&w.gvk);
+                if found.is_empty() {
+                    log_event!(
+                        Level::Info,
+                        "no CRD serves the configured custom resource yet",
+                        gvk = w.gvk
+                    );
+                }
+                for s in found {
+                    if named.contains(&s.gvk) {
+                        continue;
+                    }
+                    want.entry(s.gvk.to_string()).or_insert_with(|| {
+                        (
+                            w.resolved(&s.gvk, &s.plural),
+                            Discovered {
+                                plural: s.plural.clone(),
+                                namespaced: s.namespaced,
+                            },
+                        )
+                    });
+                }
+            }
+            active.retain(|k, running| {
+                let keep = want.contains_key(k);
+                if !keep {
+                    log_event!(
+                        Level::Info,
+                        "custom resource no longer served by any CRD, metrics removed",
+                        gvk = k
+                    );
+                    self.stop_type(&gen, running);
+                }
+                keep
+            });
+            for (k, (r, d)) in want {
+                if let std::collections::btree_map::Entry::Vacant(slot) = active.entry(k) {
+                    slot.insert(self.start_type(&gen, r, Some(d)));
+                }
             }
         }
     }
 
-    fn run_resource(&self, gen: Arc<Generation>, r: CompiledResource) {
+    fn run_resource(
+        &self,
+        gen: Arc<Generation>,
+        running: Arc<Running>,
+        r: CompiledResource,
+        known: Option<Discovered>,
+    ) {
+        let stopped =
+            || gen.stopped.load(Ordering::Acquire) || running.stopped.load(Ordering::Acquire);
         let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
-        let found = loop {
-            if gen.stopped.load(Ordering::Acquire) {
-                return;
-            }
-            match discovery::discover(&self.ctx.client, &r.gvk, r.plural.as_deref()) {
-                Ok(d) => break d,
-                Err(e) => {
-                    let delay = backoff.next_delay();
-                    log_event!(
-                        Level::Warn,
-                        "custom resource not available, retrying",
-                        gvk = r.gvk,
-                        err = e,
-                        retry_in = format!("{:.1}s", delay.as_secs_f64())
-                    );
-                    let until = std::time::Instant::now() + delay;
-                    while std::time::Instant::now() < until {
-                        if gen.stopped.load(Ordering::Acquire) {
-                            return;
+        let found = match known {
+            Some(d) => d,
+            None => loop {
+                if stopped() {
+                    return;
+                }
+                match discovery::discover(&self.ctx.client, &r.gvk, r.plural.as_deref()) {
+                    Ok(d) => break d,
+                    Err(e) => {
+                        let delay = backoff.next_delay();
+                        log_event!(
+                            Level::Warn,
+                            "custom resource not available, retrying",
+                            gvk = r.gvk,
+                            err = e,
+                            retry_in = format!("{:.1}s", delay.as_secs_f64())
+                        );
+                        let until = std::time::Instant::now() + delay;
+                        while std::time::Instant::now() < until {
+                            if stopped() {
+                                return;
+                            }
+                            std::thread::sleep(Duration::from_millis(100));
                         }
-                        std::thread::sleep(Duration::from_millis(100));
                     }
                 }
-            }
+            },
         };
         let name = gvr_string(&r.gvk.group, &r.gvk.version, &found.plural);
         // ApiResource and writer names are `&'static str`: leaked once per configured
@@ -410,8 +645,8 @@ impl CustomResources {
             vec![None]
         };
         let mut stores = Vec::new();
-        let mut writers = self.writers.0.write();
-        if gen.stopped.load(Ordering::Acquire) {
+        let mut published = self.published.lock();
+        if stopped() {
             return;
         }
         for ns in scopes {
@@ -447,7 +682,7 @@ impl CustomResources {
             .spawn()
             {
                 Ok(_) => {
-                    gen.watches.lock().push(state);
+                    running.watches.lock().push(state);
                     stores.push(store);
                 }
                 Err(e) => log_event!(
@@ -458,10 +693,19 @@ impl CustomResources {
                 ),
             }
         }
-        let writer = Arc::new(ResourceWriter::new(leak(&name), headers, stores));
-        let at = writers.partition_point(|x| x.resource <= writer.resource);
-        writers.insert(at, writer);
-        drop(writers);
+        let name: &'static str = leak(&name);
+        let at = published.partition_point(|p| p.name <= name);
+        published.insert(
+            at,
+            Published {
+                name,
+                headers,
+                stores,
+            },
+        );
+        *self.writers.0.write() = build_writers(&published);
+        *running.writer.lock() = Some(name);
+        drop(published);
         gen.discovered.fetch_add(1, Ordering::Relaxed);
         self.ctx.telemetry.crs.type_added();
         log_event!(

@@ -413,3 +413,47 @@ fn samples_sorted_by_their_own_labels() {
         vec![("false".to_string(), 3.0), ("true".to_string(), 1.0)]
     );
 }
+
+#[test]
+fn duplicate_family_headers_are_blanked_in_later_writers_only() {
+    use super::{build_writers, Published};
+    use crate::store::{RenderedObject, Store};
+    use std::sync::Arc;
+    let doc = "spec:\n  resources:\n  - groupVersionKind: {group: a.io, version: v1, kind: A}\n    metricNamePrefix: x\n    metrics:\n    - {name: shared, help: From A., each: {type: Gauge, gauge: {path: [v]}}}\n    - {name: only_a, help: Only A., each: {type: Gauge, gauge: {path: [v]}}}\n  - groupVersionKind: {group: b.io, version: v1, kind: B}\n    metricNamePrefix: x\n    metrics:\n    - {name: shared, help: From B., each: {type: Gauge, gauge: {path: [v]}}}\n";
+    let r = parse("t", doc).unwrap();
+    let publish = |i: usize, name: &'static str, line: &str| {
+        let store = Arc::new(Store::new());
+        let mut buf = Vec::new();
+        let mut ends = Vec::new();
+        for f in &r[i].families {
+            buf.extend_from_slice(format!("{}{{{line}}} 1\n", f.name).as_bytes());
+            ends.push(buf.len() as u32);
+        }
+        store.upsert("u", RenderedObject::new(buf, ends));
+        Published {
+            name,
+            headers: r[i].families.iter().map(headers).collect(),
+            stores: vec![store],
+        }
+    };
+    let writers = build_writers(&[
+        publish(0, "a.io/v1, Resource=as", "a=\"1\""),
+        publish(1, "b.io/v1, Resource=bs", "b=\"1\""),
+    ]);
+    let mut out = Vec::new();
+    for w in &writers {
+        w.write(&mut out, Format::Text);
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("# HELP x_shared ").count(), 1, "{text}");
+    assert_eq!(text.matches("# TYPE x_shared gauge").count(), 1, "{text}");
+    assert!(
+        text.contains("# HELP x_shared From A.\n"),
+        "the first writer keeps its header"
+    );
+    assert!(text.contains("# HELP x_only_a Only A.\n"));
+    assert!(
+        text.contains("x_shared{b=\"1\"} 1\n"),
+        "samples of the blanked family stay"
+    );
+}
