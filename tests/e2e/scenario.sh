@@ -323,3 +323,47 @@ same_state_both_modes() {
 check "WatchList and LIST modes export identical series" same_state_both_modes
 kill "$KS2_PID" 2>/dev/null || true
 wait "$KS2_PID" 2>/dev/null || true
+
+# --- custom resource state with a wildcard kind, resolved through the real CRDs ----------------
+# KSM's discovery e2e: `version: "*"`/`kind: "*"` are resolved from the served CRDs; a CRD
+# installed later adds its kind, a deleted one takes its series away.
+KS3_PORT="$(free_port)"
+KS3_TELEMETRY_PORT="$(free_port)"
+cat >"$E2E_TMP/crs-wildcard.yaml" <<'YAML'
+kind: CustomResourceStateMetrics
+spec:
+  resources:
+  - groupVersionKind: {group: e2e.kubestate.io, version: "*", kind: "*"}
+    labelsFromPath: {name: [metadata, name], namespace: [metadata, namespace]}
+    metrics:
+    - name: part_size
+      help: Size from the spec.
+      each: {type: Gauge, gauge: {path: [spec, size]}}
+YAML
+"$KUBESTATE_BIN" --kubeconfig "$ADMIN_KUBECONFIG" --resources=namespaces \
+  --custom-resource-state-config-file "$E2E_TMP/crs-wildcard.yaml" \
+  --host 127.0.0.1 --port "$KS3_PORT" \
+  --telemetry-host 127.0.0.1 --telemetry-port "$KS3_TELEMETRY_PORT" \
+  >"$E2E_TMP/kubestate-crs.log" 2>&1 &
+KS3_PID=$!
+crs_has() { curl -sfS --max-time 10 "http://127.0.0.1:$KS3_PORT/metrics" | grep -qxF "$1"; }
+crs_lacks() { ! curl -sfS --max-time 10 "http://127.0.0.1:$KS3_PORT/metrics" | grep -qF "$1"; }
+part_line() { # <kind> <name> <size>
+  echo "kube_customresource_part_size{customresource_group=\"e2e.kubestate.io\",customresource_kind=\"$1\",customresource_version=\"v1\",name=\"$2\",namespace=\"shop\"} $3"
+}
+check "CRS wildcard: Widget kind resolved from its CRD" wait_until 30 crs_has "$(part_line Widget large 9)"
+create /apis/apiextensions.k8s.io/v1/customresourcedefinitions '{"metadata":{"name":"gears.e2e.kubestate.io"},
+  "spec":{"group":"e2e.kubestate.io","scope":"Namespaced","names":{"plural":"gears","singular":"gear","kind":"Gear"},
+  "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object",
+  "properties":{"spec":{"type":"object","properties":{"size":{"type":"integer"}}}}}}}]}}'
+gears_served() { api GET /apis/e2e.kubestate.io/v1/namespaces/shop/gears; }
+wait_until 30 gears_served
+create /apis/e2e.kubestate.io/v1/namespaces/shop/gears '{"apiVersion":"e2e.kubestate.io/v1","kind":"Gear","metadata":{"name":"g1"},"spec":{"size":4}}'
+check "CRS wildcard: a CRD installed later adds its kind" wait_until 30 crs_has "$(part_line Gear g1 4)"
+api DELETE /apis/apiextensions.k8s.io/v1/customresourcedefinitions/gears.e2e.kubestate.io >/dev/null
+check "CRS wildcard: a deleted CRD takes its series away" wait_until 60 crs_lacks 'customresource_kind="Gear"'
+check "CRS wildcard: the Widget series stay" crs_has "$(part_line Widget small 1)"
+crs_no_errors() { ! grep -q 'level=error' "$E2E_TMP/kubestate-crs.log"; }
+check "CRS wildcard: no errors in that instance's log" crs_no_errors
+kill "$KS3_PID" 2>/dev/null || true
+wait "$KS3_PID" 2>/dev/null || true
