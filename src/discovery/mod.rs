@@ -368,6 +368,8 @@ mod manager_tests;
 mod role_tests;
 #[cfg(test)]
 pub(crate) mod testutil;
+#[cfg(test)]
+mod workload_tests;
 
 #[cfg(test)]
 mod tests {
