@@ -198,8 +198,8 @@ impl Dirty {
                 .is_some_and(|g| g.is_none_or(|w| w.attached(job)))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&(Role, String), Option<Workload>)> {
-        self.entries.iter().map(|(e, g)| (e, *g))
+    pub fn keys(&self) -> impl Iterator<Item = &(Role, String)> {
+        self.entries.keys()
     }
 }
 
@@ -654,7 +654,7 @@ impl Discovery {
         let mut dirty = Dirty::default();
         f(&mut core, &mut dirty);
         let mut updates = Vec::new();
-        for (e, _) in dirty.iter() {
+        for e in dirty.keys() {
             let (role, k) = e;
             for (i, job) in self
                 .jobs

@@ -384,7 +384,7 @@ fn owner_changes_rebuild_the_pods_they_control_for_attaching_jobs_only() {
     );
     let mut d = Dirty::default();
     <ReplicaSet as SdObject>::upsert(&mut core, &rs, &mut d);
-    let keys: Vec<_> = d.iter().map(|(e, _)| e.clone()).collect();
+    let keys: Vec<_> = d.keys().cloned().collect();
     assert_eq!(
         keys,
         vec![pod_key.clone(), eps_key.clone(), slice_key.clone()]
