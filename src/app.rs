@@ -21,7 +21,8 @@ use crate::shard::auto::{ShardChange, StatefulSetConsumer};
 use crate::shard::Shard;
 use crate::signals::Control;
 use crate::store::{ResourceWriter, Store};
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -217,6 +218,8 @@ fn start_sd_resource(
         SdResource::Endpoints => start_sd_only::<Endpoints>(sd, r, ctx),
         SdResource::EndpointSlices => start_sd_only::<EndpointSlice>(sd, r, ctx),
         SdResource::Ingresses => start_sd_only::<Ingress>(sd, r, ctx),
+        SdResource::ReplicaSets => start_sd_only::<ReplicaSet>(sd, r, ctx),
+        SdResource::Jobs => start_sd_only::<Job>(sd, r, ctx),
     }
 }
 
@@ -331,7 +334,7 @@ fn start_named(name: &str, ctx: &StartCtx) -> Option<Result<Started, AppError>> 
             ctx,
             SdResource::Ingresses,
         ),
-        "jobs" => start_resource(&job::JOB, resources::JOBS, ctx),
+        "jobs" => start_with_sd(&job::JOB, resources::JOBS, ctx, SdResource::Jobs),
         "leases" => start_resource(&lease::LEASE, resources::LEASES, ctx),
         "limitranges" => start_resource(&limitrange::LIMITRANGE, resources::LIMITRANGES, ctx),
         "mutatingadmissionpolicies" => start_resource(
@@ -369,7 +372,12 @@ fn start_named(name: &str, ctx: &StartCtx) -> Option<Result<Started, AppError>> 
             resources::PODDISRUPTIONBUDGETS,
             ctx,
         ),
-        "replicasets" => start_resource(&replicaset::REPLICASET, resources::REPLICASETS, ctx),
+        "replicasets" => start_with_sd(
+            &replicaset::REPLICASET,
+            resources::REPLICASETS,
+            ctx,
+            SdResource::ReplicaSets,
+        ),
         "replicationcontrollers" => start_resource(
             &replicationcontroller::REPLICATIONCONTROLLER,
             resources::REPLICATIONCONTROLLERS,

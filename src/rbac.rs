@@ -100,4 +100,34 @@ mod tests {
             "{y}"
         );
     }
+
+    #[test]
+    fn attach_metadata_deployment_and_cronjob_add_replicasets_and_jobs() {
+        let dir =
+            std::env::temp_dir().join(format!("kubestate-rbac-attach-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("sd.yaml");
+        let role = |sd: &str| {
+            std::fs::write(&f, sd).unwrap();
+            cluster_role(&opts(&[
+                "--resources=nodes",
+                &format!("--sd-config={}", f.display()),
+            ]))
+        };
+        assert_eq!(
+            role("- {name: p, role: pod, attach_metadata: {deployment: true, cronjob: true}}\n"),
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: kubestate\nrules:\n\
+             - apiGroups: [\"\"]\n  resources: [nodes, pods]\n  verbs: [list, watch]\n\
+             - apiGroups: [\"apps\"]\n  resources: [replicasets]\n  verbs: [list, watch]\n\
+             - apiGroups: [\"batch\"]\n  resources: [jobs]\n  verbs: [list, watch]\n"
+        );
+        // job: true reads the pod's owner reference only; roles without pod labels ignore it all.
+        let y = role(
+            "- {name: p, role: pod, attach_metadata: {job: true}}\n\
+             - {name: s, role: service, attach_metadata: {deployment: true, cronjob: true}}\n",
+        );
+        assert!(!y.contains("replicasets") && !y.contains("jobs"), "{y}");
+        let y = role("- {name: e, role: endpointslice, attach_metadata: {deployment: true}}\n");
+        assert!(y.contains("replicasets") && !y.contains("jobs"), "{y}");
+    }
 }

@@ -290,3 +290,127 @@ fn sigterm_flushes_pending_file_sd_updates() {
         "the pending deletion was flushed on shutdown"
     );
 }
+
+/// The label `name` of the group whose target is `addr`, if any.
+fn label_of(v: &Value, addr: &str, name: &str) -> Option<String> {
+    v.as_array()?
+        .iter()
+        .find(|e| e["targets"][0] == addr)?
+        .get("labels")?
+        .get(format!("__meta_kubernetes_{name}"))?
+        .as_str()
+        .map(str::to_string)
+}
+
+#[test]
+fn workload_owners_created_after_their_pods_attach_deployment_and_cronjob_names() {
+    let fake = FakeApiServer::start(FakeOptions::default());
+    let owned = |name: &str, ip: &str, kind: &str, owner: &str| {
+        json!({"metadata": {"name": name, "namespace": "shop",
+                "ownerReferences": [{"apiVersion": "v1", "kind": kind, "name": owner,
+                                     "uid": format!("{owner}-uid"), "controller": true}]},
+               "spec": {"containers": [{"name": "app", "image": "img",
+                        "ports": [{"containerPort": 8080, "protocol": "TCP"}]}]},
+               "status": {"phase": "Running", "podIP": ip}})
+    };
+    fake.create(
+        "pods",
+        owned("web-7d9f-x1", "10.1.0.1", "ReplicaSet", "web-7d9f"),
+    );
+    fake.create(
+        "pods",
+        owned("backup-29-abc", "10.1.0.2", "Job", "backup-29"),
+    );
+    let dir = tmpdir("workloads");
+    let cfg = dir.join("sd.yaml");
+    std::fs::write(
+        &cfg,
+        "- name: pods\n  role: pod\n  attach_metadata: {deployment: true, job: true, cronjob: true}\n\
+         - name: plain\n  role: pod\n",
+    )
+    .expect("write sd config");
+    // replicasets share the metrics watch; jobs get a discovery-only one
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[
+            "--resources=pods,replicasets",
+            &format!("--sd-config={}", cfg.display()),
+            "--sd-update-interval=200ms",
+        ],
+    );
+    ks.wait_ready();
+    let mut v = Value::Null;
+    ks.wait_for(Duration::from_secs(10), || {
+        let (s, body) = get_json(&ks, "/sd/pods");
+        v = body;
+        s == 200 && targets(&v).len() == 2
+    })
+    .unwrap_or_else(|| panic!("pod targets: {v}\n{}", ks.logs()));
+    assert_eq!(
+        label_of(&v, "10.1.0.2:8080", "pod_job_name").as_deref(),
+        Some("backup-29"),
+        "job names need no lookup"
+    );
+    assert_eq!(label_of(&v, "10.1.0.1:8080", "pod_deployment_name"), None);
+    assert_eq!(label_of(&v, "10.1.0.2:8080", "pod_cronjob_name"), None);
+
+    fake.create(
+        "replicasets",
+        json!({"metadata": {"name": "web-7d9f", "namespace": "shop",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+                                     "uid": "web-uid", "controller": true}]}}),
+    );
+    fake.create(
+        "jobs",
+        json!({"metadata": {"name": "backup-29", "namespace": "shop",
+                "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "backup",
+                                     "uid": "backup-uid", "controller": true}]}}),
+    );
+    ks.wait_for(Duration::from_secs(10), || {
+        v = get_json(&ks, "/sd/pods").1;
+        label_of(&v, "10.1.0.1:8080", "pod_deployment_name").as_deref() == Some("web")
+            && label_of(&v, "10.1.0.2:8080", "pod_cronjob_name").as_deref() == Some("backup")
+    })
+    .unwrap_or_else(|| panic!("owner labels never attached: {v}\n{}", ks.logs()));
+    let plain = get_json(&ks, "/sd/plain").1;
+    for addr in ["10.1.0.1:8080", "10.1.0.2:8080"] {
+        for l in ["pod_deployment_name", "pod_job_name", "pod_cronjob_name"] {
+            assert_eq!(
+                label_of(&plain, addr, l),
+                None,
+                "{l} without attach: {plain}"
+            );
+        }
+    }
+    let scrape = ks.scrape();
+    assert!(
+        scrape.contains("replicaset=\"web-7d9f\""),
+        "the shared replicasets watch still feeds metrics: {scrape}"
+    );
+
+    // deleting the ReplicaSet takes the deployment name away again
+    fake.delete("replicasets", Some("shop"), "web-7d9f");
+    ks.wait_for(Duration::from_secs(10), || {
+        v = get_json(&ks, "/sd/pods").1;
+        targets(&v).len() == 2 && label_of(&v, "10.1.0.1:8080", "pod_deployment_name").is_none()
+    })
+    .unwrap_or_else(|| panic!("deployment name kept after delete: {v}\n{}", ks.logs()));
+
+    // one cluster-wide watch each (a single initial sync: streamed list or LIST); the
+    // ReplicaSet one is also the metrics watch
+    let reqs = fake.requests();
+    let initial_syncs = |prefix: &str| {
+        reqs.iter()
+            .filter(|r| {
+                r.starts_with(prefix)
+                    && (!r.contains("watch=true") || r.contains("sendInitialEvents=true"))
+            })
+            .count()
+    };
+    assert_eq!(
+        initial_syncs("GET /apis/apps/v1/replicasets?"),
+        1,
+        "{reqs:#?}"
+    );
+    assert_eq!(initial_syncs("GET /apis/batch/v1/jobs?"), 1, "{reqs:#?}");
+}

@@ -92,14 +92,16 @@ impl fmt::Display for Role {
     }
 }
 
-/// Which extra metadata a job attaches. Only `node`, `namespace` and `job` are implemented;
-/// `deployment` and `cronjob` need ReplicaSet/Job caches kubestate does not keep for
-/// discovery, and are refused rather than silently ignored.
+/// Which extra metadata a job attaches (Prometheus's `attach_metadata`). `deployment` and
+/// `cronjob` make discovery watch ReplicaSets and Jobs respectively; `job` needs no watch, the
+/// pod's own owner reference names the Job.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AttachMetadata {
     pub node: bool,
     pub namespace: bool,
+    pub deployment: bool,
     pub job: bool,
+    pub cronjob: bool,
 }
 
 /// One validated discovery job.
@@ -180,10 +182,6 @@ pub enum ConfigError {
         expr: String,
         error: SelectorError,
     },
-    UnsupportedAttach {
-        job: String,
-        key: &'static str,
-    },
     OwnNamespace {
         job: String,
         reason: String,
@@ -236,10 +234,6 @@ impl fmt::Display for ConfigError {
                 expr,
                 error,
             } => write!(f, "SD job {job:?}: key {key:?}: {expr:?}: {error}"),
-            ConfigError::UnsupportedAttach { job, key } => write!(
-                f,
-                "SD job {job:?}: key \"attach_metadata.{key}\" is not supported by kubestate"
-            ),
             ConfigError::OwnNamespace { job, reason } => write!(
                 f,
                 "SD job {job:?}: key \"namespaces.own_namespace\": cannot read own namespace: {reason}"
@@ -387,18 +381,6 @@ pub fn parse(
             selectors.push((sr, Selector { label, field }));
         }
         let a = &r.attach_metadata;
-        if a.deployment {
-            return Err(ConfigError::UnsupportedAttach {
-                job: name,
-                key: "deployment",
-            });
-        }
-        if a.cronjob {
-            return Err(ConfigError::UnsupportedAttach {
-                job: name,
-                key: "cronjob",
-            });
-        }
         let mut namespaces = r.namespaces.names.clone();
         if r.namespaces.own_namespace {
             let own = own_namespace().map_err(|reason| ConfigError::OwnNamespace {
@@ -417,7 +399,9 @@ pub fn parse(
             attach: AttachMetadata {
                 node: a.node,
                 namespace: a.namespace,
+                deployment: a.deployment,
                 job: a.job,
+                cronjob: a.cronjob,
             },
         });
     }
@@ -497,8 +481,8 @@ mod tests {
         )
         .contains("SD job \"a\": key \"selectors[0].field\""));
         assert!(
-            err("- {name: a, role: pod, attach_metadata: {deployment: true}}\n")
-                .contains("SD job \"a\": key \"attach_metadata.deployment\"")
+            err("- {name: a, role: pod, attach_metadata: {replicaset: true}}\n")
+                .contains("unknown field `replicaset`")
         );
         assert!(err("- {name: a, role: pod, bogus: 1}\n").contains("sd.yaml"));
         let e = parse(
@@ -511,6 +495,35 @@ mod tests {
         assert!(
             e.contains("SD job \"a\": key \"namespaces.own_namespace\""),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn every_attach_metadata_key_is_accepted() {
+        let c = p("- {name: a, role: pod, attach_metadata: {deployment: true, cronjob: true}}\n\
+             - {name: b, role: endpointslice, attach_metadata: {node: true, namespace: true, deployment: true, job: true, cronjob: true}}\n")
+        .unwrap();
+        assert_eq!(
+            c.jobs[0].attach,
+            AttachMetadata {
+                deployment: true,
+                cronjob: true,
+                ..Default::default()
+            }
+        );
+        assert_eq!(
+            c.jobs[1].attach,
+            AttachMetadata {
+                node: true,
+                namespace: true,
+                deployment: true,
+                job: true,
+                cronjob: true,
+            }
+        );
+        assert_eq!(
+            p("- {name: a, role: pod}\n").unwrap().jobs[0].attach,
+            AttachMetadata::default()
         );
     }
 

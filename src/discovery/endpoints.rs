@@ -36,12 +36,12 @@ impl<'a> SeenPods<'a> {
     }
 
     /// One target per container port of each pod with an IP that no endpoint port matched.
-    pub(crate) fn extra_targets(&self, attach_job: bool, out: &mut Vec<LabelSet>) {
+    pub(crate) fn extra_targets(&self, l: &Lookups, out: &mut Vec<LabelSet>) {
         for (p, ports) in &self.pods {
             if p.pod_ip.is_empty() {
                 continue;
             }
-            let pod_labels = p.labels(attach_job);
+            let pod_labels = p.labels(l);
             for c in &p.containers {
                 for cp in &c.ports {
                     if ports.contains(&cp.number) {
@@ -82,9 +82,9 @@ pub(crate) fn add_pod_port(
     p: &PodInfo,
     port: Option<i32>,
     endpoint_protocol: Option<&str>,
-    attach_job: bool,
+    l: &Lookups,
 ) {
-    t.extend(p.labels(attach_job));
+    t.extend(p.labels(l));
     let Some(port) = port else { return };
     for c in &p.containers {
         if let Some(cp) = c.ports.iter().find(|cp| cp.number == port) {
@@ -114,7 +114,6 @@ pub fn endpoints_group(eps: &Endpoints, l: &Lookups) -> TargetGroup {
     }
     add_namespace_metadata(&mut tg.labels, l, ns);
 
-    let attach_job = l.job.attach.job;
     let mut seen = SeenPods::default();
     let mut add = |addr: &EndpointAddress, port: &EndpointPort, ready: &str| {
         let mut t = LabelSet::new();
@@ -162,7 +161,7 @@ pub fn endpoints_group(eps: &Endpoints, l: &Lookups) -> TargetGroup {
                 p,
                 Some(port.port),
                 Some(port.protocol.as_deref().unwrap_or("")),
-                attach_job,
+                l,
             );
         }
         tg.targets.push(t);
@@ -196,6 +195,6 @@ pub fn endpoints_group(eps: &Endpoints, l: &Lookups) -> TargetGroup {
         ),
         _ => {}
     }
-    seen.extra_targets(attach_job, &mut tg.targets);
+    seen.extra_targets(l, &mut tg.targets);
     tg
 }

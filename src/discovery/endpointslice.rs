@@ -57,7 +57,6 @@ pub fn endpointslice_group(slice: &EndpointSlice, l: &Lookups) -> TargetGroup {
         }
     }
 
-    let attach_job = l.job.attach.job;
     let mut seen = SeenPods::default();
     let ports = slice.ports.as_deref().unwrap_or(&[]);
     for ep in slice.endpoints.iter().flatten() {
@@ -137,12 +136,12 @@ pub fn endpointslice_group(slice: &EndpointSlice, l: &Lookups) -> TargetGroup {
                 }
                 if let Some(p) = resolve_pod(l, ep.target_ref.as_ref()) {
                     seen.add(p, port.port);
-                    add_pod_port(&mut t, p, port.port, None, attach_job);
+                    add_pod_port(&mut t, p, port.port, None, l);
                 }
                 tg.targets.push(t);
             }
         }
     }
-    seen.extra_targets(attach_job, &mut tg.targets);
+    seen.extra_targets(l, &mut tg.targets);
     tg
 }

@@ -17,13 +17,15 @@ use super::node::node_group;
 use super::pod::{pod_info_group, PodInfo};
 use super::service::service_group;
 use super::targetgroup::render_http_sd;
-use super::{key, name_of, ns_of, slim_meta, Lookups, TargetGroup, World};
+use super::{controller_of, key, name_of, ns_of, slim_meta, Lookups, TargetGroup, World};
 use crate::kube::object::KubeObject;
 use crate::kube::resources::{self, ApiResource};
 use crate::kube::watch::Consumer;
 use crate::log::Level;
 use crate::log_event;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job as BatchJob;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -46,6 +48,10 @@ pub enum Resource {
     Endpoints,
     EndpointSlices,
     Ingresses,
+    /// Only for attach_metadata.deployment.
+    ReplicaSets,
+    /// Only for attach_metadata.cronjob.
+    Jobs,
 }
 
 impl Resource {
@@ -58,6 +64,8 @@ impl Resource {
             Resource::Endpoints => resources::ENDPOINTS,
             Resource::EndpointSlices => resources::ENDPOINTSLICES,
             Resource::Ingresses => resources::INGRESSES,
+            Resource::ReplicaSets => resources::REPLICASETS,
+            Resource::Jobs => resources::JOBS,
         }
     }
 }
@@ -98,6 +106,16 @@ pub fn job_resources(job: &Job) -> BTreeSet<Resource> {
     if job.attach.namespace && job.role != Role::Node {
         r.insert(Resource::Namespaces);
     }
+    // The roles that carry pod labels; attach_metadata.job reads the pod's owner reference
+    // alone, so unlike Prometheus it watches no Jobs.
+    if matches!(job.role, Role::Pod | Role::Endpoints | Role::EndpointSlice) {
+        if job.attach.deployment {
+            r.insert(Resource::ReplicaSets);
+        }
+        if job.attach.cronjob {
+            r.insert(Resource::Jobs);
+        }
+    }
     r
 }
 
@@ -129,8 +147,69 @@ pub struct Core {
     pub ingresses: BTreeMap<String, Ingress>,
 }
 
-/// Primary objects to rebuild, by role and cache key.
-type Dirty = BTreeSet<(Role, String)>;
+/// Workload metadata a rebuild may be limited to: a ReplicaSet or Job change only matters to
+/// jobs that attach what it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    Deployment,
+    CronJob,
+}
+
+impl Workload {
+    fn attached(self, job: &Job) -> bool {
+        match self {
+            Workload::Deployment => job.attach.deployment,
+            Workload::CronJob => job.attach.cronjob,
+        }
+    }
+}
+
+/// Primary objects to rebuild, by role and cache key; each for every job of the role, or
+/// only for the jobs attaching one kind of workload metadata.
+#[derive(Debug, Default)]
+pub struct Dirty {
+    entries: BTreeMap<(Role, String), Option<Workload>>,
+}
+
+impl Dirty {
+    /// Rebuild for every job of the role.
+    pub fn insert(&mut self, e: (Role, String)) {
+        self.entries.insert(e, None);
+    }
+
+    /// Rebuild only for jobs attaching `w` (unless also marked for every job).
+    pub fn insert_for(&mut self, e: (Role, String), w: Workload) {
+        let gate = self.entries.entry(e).or_insert(Some(w));
+        if *gate != Some(w) {
+            *gate = None;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether `job` needs the group of `e` rebuilt.
+    pub fn affects(&self, e: &(Role, String), job: &Job) -> bool {
+        job.role == e.0
+            && self
+                .entries
+                .get(e)
+                .is_some_and(|g| g.is_none_or(|w| w.attached(job)))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &(Role, String)> {
+        self.entries.keys()
+    }
+}
+
+impl Extend<(Role, String)> for Dirty {
+    fn extend<I: IntoIterator<Item = (Role, String)>>(&mut self, iter: I) {
+        for e in iter {
+            self.insert(e);
+        }
+    }
+}
 
 fn ns_range<'a, V>(
     m: &'a BTreeMap<String, V>,
@@ -188,10 +267,16 @@ impl Core {
 
     /// Endpoints and slices in the pod's namespace whose addresses reference it.
     fn referencing_pod(&self, ns: &str, name: &str, out: &mut Dirty) {
+        out.extend(self.referencing_pods(ns, &BTreeSet::from([name])));
+    }
+
+    /// Endpoints and slices in `ns` whose addresses reference one of the named pods.
+    fn referencing_pods(&self, ns: &str, names: &BTreeSet<&str>) -> BTreeSet<(Role, String)> {
+        let mut out = BTreeSet::new();
         let is = |r: Option<&k8s_openapi::api::core::v1::ObjectReference>| {
             r.is_some_and(|r| {
                 r.kind.as_deref() == Some("Pod")
-                    && r.name.as_deref() == Some(name)
+                    && r.name.as_deref().is_some_and(|n| names.contains(n))
                     && r.namespace.as_deref().unwrap_or("") == ns
             })
         };
@@ -216,13 +301,36 @@ impl Core {
                 out.insert((Role::EndpointSlice, k.clone()));
             }
         }
+        out
+    }
+
+    /// The pods a ReplicaSet or Job `k` controls, and the endpoints and slices that merge
+    /// their labels, for the jobs attaching `w`. Prometheus re-emits only the pods; the
+    /// endpoints roles here follow every change a join shows, as they do for pods.
+    fn owned_by(&self, owner_kind: &str, k: &str, w: Workload, out: &mut Dirty) {
+        let (ns, owner) = split(k);
+        let mut names = BTreeSet::new();
+        for (pk, p) in ns_range(&self.world.pods, ns) {
+            if p.controller
+                .as_ref()
+                .is_some_and(|(kind, name)| kind == owner_kind && name == owner)
+            {
+                out.insert_for((Role::Pod, pk.clone()), w);
+                names.insert(p.name.as_str());
+            }
+        }
+        if !names.is_empty() {
+            for e in self.referencing_pods(ns, &names) {
+                out.insert_for(e, w);
+            }
+        }
     }
 
     /// The group of one primary object for one job: `None` means "send nothing" (a node
     /// without address); an empty group removes the source.
     pub fn group(&self, job: &Job, role: Role, k: &str) -> Option<TargetGroup> {
         let l = Lookups::new(&self.world, job);
-        let (ns, name) = k.split_once('/').unwrap_or(("", k));
+        let (ns, name) = split(k);
         let gone = |source: String| Some(TargetGroup::empty(source));
         match role {
             Role::Node => match self.world.nodes.get(k) {
@@ -348,6 +456,40 @@ impl SdObject for Pod {
         dirty.insert((Role::Pod, k.to_string()));
     }
 }
+
+/// ReplicaSets and Jobs: only their controller is kept, and only a change of it rebuilds the
+/// pods they control (any other update, e.g. of labels or status, cannot change a group).
+macro_rules! workload_owner {
+    ($t:ty, $res:ident, $field:ident, $kind:literal, $w:expr) => {
+        impl SdObject for $t {
+            const RESOURCE: Resource = Resource::$res;
+            fn keys(core: &Core) -> Vec<String> {
+                core.world.$field.keys().cloned().collect()
+            }
+            fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
+                let k = obj.cache_key();
+                let c = controller_of(&obj.metadata);
+                if core.world.$field.get(&k) != Some(&c) {
+                    core.world.$field.insert(k.clone(), c);
+                    core.owned_by($kind, &k, $w, dirty);
+                }
+            }
+            fn remove(core: &mut Core, k: &str, dirty: &mut Dirty) {
+                if core.world.$field.remove(k).is_some() {
+                    core.owned_by($kind, k, $w, dirty);
+                }
+            }
+        }
+    };
+}
+workload_owner!(
+    ReplicaSet,
+    ReplicaSets,
+    replicasets,
+    "ReplicaSet",
+    Workload::Deployment
+);
+workload_owner!(BatchJob, Jobs, jobs, "Job", Workload::CronJob);
 
 /// Endpoints share the service's key; slices name it in a label.
 fn service_dependents(core: &Core, k: &str, dirty: &mut Dirty) {
@@ -509,15 +651,16 @@ impl Discovery {
     /// send happens under the lock so updates of one source stay in order.
     fn apply(&self, f: impl FnOnce(&mut Core, &mut Dirty)) {
         let mut core = self.core.lock();
-        let mut dirty = Dirty::new();
+        let mut dirty = Dirty::default();
         f(&mut core, &mut dirty);
         let mut updates = Vec::new();
-        for (role, k) in &dirty {
+        for e in dirty.keys() {
+            let (role, k) = e;
             for (i, job) in self
                 .jobs
                 .iter()
                 .enumerate()
-                .filter(|(_, j)| j.role == *role)
+                .filter(|(_, j)| dirty.affects(e, j))
             {
                 if let Some(g) = core.group(job, *role, k) {
                     updates.push(Update {

@@ -283,3 +283,101 @@ fn file_sd_write_error_keeps_state_and_retries() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Waits until `job`'s published body contains `needle` (or no longer does).
+fn wait_contains(sd: &Discovery, job: &str, needle: &str, present: bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let b = String::from_utf8(sd.render_job(job).unwrap_or_default()).unwrap_or_default();
+        if b.contains(needle) == present && !b.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job}: {needle} present={present} expected in {b}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn workload_side_caches_gate_publication_and_rebuild_owned_pods() {
+    use super::manager::Resource;
+    use k8s_openapi::api::apps::v1::ReplicaSet;
+    use k8s_openapi::api::batch::v1::Job as BatchJob;
+    let cfg = parse(
+        "- {name: deploy, role: pod, attach_metadata: {deployment: true}}\n\
+         - {name: cron, role: pod, attach_metadata: {cronjob: true}}\n\
+         - {name: plain, role: pod, attach_metadata: {job: true}}\n",
+        Path::new("t"),
+        || Err("none".into()),
+    )
+    .unwrap();
+    let (sd, _h) = Discovery::start(
+        cfg,
+        SdOptions {
+            interval: Duration::from_millis(1),
+            file_dir: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        sd.resources().into_iter().collect::<Vec<_>>(),
+        [Resource::Pods, Resource::ReplicaSets, Resource::Jobs]
+    );
+    let mut pods = sd.consumer::<Pod>();
+    let mut rss = sd.consumer::<ReplicaSet>();
+    let mut jobs = sd.consumer::<BatchJob>();
+    let owned = |name: &str, ip: &str, kind: &str, owner: &str| -> Pod {
+        obj(json!({"metadata": {"name": name, "namespace": "ns",
+            "ownerReferences": [{"apiVersion": "v1", "kind": kind, "name": owner, "uid": "u", "controller": true}]},
+            "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]},
+            "status": {"podIP": ip}}))
+    };
+    pods.relist_begin();
+    pods.relist_item(&owned("web", "10.0.0.1", "ReplicaSet", "web-rs"));
+    pods.relist_item(&owned("backup", "10.0.0.2", "Job", "backup-1"));
+    pods.relist_commit();
+    wait_contains(
+        &sd,
+        "plain",
+        "\"__meta_kubernetes_pod_job_name\":\"backup-1\"",
+        true,
+    );
+    assert_eq!(
+        sd.job_status("deploy"),
+        JobStatus::Pending,
+        "waits for replicasets"
+    );
+    assert_eq!(sd.job_status("cron"), JobStatus::Pending, "waits for jobs");
+    rss.relist_begin();
+    rss.relist_commit();
+    jobs.relist_begin();
+    jobs.relist_commit();
+    wait_contains(&sd, "deploy", "10.0.0.1:80", true);
+    wait_contains(&sd, "cron", "10.0.0.2:80", true);
+    let deployment = "\"__meta_kubernetes_pod_deployment_name\":\"web\"";
+    let cronjob = "\"__meta_kubernetes_pod_cronjob_name\":\"backup\"";
+    wait_contains(&sd, "deploy", deployment, false);
+
+    // Owners arriving after their pods re-emit those pods.
+    rss.upsert(&obj(json!({"metadata": {"name": "web-rs", "namespace": "ns",
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d", "controller": true}]}})));
+    jobs.upsert(&obj(json!({"metadata": {"name": "backup-1", "namespace": "ns",
+        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "backup", "uid": "c", "controller": true}]}})));
+    wait_contains(&sd, "deploy", deployment, true);
+    wait_contains(&sd, "cron", cronjob, true);
+    let cron = String::from_utf8(sd.render_job("cron").unwrap_or_default()).unwrap_or_default();
+    assert!(!cron.contains("pod_job_name"), "job not attached: {cron}");
+    let plain = String::from_utf8(sd.render_job("plain").unwrap_or_default()).unwrap_or_default();
+    assert!(
+        !plain.contains("deployment_name") && !plain.contains("cronjob_name"),
+        "{plain}"
+    );
+
+    // A relist without the ReplicaSet drops it, and the label with it.
+    rss.relist_begin();
+    rss.relist_commit();
+    wait_contains(&sd, "deploy", deployment, false);
+    wait_contains(&sd, "cron", cronjob, true);
+}

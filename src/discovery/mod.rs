@@ -21,6 +21,8 @@ pub use config::{Job, Role, SdConfig};
 pub use targetgroup::TargetGroup;
 
 use config::Role as R;
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job as BatchJob;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -116,9 +118,21 @@ pub(crate) fn key(ns: &str, name: &str) -> String {
     format!("{ns}/{name}")
 }
 
+/// The kind and name of an object's managing controller: the first owner reference with
+/// `controller: true`, as Kubernetes's `GetControllerOf` (which Prometheus uses) picks it.
+pub type Controller = Option<(String, String)>;
+
+pub(crate) fn controller_of(m: &ObjectMeta) -> Controller {
+    m.owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
+        .map(|o| (o.kind.clone(), o.name.clone()))
+}
+
 /// The side caches roles join against, shared by all jobs. Only the fields joins need are
 /// kept: pods as [`PodInfo`], nodes and services without managed fields or node images,
-/// namespaces as bare metadata.
+/// namespaces as bare metadata, ReplicaSets and Jobs as their controller alone.
 #[derive(Debug, Default)]
 pub struct World {
     pub nodes: BTreeMap<String, Node>,
@@ -127,6 +141,10 @@ pub struct World {
     pub pods: BTreeMap<String, PodInfo>,
     /// By `ns/name`.
     pub services: BTreeMap<String, Service>,
+    /// ReplicaSet `ns/name` → its controller, for attach_metadata.deployment.
+    pub replicasets: BTreeMap<String, Controller>,
+    /// Job `ns/name` → its controller, for attach_metadata.cronjob.
+    pub jobs: BTreeMap<String, Controller>,
 }
 
 impl World {
@@ -141,6 +159,16 @@ impl World {
     pub fn insert_pod(&mut self, p: &Pod) {
         let info = PodInfo::from_pod(p);
         self.pods.insert(key(&info.namespace, &info.name), info);
+    }
+    pub fn insert_replicaset(&mut self, rs: &ReplicaSet) {
+        let m = &rs.metadata;
+        self.replicasets
+            .insert(key(ns_of(m), name_of(m)), controller_of(m));
+    }
+    pub fn insert_job(&mut self, j: &BatchJob) {
+        let m = &j.metadata;
+        self.jobs
+            .insert(key(ns_of(m), name_of(m)), controller_of(m));
     }
     pub fn insert_service(&mut self, s: &Service) {
         let mut s = s.clone();
@@ -214,6 +242,24 @@ impl<'a> Lookups<'a> {
         self.world.namespaces.get(name)
     }
 
+    /// attach_metadata.deployment: the Deployment controlling ReplicaSet `ns/rs`, if that
+    /// ReplicaSet is known and its controller is a Deployment.
+    pub fn deployment_of(&self, ns: &str, rs: &str) -> Option<&'a str> {
+        if !self.job.attach.deployment {
+            return None;
+        }
+        controlled_by(self.world.replicasets.get(&key(ns, rs))?, "Deployment")
+    }
+
+    /// attach_metadata.cronjob: the CronJob controlling Job `ns/job`, if that Job is known and
+    /// its controller is a CronJob.
+    pub fn cronjob_of(&self, ns: &str, job: &str) -> Option<&'a str> {
+        if !self.job.attach.cronjob {
+            return None;
+        }
+        controlled_by(self.world.jobs.get(&key(ns, job))?, "CronJob")
+    }
+
     /// A pod the endpoints roles join, as the job's pod selector and namespaces see it.
     pub fn pod(&self, ns: &str, name: &str) -> Option<&'a PodInfo> {
         let p = self.world.pods.get(&key(ns, name))?;
@@ -244,6 +290,13 @@ impl<'a> Lookups<'a> {
                 .job
                 .selector(self.job.role)
                 .is_none_or(|s| s.matches(obj))
+    }
+}
+
+fn controlled_by<'a>(c: &'a Controller, kind: &str) -> Option<&'a str> {
+    match c {
+        Some((k, name)) if k == kind => Some(name),
+        _ => None,
     }
 }
 
@@ -315,6 +368,8 @@ mod manager_tests;
 mod role_tests;
 #[cfg(test)]
 pub(crate) mod testutil;
+#[cfg(test)]
+mod workload_tests;
 
 #[cfg(test)]
 mod tests {

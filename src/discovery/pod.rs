@@ -4,8 +4,8 @@
 use super::config::Role;
 use super::selector::Selectable;
 use super::{
-    add_map, add_namespace_metadata, add_node_metadata, join_host_port, meta, LabelSet, Lookups,
-    TargetGroup,
+    add_map, add_namespace_metadata, add_node_metadata, controller_of, join_host_port, meta,
+    Controller, LabelSet, Lookups, TargetGroup,
 };
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod};
 use std::collections::BTreeMap;
@@ -42,7 +42,7 @@ pub struct PodInfo {
     pub node_name: String,
     pub host_ip: String,
     /// Kind and name of the first controller owner reference.
-    pub controller: Option<(String, String)>,
+    pub controller: Controller,
     /// Containers, then init containers.
     pub containers: Vec<ContainerInfo>,
     /// Selectable fields (`spec.nodeName`, ...) beyond the ones above.
@@ -107,12 +107,7 @@ impl PodInfo {
             .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
             .map(|c| c.status.to_lowercase())
             .unwrap_or_else(|| "unknown".into());
-        let controller = md
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true))
-            .map(|o| (o.kind.clone(), o.name.clone()));
+        let controller = controller_of(md);
         let mut containers = Vec::new();
         if let Some(spec) = spec {
             let cs = st.and_then(|s| s.container_statuses.as_ref());
@@ -158,30 +153,50 @@ impl PodInfo {
     }
 
     /// Prometheus's `podLabels`: everything the pod contributes, without `namespace` (the
-    /// endpoints roles merge this into targets).
-    pub fn labels(&self, attach_job: bool) -> LabelSet {
-        let mut l = LabelSet::new();
-        l.insert(meta("pod_name"), self.name.clone());
-        l.insert(meta("pod_ip"), self.pod_ip.clone());
-        l.insert(meta("pod_ready"), self.ready.clone());
-        l.insert(meta("pod_phase"), self.phase.clone());
-        l.insert(meta("pod_node_name"), self.node_name.clone());
-        l.insert(meta("pod_host_ip"), self.host_ip.clone());
-        l.insert(meta("pod_uid"), self.uid.clone());
-        add_map(&mut l, "pod", "label", Some(&self.labels));
-        add_map(&mut l, "pod", "annotation", Some(&self.annotations));
+    /// endpoints roles merge this into targets), including the workload names the job's
+    /// attach_metadata asks for.
+    pub fn labels(&self, l: &Lookups) -> LabelSet {
+        let mut out = LabelSet::new();
+        out.insert(meta("pod_name"), self.name.clone());
+        out.insert(meta("pod_ip"), self.pod_ip.clone());
+        out.insert(meta("pod_ready"), self.ready.clone());
+        out.insert(meta("pod_phase"), self.phase.clone());
+        out.insert(meta("pod_node_name"), self.node_name.clone());
+        out.insert(meta("pod_host_ip"), self.host_ip.clone());
+        out.insert(meta("pod_uid"), self.uid.clone());
+        add_map(&mut out, "pod", "label", Some(&self.labels));
+        add_map(&mut out, "pod", "annotation", Some(&self.annotations));
         if let Some((kind, name)) = &self.controller {
             if !kind.is_empty() {
-                l.insert(meta("pod_controller_kind"), kind.clone());
+                out.insert(meta("pod_controller_kind"), kind.clone());
             }
             if !name.is_empty() {
-                l.insert(meta("pod_controller_name"), name.clone());
+                out.insert(meta("pod_controller_name"), name.clone());
             }
-            if attach_job && kind == "Job" {
-                l.insert(meta("pod_job_name"), name.clone());
-            }
+            self.add_workload_labels(&mut out, kind, name, l);
         }
-        l
+        out
+    }
+
+    /// `pod_deployment_name`, `pod_job_name`, `pod_cronjob_name` (Prometheus v3.11+): the
+    /// job name needs no lookup, the other two need the controller's own controller.
+    fn add_workload_labels(&self, out: &mut LabelSet, kind: &str, name: &str, l: &Lookups) {
+        match kind {
+            "ReplicaSet" => {
+                if let Some(d) = l.deployment_of(&self.namespace, name) {
+                    out.insert(meta("pod_deployment_name"), d.to_string());
+                }
+            }
+            "Job" => {
+                if l.job.attach.job {
+                    out.insert(meta("pod_job_name"), name.to_string());
+                }
+                if let Some(c) = l.cronjob_of(&self.namespace, name) {
+                    out.insert(meta("pod_cronjob_name"), c.to_string());
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -219,7 +234,7 @@ pub fn pod_info_group(p: &PodInfo, l: &Lookups) -> TargetGroup {
             None => return tg,
         }
     }
-    tg.labels.extend(p.labels(l.job.attach.job));
+    tg.labels.extend(p.labels(l));
     tg.labels.insert(meta("namespace"), p.namespace.clone());
     add_namespace_metadata(&mut tg.labels, l, &p.namespace);
     for c in &p.containers {
