@@ -2,15 +2,20 @@
 //! sees exactly what kubestate will read and nothing more.
 
 use crate::cli::Options;
-use crate::kube::resources::{self, ApiResource};
+use crate::kube::resources;
 use std::collections::BTreeMap;
 
-/// The resources the options make kubestate list and watch.
-fn watched(opts: &Options) -> Vec<ApiResource> {
-    let mut out: Vec<ApiResource> = opts
+/// The (group, plural) pairs the options make kubestate list and watch. `*` stands for every
+/// resource of a group: custom resource state entries whose plural is only known from the
+/// cluster (a wildcard version or kind, or no `resourcePlural`).
+fn watched(opts: &Options) -> Vec<(String, String)> {
+    let builtin = opts
         .resources
         .iter()
-        .filter_map(|r| resources::by_plural(r))
+        .filter(|_| !opts.custom_resource_state_only)
+        .filter_map(|r| resources::by_plural(r));
+    let mut out: Vec<(String, String)> = builtin
+        .map(|r| (r.group.to_string(), r.plural.to_string()))
         .collect();
     if let Some(path) = &opts.sd_config {
         if let Ok(cfg) = crate::discovery::config::load(std::path::Path::new(path)) {
@@ -18,19 +23,51 @@ fn watched(opts: &Options) -> Vec<ApiResource> {
             for job in &cfg.jobs {
                 needed.extend(crate::discovery::manager::job_resources(job));
             }
-            out.extend(needed.into_iter().map(|r| r.api()));
+            out.extend(needed.into_iter().map(|r| {
+                let a = r.api();
+                (a.group.to_string(), a.plural.to_string())
+            }));
         }
     }
-    out.sort_by_key(|r| (r.group, r.plural));
+    let source = crate::metrics::custom::Source::from_options(
+        opts.custom_resource_state_config.as_deref(),
+        opts.custom_resource_state_config_file.as_deref(),
+    );
+    if let Some(Ok((crs, _))) = source.map(|s| crate::metrics::custom::load(&s)) {
+        for r in crs {
+            let plural = match (&r.plural, r.gvk.is_wildcard()) {
+                (Some(p), false) => p.clone(),
+                _ => "*".to_string(),
+            };
+            if r.gvk.is_wildcard() {
+                let crds = crate::metrics::custom::crd::CRDS;
+                out.push((crds.group.to_string(), crds.plural.to_string()));
+            }
+            out.push((r.gvk.group.clone(), plural));
+        }
+    }
+    out.sort();
     out.dedup();
+    // A group-wide `*` covers that group's named plurals.
+    let wide: Vec<String> = out
+        .iter()
+        .filter(|(_, p)| p == "*")
+        .map(|(g, _)| g.clone())
+        .collect();
+    out.retain(|(g, p)| p == "*" || !wide.contains(g));
     out
 }
 
 /// The ClusterRole (and nothing else) as YAML.
 pub fn cluster_role(opts: &Options) -> String {
-    let mut by_group: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for r in watched(opts) {
-        by_group.entry(r.group).or_default().push(r.plural);
+    let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (group, plural) in watched(opts) {
+        let p = if plural == "*" {
+            "\"*\"".to_string()
+        } else {
+            plural
+        };
+        by_group.entry(group).or_default().push(p);
     }
     let mut y = String::from(
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: kubestate\nrules:\n",
@@ -129,5 +166,23 @@ mod tests {
         assert!(!y.contains("replicasets") && !y.contains("jobs"), "{y}");
         let y = role("- {name: e, role: endpointslice, attach_metadata: {deployment: true}}\n");
         assert!(y.contains("replicasets") && !y.contains("jobs"), "{y}");
+    }
+
+    #[test]
+    fn custom_resources_add_their_groups_and_wildcards_the_crds() {
+        let cfg = "spec:\n  resources:\n  - groupVersionKind: {group: a.io, version: v1, kind: A}\n    resourcePlural: as\n  - groupVersionKind: {group: b.io, version: v1, kind: B}\n  - groupVersionKind: {group: c.io, version: \"*\", kind: \"*\"}\n  - groupVersionKind: {group: c.io, version: v1, kind: C}\n    resourcePlural: cs\n";
+        let y = cluster_role(&opts(&[
+            "--resources=pods",
+            "--custom-resource-state-only",
+            &format!("--custom-resource-state-config={cfg}"),
+        ]));
+        assert_eq!(
+            y,
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: kubestate\nrules:\n\
+             - apiGroups: [\"a.io\"]\n  resources: [as]\n  verbs: [list, watch]\n\
+             - apiGroups: [\"apiextensions.k8s.io\"]\n  resources: [customresourcedefinitions]\n  verbs: [list, watch]\n\
+             - apiGroups: [\"b.io\"]\n  resources: [\"*\"]\n  verbs: [list, watch]\n\
+             - apiGroups: [\"c.io\"]\n  resources: [\"*\"]\n  verbs: [list, watch]\n"
+        );
     }
 }
