@@ -379,7 +379,7 @@ fn kubeconfig_proxy_url_carries_requests() {
     // proxy-url applies even to a loopback server (unlike HTTPS_PROXY).
     let kc = with_proxy(&format!(", proxy-url: \"{}\"", proxy.url()));
     let client = client_for(&kc);
-    assert!(client.config().proxy.is_some());
+    assert!(client.uses_proxy());
     client.get("/api", T).unwrap();
     client.get("/api", T).unwrap();
     let port = server.addr().port();

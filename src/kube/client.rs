@@ -11,6 +11,10 @@
 //!
 //! Swapping the agent also drops its connection pool, so the next connection presents the
 //! new certificate (in-flight watches finish on their old connection).
+//!
+//! The kubeconfig itself can change too (a rewritten token, a moved API server):
+//! [`ApiClient::replace`] swaps the whole connection setup under every holder of the client;
+//! requests already under way finish on the old one.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -33,6 +37,11 @@ use crate::log_event;
 const CERT_RECHECK_INTERVAL: Duration = Duration::from_secs(5);
 
 pub struct ApiClient {
+    conn: RwLock<Arc<Connection>>,
+}
+
+/// One cluster configuration and the agent(s) built from it.
+struct Connection {
     config: ClusterConfig,
     agent: RwLock<AgentSlot>,
     cert_files: Option<Mutex<CertFileWatch>>,
@@ -70,6 +79,60 @@ pub enum Timeout {
 
 impl ApiClient {
     pub fn new(config: ClusterConfig) -> Result<Self, ConfigError> {
+        Ok(ApiClient {
+            conn: RwLock::new(Arc::new(Connection::new(config)?)),
+        })
+    }
+
+    /// Changes how often client certificate files are checked (tests use a short one).
+    pub fn with_cert_recheck(self, every: Duration) -> Self {
+        let mut conn = self.conn.into_inner();
+        if let Some(c) = Arc::get_mut(&mut conn) {
+            c.cert_recheck = every;
+        }
+        ApiClient {
+            conn: RwLock::new(conn),
+        }
+    }
+
+    /// Uses `next`'s configuration from now on (a reloaded kubeconfig).
+    pub fn replace(&self, next: ApiClient) {
+        *self.conn.write() = next.conn.into_inner();
+    }
+
+    fn current(&self) -> Arc<Connection> {
+        self.conn.read().clone()
+    }
+
+    pub fn server(&self) -> String {
+        self.current().config.server.clone()
+    }
+
+    /// The agent (TLS to the API server), for requests other than GET: the `--auth-filter`
+    /// reviews POST with it and [`ApiClient::authorization`].
+    pub fn agent(&self) -> ureq::Agent {
+        self.current().agent.read().agent.clone()
+    }
+
+    /// Whether requests go through a proxy (from the kubeconfig or the environment).
+    pub fn uses_proxy(&self) -> bool {
+        self.current().config.proxy.is_some()
+    }
+
+    /// The Authorization header value of the configured static credentials, if any.
+    pub fn authorization(&self) -> Result<Option<String>, ConfigError> {
+        self.current().config.authorization()
+    }
+
+    /// `GET server + path_and_query`; a non-2xx answer becomes an [`ApiError::Status`] built
+    /// from the body. A 401 with exec-plugin credentials re-runs the plugin and retries once.
+    pub fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<Response<Body>, ApiError> {
+        self.current().get(path_and_query, timeout)
+    }
+}
+
+impl Connection {
+    fn new(config: ClusterConfig) -> Result<Self, ConfigError> {
         let agent = tls::build_agent(&config)?;
         if config.tls.insecure_skip_verify {
             log_event!(
@@ -104,7 +167,7 @@ impl ApiClient {
                 checked_at: Instant::now(),
             })
         });
-        Ok(ApiClient {
+        Ok(Connection {
             agent: RwLock::new(AgentSlot { agent, client }),
             config,
             cert_files,
@@ -112,29 +175,7 @@ impl ApiClient {
         })
     }
 
-    /// Changes how often client certificate files are checked (tests use a short one).
-    pub fn with_cert_recheck(mut self, every: Duration) -> Self {
-        self.cert_recheck = every;
-        self
-    }
-
-    pub fn server(&self) -> &str {
-        &self.config.server
-    }
-
-    pub fn config(&self) -> &ClusterConfig {
-        &self.config
-    }
-
-    /// The agent (TLS to the API server), for requests other than GET: the `--auth-filter`
-    /// reviews POST with it and [`ClusterConfig::authorization`].
-    pub fn agent(&self) -> ureq::Agent {
-        self.agent.read().agent.clone()
-    }
-
-    /// `GET server + path_and_query`; a non-2xx answer becomes an [`ApiError::Status`] built
-    /// from the body. A 401 with exec-plugin credentials re-runs the plugin and retries once.
-    pub fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<Response<Body>, ApiError> {
+    fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<Response<Body>, ApiError> {
         let url = format!("{}{}", self.config.server, path_and_query);
         let (mut resp, used) = self.send(&url, timeout)?;
         if resp.status().as_u16() == 401 {

@@ -193,7 +193,6 @@ impl AuthFilter {
             .header("Accept", "application/json");
         if let Some(auth) = self
             .client
-            .config()
             .authorization()
             .map_err(|e| request_err(e.to_string()))?
         {
