@@ -16,7 +16,7 @@ mod support;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use support::cluster_gen::{self, ClusterSpec, Mutation};
+use support::cluster_gen::{self, Churner, ClusterSpec, Mutation};
 use support::fake_apiserver::{FakeApiServer, FakeOptions};
 
 fn usage(msg: &str) -> ! {
@@ -101,6 +101,7 @@ fn main() {
     );
     let _ = std::io::stdout().flush();
 
+    let churner = Churner::new(&spec);
     let mut step = 0u64;
     let mut rate = 0.0f64;
     let mut next = Instant::now();
@@ -128,7 +129,7 @@ fn main() {
             std::thread::sleep(until.saturating_duration_since(now));
             continue;
         }
-        apply(&srv, cluster_gen::churn(&spec, step));
+        apply(&srv, churner.step(step));
         step += 1;
         next += Duration::from_secs_f64(1.0 / rate);
         if Instant::now().saturating_duration_since(next) > Duration::from_secs(1) {
