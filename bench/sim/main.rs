@@ -125,7 +125,11 @@ fn main() {
         }
         let now = Instant::now();
         if rate <= 0.0 || now < next {
-            let until = if rate > 0.0 { next.min(next_check) } else { next_check };
+            let until = if rate > 0.0 {
+                next.min(next_check)
+            } else {
+                next_check
+            };
             std::thread::sleep(until.saturating_duration_since(now));
             continue;
         }
