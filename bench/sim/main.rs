@@ -16,7 +16,7 @@ mod support;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use support::cluster_gen::{self, ClusterSpec, Mutation};
+use support::cluster_gen::{self, Churner, ClusterSpec, Mutation};
 use support::fake_apiserver::{FakeApiServer, FakeOptions};
 
 fn usage(msg: &str) -> ! {
@@ -101,6 +101,7 @@ fn main() {
     );
     let _ = std::io::stdout().flush();
 
+    let churner = Churner::new(&spec);
     let mut step = 0u64;
     let mut rate = 0.0f64;
     let mut next = Instant::now();
@@ -124,11 +125,15 @@ fn main() {
         }
         let now = Instant::now();
         if rate <= 0.0 || now < next {
-            let until = if rate > 0.0 { next.min(next_check) } else { next_check };
+            let until = if rate > 0.0 {
+                next.min(next_check)
+            } else {
+                next_check
+            };
             std::thread::sleep(until.saturating_duration_since(now));
             continue;
         }
-        apply(&srv, cluster_gen::churn(&spec, step));
+        apply(&srv, churner.step(step));
         step += 1;
         next += Duration::from_secs_f64(1.0 / rate);
         if Instant::now().saturating_duration_since(next) > Duration::from_secs(1) {

@@ -1642,20 +1642,33 @@ fn write_chunk(w: &mut TcpStream, data: &[u8]) -> io::Result<()> {
     w.flush()
 }
 
-/// Replaces a line by broken JSON when a malformed line was injected for the resource.
-fn maybe_malform(shared: &Shared, resource: &str, line: String) -> String {
+/// Whether the next line for `resource` is to be broken JSON (takes one injected malformation).
+fn take_malformed(shared: &Shared, resource: &str) -> bool {
     let mut m = shared.malformed.lock();
     match m.get_mut(resource) {
         Some(n) if *n > 0 => {
             *n -= 1;
-            let cut = line.len() / 2;
-            let mut cut_at = cut;
-            while !line.is_char_boundary(cut_at) {
-                cut_at -= 1;
-            }
-            format!("{}\n", &line[..cut_at])
+            true
         }
-        _ => line,
+        _ => false,
+    }
+}
+
+/// The first half of `line`, newline-terminated: broken JSON.
+fn malform(line: String) -> String {
+    let mut cut_at = line.len() / 2;
+    while !line.is_char_boundary(cut_at) {
+        cut_at -= 1;
+    }
+    format!("{}\n", &line[..cut_at])
+}
+
+/// Replaces a line by broken JSON when a malformed line was injected for the resource.
+fn maybe_malform(shared: &Shared, resource: &str, line: String) -> String {
+    if take_malformed(shared, resource) {
+        malform(line)
+    } else {
+        line
     }
 }
 
@@ -1741,6 +1754,9 @@ fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq) {
             clean_end = true;
             break;
         }
+        // Which events to send is decided under the lock; they are serialized after it is
+        // released, so that the writer (benchsim's churn loop) does not wait for watchers.
+        let mut due: Vec<(&'static str, Arc<Value>, bool)> = Vec::new();
         let from = st.history.partition_point(|e| e.rv <= pos);
         for ev in st.history.range(from..) {
             if ev.resource != info.plural {
@@ -1757,12 +1773,17 @@ fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq) {
                 _ => None,
             };
             if let Some(kind) = kind {
-                let line = event_line(kind, &ev.object);
-                pending.push(maybe_malform(shared, info.plural, line));
+                let broken = take_malformed(shared, info.plural);
+                due.push((kind, ev.object.clone(), broken));
             }
         }
         pos = st.rv;
         st.watch_positions.insert(id, pos);
+        drop(st);
+        for (kind, object, broken) in due {
+            let line = event_line(kind, &object);
+            pending.push(if broken { malform(line) } else { line });
+        }
     }
     shared.state.lock().watch_positions.remove(&id);
     if let Some(c) = shared.conns.lock().get_mut(&id) {
