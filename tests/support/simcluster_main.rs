@@ -113,6 +113,7 @@ fn main() {
     );
     let _ = std::io::stdout().flush();
 
+    let churner = cluster_gen::Churner::new(&args.spec);
     let mut step = 0u64;
     let mut next_report = Instant::now() + Duration::from_secs(30);
     let period = if args.churn_per_sec > 0.0 {
@@ -124,7 +125,7 @@ fn main() {
     loop {
         match period {
             Some(p) => {
-                apply(&srv, cluster_gen::churn(&args.spec, step));
+                apply(&srv, churner.step(step));
                 step += 1;
                 next += p;
                 let now = Instant::now();
