@@ -561,12 +561,12 @@ pub fn run(
         }
         None => Default::default(),
     };
-    let cluster = ClusterConfig::load(&ConfigOptions {
+    let cluster_opts = ConfigOptions {
         kubeconfig: opts.kubeconfig.as_ref().map(Into::into),
         context: opts.context.clone(),
         apiserver: opts.apiserver.clone(),
-    })
-    .map_err(AppError::Config)?;
+    };
+    let cluster = ClusterConfig::load(&cluster_opts).map_err(AppError::Config)?;
     log_event!(
         Level::Info,
         "using API server",
@@ -582,7 +582,7 @@ pub fn run(
     telemetry.set_shards(opts.shard as i64, opts.total_shards as i64);
     let (shard, shard_changes) = start_autosharding(&base, &opts)?;
     let first = start_generation(&base, &opts, shard)?;
-    let custom = start_custom_resources(&first.ctx, &opts, crs_config)?;
+    let (custom, crs) = start_custom_resources(&first.ctx, &opts, crs_config)?;
     let main_routes = Arc::new(MainRoutes {
         writers: crate::store::WriterSet::new(first.writers),
         gzip: opts.enable_gzip_encoding,
@@ -625,8 +625,15 @@ pub fn run(
         })?;
     }
     if let Some(path) = &opts.config_file {
-        watch_config_file(path.clone(), control_tx).map_err(|source| AppError::Spawn {
+        watch_config_file(path.clone(), control_tx.clone()).map_err(|source| AppError::Spawn {
             resource: "config-watch".into(),
+            source,
+        })?;
+    }
+    let kubeconfig_files = ClusterConfig::files(&cluster_opts);
+    if !kubeconfig_files.is_empty() {
+        watch_kubeconfig(kubeconfig_files, control_tx).map_err(|source| AppError::Spawn {
+            resource: "kubeconfig-watch".into(),
             source,
         })?;
     }
@@ -690,11 +697,77 @@ pub fn run(
                     err = e
                 ),
             },
+            Ok(Control::KubeconfigChanged) => {
+                match ClusterConfig::load(&cluster_opts).and_then(ApiClient::new) {
+                    Ok(next) => {
+                        log_event!(
+                            Level::Info,
+                            "kubeconfig changed, reconnecting and rebuilding the stores",
+                            server = next.server()
+                        );
+                        rebuilder.base.client.replace(next);
+                        if let Some(crs) = &crs {
+                            crs.restart();
+                        }
+                        let running = rebuilder.current.lock().opts.clone();
+                        rebuilder.reload(running);
+                    }
+                    Err(e) => log_event!(
+                        Level::Error,
+                        "kubeconfig changed but cannot be used, keeping the running connection",
+                        err = e
+                    ),
+                }
+            }
             Err(_) => loop {
                 std::thread::park();
             },
         }
     }
+}
+
+/// Sends [`Control::KubeconfigChanged`] when a kubeconfig file in use changes (modification
+/// time, size or existence). kube-state-metrics restarts its whole run on such a write; here
+/// the connection is swapped and new stores are built before the old ones go.
+fn watch_kubeconfig(
+    paths: Vec<std::path::PathBuf>,
+    tx: crossbeam_channel::Sender<Control>,
+) -> std::io::Result<()> {
+    let stamps =
+        move |ps: &[std::path::PathBuf]| -> Vec<Option<(Option<std::time::SystemTime>, u64)>> {
+            ps.iter()
+                .map(|p| {
+                    std::fs::metadata(p)
+                        .ok()
+                        .map(|m| (m.modified().ok(), m.len()))
+                })
+                .collect()
+        };
+    std::thread::Builder::new()
+        .name("kubeconfig-watch".into())
+        .spawn(move || {
+            let mut last = stamps(&paths);
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                let now = stamps(&paths);
+                if now != last {
+                    last = now;
+                    log_event!(
+                        Level::Info,
+                        "kubeconfig file changed",
+                        file = paths
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(":")
+                    );
+                    if tx.send(Control::KubeconfigChanged).is_err() {
+                        return;
+                    }
+                }
+            }
+        })?;
+    Ok(())
 }
 
 /// Sends a reload when the `--config` file's modification time or size changes.
@@ -1000,16 +1073,23 @@ fn load_custom_resources(opts: &Options) -> Result<Option<CrsConfig>, AppError> 
 }
 
 /// Starts the configured custom resources and, for a config file, the thread that reloads
-/// it. Returns the swappable writer list the main routes merge into every scrape.
+/// it. Returns the swappable writer list the main routes merge into every scrape, and the
+/// running custom resources if any are configured.
 fn start_custom_resources(
     ctx: &StartCtx,
     opts: &Options,
     config: Option<CrsConfig>,
-) -> Result<crate::metrics::custom::CustomWriters, AppError> {
+) -> Result<
+    (
+        crate::metrics::custom::CustomWriters,
+        Option<Arc<crate::metrics::custom::CustomResources>>,
+    ),
+    AppError,
+> {
     use crate::metrics::custom::{watch_file, CrsCtx, CustomResources, CustomWriters, Source};
     let writers = CustomWriters::default();
     let Some((source, resources, bytes)) = config else {
-        return Ok(writers);
+        return Ok((writers, None));
     };
     let crs = CustomResources::new(
         CrsCtx {
@@ -1031,12 +1111,12 @@ fn start_custom_resources(
     crs.apply(resources);
     if let Source::File(path) = source {
         let every = std::time::Duration::from_millis(opts.custom_resource_state_poll_ms);
-        watch_file(crs, path, bytes, every, ctx.crs_wake.clone()).map_err(|source| {
+        watch_file(crs.clone(), path, bytes, every, ctx.crs_wake.clone()).map_err(|source| {
             AppError::Spawn {
                 resource: "crs-config-watch".into(),
                 source,
             }
         })?;
     }
-    Ok(writers)
+    Ok((writers, Some(crs)))
 }

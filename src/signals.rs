@@ -7,8 +7,12 @@ use crossbeam_channel::{Receiver, Sender};
 /// What a signal asks of the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
-    Shutdown { signal: &'static str },
+    Shutdown {
+        signal: &'static str,
+    },
     Reload,
+    /// A kubeconfig file in use changed on disk: reconnect with what it now says.
+    KubeconfigChanged,
 }
 
 fn signal_set() -> libc::sigset_t {

@@ -163,3 +163,47 @@ fn sighup_and_config_changes_reload_without_dropping_unchanged_resources() {
     assert!(reloaded, "reload never applied: {}", ks.logs());
     assert!(ks.logs().contains("reload complete"));
 }
+
+fn named_pod(name: &str) -> serde_json::Value {
+    serde_json::json!({"metadata": {"name": name, "namespace": "default"},
+        "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "nginx"}]},
+        "status": {"phase": "Running"}})
+}
+
+#[test]
+fn a_rewritten_kubeconfig_moves_kubestate_to_the_new_server_and_a_broken_one_is_ignored() {
+    let a = FakeApiServer::start(FakeOptions::default());
+    a.create("pods", named_pod("on-server-a"));
+    let b = FakeApiServer::start(FakeOptions::default());
+    b.create("pods", named_pod("on-server-b"));
+    let dir = tmpdir("kubeconfig-reload");
+    let kc = a.write_kubeconfig(&dir);
+    let ks = Kubestate::start(&kc, &["--resources=pods"]);
+    ks.wait_scrape(Duration::from_secs(10), "server a", |body| {
+        body.contains("pod=\"on-server-a\"")
+    });
+
+    // A broken rewrite keeps the running connection and says why.
+    std::fs::write(&kc, "apiVersion: v1\nclusters: [\n").expect("write broken kubeconfig");
+    ks.wait_for(Duration::from_secs(10), || {
+        ks.logs().contains("kubeconfig changed but cannot be used")
+    })
+    .unwrap_or_else(|| panic!("broken kubeconfig not reported:\n{}", ks.logs()));
+    a.create("pods", named_pod("still-on-a"));
+    ks.wait_scrape(Duration::from_secs(10), "still served from a", |body| {
+        body.contains("pod=\"still-on-a\"")
+    });
+
+    // The same file now names server b: its state replaces a's, without a restart.
+    b.write_kubeconfig_to(&kc);
+    let body = ks.wait_scrape(Duration::from_secs(20), "server b", |body| {
+        body.contains("pod=\"on-server-b\"") && !body.contains("on-server-a")
+    });
+    assert!(!body.contains("still-on-a"), "{body}");
+    assert!(ks.logs().contains("kubeconfig changed, reconnecting"));
+    // Events from b keep flowing through the new connection.
+    b.create("pods", named_pod("later-on-b"));
+    ks.wait_scrape(Duration::from_secs(10), "b's watch", |body| {
+        body.contains("pod=\"later-on-b\"")
+    });
+}

@@ -557,6 +557,12 @@ impl ClusterConfig {
         load_with(opts, &Environment::from_process())
     }
 
+    /// The kubeconfig files [`ClusterConfig::load`] reads for `opts` (none in-cluster), so a
+    /// change to them can be noticed.
+    pub fn files(opts: &ConfigOptions) -> Vec<PathBuf> {
+        kubeconfig_files(opts, &Environment::from_process())
+    }
+
     /// Value for the Authorization header, if any. A token file is re-read when its mtime
     /// or size changes (service-account tokens rotate), checked at most once per second.
     pub fn authorization(&self) -> Result<Option<String>, ConfigError> {

@@ -324,6 +324,8 @@ pub struct CustomResources {
     /// Sorted by name; the source of `writers`. Locked before `writers`.
     published: Mutex<Vec<Published>>,
     current: Mutex<Option<Arc<Generation>>>,
+    /// What `apply` was last given, for [`CustomResources::restart`].
+    applied: Mutex<Vec<CompiledResource>>,
 }
 
 /// KSM's writer name for a custom resource: `GroupVersionResource.String()`.
@@ -366,13 +368,22 @@ impl CustomResources {
             writers,
             published: Mutex::new(Vec::new()),
             current: Mutex::new(None),
+            applied: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Starts the running config afresh: new discovery and watches on the client's current
+    /// connection (after a kubeconfig reload).
+    pub fn restart(self: &Arc<Self>) {
+        let resources = self.applied.lock().clone();
+        self.apply(resources);
     }
 
     /// Stops whatever runs and starts `resources`. Writers of the old config disappear at
     /// once; the new ones appear as each type is discovered and its watch started. Entries
     /// with a wildcard version or kind are resolved through a watch on CRDs.
     pub fn apply(self: &Arc<Self>, resources: Vec<CompiledResource>) {
+        *self.applied.lock() = resources.clone();
         let gen = Arc::new(Generation::default());
         {
             let mut cur = self.current.lock();
