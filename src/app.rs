@@ -495,6 +495,7 @@ fn start_generation(
             let sd_opts = SdOptions {
                 interval: opts.sd_interval,
                 file_dir: opts.sd_file_dir.as_ref().map(Into::into),
+                stats: base.telemetry.sd.clone(),
             };
             let (sd, _manager) =
                 Discovery::start(cfg, sd_opts).map_err(|source| AppError::Spawn {

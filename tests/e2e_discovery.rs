@@ -163,6 +163,32 @@ fn http_sd_and_file_sd_follow_the_cluster() {
         pod_watches <= 2,
         "metrics and discovery should share the pods watch: {pod_watches}"
     );
+
+    // self-metrics on the telemetry port: one target left in the job, files written, events
+    let tel = ks.telemetry();
+    assert!(
+        tel.contains("kubestate_sd_targets{job=\"web-pods\"} 1\n"),
+        "{tel}"
+    );
+    assert!(
+        tel.contains("kubestate_sd_target_groups{job=\"nodes\"} "),
+        "{tel}"
+    );
+    assert!(
+        tel.lines().any(
+            |l| l.starts_with("kubestate_sd_file_writes_total{job=\"web-pods\"} ")
+                && !l.ends_with(" 0")
+        ),
+        "{tel}"
+    );
+    assert!(tel.contains("kubestate_sd_file_write_failures_total{job=\"web-pods\"} 0\n"));
+    assert!(
+        tel.lines().any(|l| l
+            .starts_with("kubestate_sd_kubernetes_events_total{role=\"pods\",event=\"delete\"} ")
+            && !l.ends_with(" 0")),
+        "{tel}"
+    );
+    assert!(tel.contains("kubestate_sd_kubernetes_events_total{role=\"pods\",event=\"add\"} "));
 }
 
 #[test]

@@ -16,6 +16,7 @@ use super::ingress::ingress_group;
 use super::node::node_group;
 use super::pod::{pod_info_group, PodInfo};
 use super::service::service_group;
+use super::stats::SdStats;
 use super::targetgroup::render_http_sd;
 use super::{controller_of, key, name_of, ns_of, slim_meta, Lookups, TargetGroup, World};
 use crate::kube::object::KubeObject;
@@ -374,6 +375,8 @@ pub trait SdObject: KubeObject {
         }
     }
     fn keys(core: &Core) -> Vec<String>;
+    /// Whether the cache holds `k` (an upsert of it is an update, not an add).
+    fn contains(core: &Core, k: &str) -> bool;
     fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty);
     fn remove(core: &mut Core, k: &str, dirty: &mut Dirty);
 }
@@ -386,6 +389,9 @@ impl SdObject for Node {
     const RESOURCE: Resource = Resource::Nodes;
     fn keys(core: &Core) -> Vec<String> {
         core.world.nodes.keys().cloned().collect()
+    }
+    fn contains(core: &Core, k: &str) -> bool {
+        core.world.nodes.contains_key(k)
     }
     fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
         let k = obj.cache_key();
@@ -412,6 +418,9 @@ impl SdObject for Namespace {
     fn keys(core: &Core) -> Vec<String> {
         core.world.namespaces.keys().cloned().collect()
     }
+    fn contains(core: &Core, k: &str) -> bool {
+        core.world.namespaces.contains_key(k)
+    }
     fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
         let k = obj.cache_key();
         let new = slim_meta(&obj.metadata);
@@ -436,6 +445,9 @@ impl SdObject for Pod {
     const RESOURCE: Resource = Resource::Pods;
     fn keys(core: &Core) -> Vec<String> {
         core.world.pods.keys().cloned().collect()
+    }
+    fn contains(core: &Core, k: &str) -> bool {
+        core.world.pods.contains_key(k)
     }
     fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
         let info = PodInfo::from_pod(obj);
@@ -465,6 +477,9 @@ macro_rules! workload_owner {
             const RESOURCE: Resource = Resource::$res;
             fn keys(core: &Core) -> Vec<String> {
                 core.world.$field.keys().cloned().collect()
+            }
+            fn contains(core: &Core, k: &str) -> bool {
+                core.world.$field.contains_key(k)
             }
             fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
                 let k = obj.cache_key();
@@ -508,6 +523,9 @@ impl SdObject for Service {
     fn keys(core: &Core) -> Vec<String> {
         core.world.services.keys().cloned().collect()
     }
+    fn contains(core: &Core, k: &str) -> bool {
+        core.world.services.contains_key(k)
+    }
     fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
         core.world.insert_service(obj);
         service_dependents(core, &obj.cache_key(), dirty);
@@ -524,6 +542,9 @@ macro_rules! primary {
             const RESOURCE: Resource = Resource::$res;
             fn keys(core: &Core) -> Vec<String> {
                 core.$field.keys().cloned().collect()
+            }
+            fn contains(core: &Core, k: &str) -> bool {
+                core.$field.contains_key(k)
             }
             fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
                 let k = obj.cache_key();
@@ -553,6 +574,8 @@ pub struct SdOptions {
     pub interval: Duration,
     /// Write `DIR/<job>.json` for file_sd.
     pub file_dir: Option<PathBuf>,
+    /// Self-metrics, shared with the telemetry port and across reloads.
+    pub stats: Arc<SdStats>,
 }
 
 impl Default for SdOptions {
@@ -560,6 +583,7 @@ impl Default for SdOptions {
         SdOptions {
             interval: Duration::from_secs(5),
             file_dir: None,
+            stats: Arc::default(),
         }
     }
 }
@@ -578,6 +602,7 @@ pub enum JobStatus {
 /// published snapshots.
 pub struct Discovery {
     jobs: Vec<Job>,
+    stats: Arc<SdStats>,
     core: Mutex<Core>,
     tx: Sender<Msg>,
     snapshots: Snapshots,
@@ -591,6 +616,9 @@ impl Discovery {
         opts: SdOptions,
     ) -> std::io::Result<(Arc<Discovery>, JoinHandle<()>)> {
         let (tx, rx) = crossbeam_channel::unbounded();
+        let stats = opts.stats.clone();
+        let names: Vec<String> = config.jobs.iter().map(|j| j.name.clone()).collect();
+        stats.configure(&names);
         let snapshots = Arc::new(RwLock::new(HashMap::new()));
         let state = ManagerState::new(&config.jobs, opts, snapshots.clone());
         let handle = std::thread::Builder::new()
@@ -599,6 +627,7 @@ impl Discovery {
         Ok((
             Arc::new(Discovery {
                 jobs: config.jobs,
+                stats,
                 core: Mutex::new(Core::default()),
                 tx,
                 snapshots,
@@ -686,13 +715,29 @@ pub struct DiscoveryConsumer<T> {
     _t: PhantomData<fn(&T)>,
 }
 
+impl<T: SdObject> DiscoveryConsumer<T> {
+    fn upsert_counted(&self, obj: &T) {
+        let stats = &self.sd.stats;
+        self.sd.apply(|c, d| {
+            let event = if T::contains(c, &obj.cache_key()) {
+                "update"
+            } else {
+                "add"
+            };
+            stats.event(T::RESOURCE.api().plural, event);
+            T::upsert(c, obj, d)
+        });
+    }
+}
+
 impl<T: SdObject> Consumer<T> for DiscoveryConsumer<T> {
     fn upsert(&mut self, obj: &T) {
-        self.sd.apply(|c, d| T::upsert(c, obj, d));
+        self.upsert_counted(obj);
     }
 
     fn delete(&mut self, obj: &T) {
         let k = obj.cache_key();
+        self.sd.stats.event(T::RESOURCE.api().plural, "delete");
         self.sd.apply(|c, d| T::remove(c, &k, d));
     }
 
@@ -706,15 +751,17 @@ impl<T: SdObject> Consumer<T> for DiscoveryConsumer<T> {
         if let Some(seen) = &mut self.relist {
             seen.insert(obj.cache_key());
         }
-        self.sd.apply(|c, d| T::upsert(c, obj, d));
+        self.upsert_counted(obj);
     }
 
     fn relist_commit(&mut self) {
         let Some(seen) = self.relist.take() else {
             return;
         };
+        let stats = &self.sd.stats;
         self.sd.apply(|c, d| {
             for k in T::keys(c).into_iter().filter(|k| !seen.contains(k)) {
+                stats.event(T::RESOURCE.api().plural, "delete");
                 T::remove(c, &k, d);
             }
         });
@@ -810,6 +857,8 @@ impl ManagerState {
                 if due <= now {
                     let body = Arc::new(render_http_sd(j.groups.values()));
                     self.snapshots.write().insert(j.name.clone(), body);
+                    let targets = j.groups.values().map(|g| g.targets.len()).sum();
+                    self.opts.stats.published(&j.name, j.groups.len(), targets);
                     j.dirty = false;
                     j.last_publish = Some(now);
                     j.publications += 1;
@@ -831,7 +880,9 @@ impl ManagerState {
                 if j.written.as_ref() == Some(&body) {
                     continue;
                 }
-                match write_atomic(dir, &j.name, &body) {
+                let written = write_atomic(dir, &j.name, &body);
+                self.opts.stats.file_written(&j.name, written.is_ok());
+                match written {
                     Ok(()) => {
                         j.written = Some(body);
                         j.retry_at = None;

@@ -57,6 +57,7 @@ fn consumers_upsert_delete_relist_and_joins() {
         SdOptions {
             interval: Duration::from_millis(1),
             file_dir: None,
+            ..SdOptions::default()
         },
     )
     .unwrap();
@@ -155,6 +156,7 @@ fn state(dir: Option<&Path>) -> (ManagerState, Snapshots) {
         SdOptions {
             interval: Duration::from_secs(5),
             file_dir: dir.map(Path::to_path_buf),
+            ..SdOptions::default()
         },
         snaps.clone(),
     );
@@ -318,6 +320,7 @@ fn workload_side_caches_gate_publication_and_rebuild_owned_pods() {
         SdOptions {
             interval: Duration::from_millis(1),
             file_dir: None,
+            ..SdOptions::default()
         },
     )
     .unwrap();

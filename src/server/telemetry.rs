@@ -28,6 +28,8 @@ pub struct Telemetry {
     total_shards: AtomicI64,
     /// Custom resource state self-metrics.
     pub crs: crate::metrics::custom::CrsTelemetry,
+    /// Service discovery self-metrics.
+    pub sd: std::sync::Arc<crate::discovery::stats::SdStats>,
 }
 
 impl Default for Telemetry {
@@ -39,6 +41,7 @@ impl Default for Telemetry {
             syncs: Mutex::new(BTreeMap::new()),
             total_shards: AtomicI64::new(1),
             crs: Default::default(),
+            sd: Default::default(),
         }
     }
 }
@@ -268,6 +271,7 @@ impl Telemetry {
             );
         }
         self.crs.render(out);
+        self.sd.render(out);
         super::process::render(out);
     }
 }
