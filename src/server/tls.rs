@@ -2,7 +2,8 @@
 //! (TLS with optional client certificates, basic-auth users, extra response headers), so the
 //! files written for kube-state-metrics work unchanged. Validated completely at start, because
 //! a typo found at the first scrape would leave the endpoint silently open or unreachable.
-//! Certificates are re-read when their files change, so rotation needs no restart.
+//! Certificates and the client CA bundle are re-read when their files change, so rotation
+//! needs no restart.
 
 use crate::log::Level;
 use crate::log_event;
@@ -291,24 +292,13 @@ fn parse(path: &Path, text: &str) -> Result<WebConfig, WebConfigError> {
                         format!("required by client_auth_type {}", t.client_auth_type),
                     ));
                 }
-                let ca = resolve(&t.client_ca_file);
-                let mut roots = rustls::RootCertStore::empty();
-                let certs =
-                    read_certs(&ca).map_err(|e| invalid("tls_server_config.client_ca_file", e))?;
-                for c in certs {
-                    roots
-                        .add(c)
-                        .map_err(|e| invalid("tls_server_config.client_ca_file", e.to_string()))?;
-                }
-                let mut b =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-                if auth == ClientAuth::VerifyClientCertIfGiven {
-                    b = b.allow_unauthenticated();
-                }
-                Some(
-                    b.build()
-                        .map_err(|e| invalid("tls_server_config.client_ca_file", e.to_string()))?,
+                let verifier = ReloadingClientCa::new(
+                    resolve(&t.client_ca_file),
+                    auth == ClientAuth::VerifyClientCertIfGiven,
+                    provider.clone(),
                 )
+                .map_err(|e| invalid("tls_server_config.client_ca_file", e))?;
+                Some(Arc::new(verifier))
             };
             let resolver = ReloadingCert::new(
                 resolve(&t.cert_file),
@@ -463,6 +453,148 @@ impl ResolvesServerCert for ReloadingCert {
     }
 }
 
+/// The client CA bundle for RequireAndVerifyClientCert / VerifyClientCertIfGiven, re-read
+/// (at most every [`RELOAD_CHECK`]) when the file changes, as exporter-toolkit reads it on
+/// every handshake: a CA rotation needs no restart. A bundle that no longer loads keeps the
+/// previous one. No CA names are sent as hints (they would be stale after a rotation);
+/// clients then offer whatever certificate they have, which is verified all the same.
+struct ReloadingClientCa {
+    path: PathBuf,
+    optional: bool,
+    provider: Arc<CryptoProvider>,
+    state: Mutex<CaState>,
+}
+
+struct CaState {
+    verifier: Arc<dyn ClientCertVerifier>,
+    stamp: (Option<SystemTime>, u64),
+    checked: Instant,
+    failed: Option<(Option<SystemTime>, u64)>,
+}
+
+impl fmt::Debug for ReloadingClientCa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReloadingClientCa")
+            .field("path", &self.path)
+            .field("optional", &self.optional)
+            .finish()
+    }
+}
+
+fn file_stamp(p: &Path) -> (Option<SystemTime>, u64) {
+    std::fs::metadata(p)
+        .map(|m| (m.modified().ok(), m.len()))
+        .unwrap_or((None, 0))
+}
+
+fn build_ca_verifier(
+    path: &Path,
+    optional: bool,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ClientCertVerifier>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in read_certs(path)? {
+        roots.add(c).map_err(|e| e.to_string())?;
+    }
+    let mut b = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    if optional {
+        b = b.allow_unauthenticated();
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+impl ReloadingClientCa {
+    fn new(path: PathBuf, optional: bool, provider: Arc<CryptoProvider>) -> Result<Self, String> {
+        let stamp = file_stamp(&path);
+        let verifier = build_ca_verifier(&path, optional, &provider)?;
+        Ok(ReloadingClientCa {
+            path,
+            optional,
+            provider,
+            state: Mutex::new(CaState {
+                verifier,
+                stamp,
+                checked: Instant::now(),
+                failed: None,
+            }),
+        })
+    }
+
+    fn current(&self) -> Arc<dyn ClientCertVerifier> {
+        let mut s = self.state.lock();
+        if s.checked.elapsed() >= RELOAD_CHECK {
+            s.checked = Instant::now();
+            let now = file_stamp(&self.path);
+            if now != s.stamp && s.failed != Some(now) {
+                match build_ca_verifier(&self.path, self.optional, &self.provider) {
+                    Ok(v) => {
+                        s.verifier = v;
+                        s.stamp = now;
+                        s.failed = None;
+                        log_event!(
+                            Level::Info,
+                            "TLS client CA reloaded",
+                            file = self.path.display()
+                        );
+                    }
+                    Err(e) => {
+                        s.failed = Some(now);
+                        log_event!(
+                            Level::Error,
+                            "TLS client CA reload failed, keeping the previous one",
+                            file = self.path.display(),
+                            err = e
+                        );
+                    }
+                }
+            }
+        }
+        s.verifier.clone()
+    }
+}
+
+impl ClientCertVerifier for ReloadingClientCa {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        !self.optional
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.current()
+            .verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.current().verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.current().verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.current().supported_verify_schemes()
+    }
+}
+
 /// RequestClientCert / RequireAnyClientCert: a certificate is asked for (or required) and
 /// its possession proven by the handshake signature, but it is not checked against a CA.
 #[derive(Debug)]
@@ -597,6 +729,38 @@ mod tests {
         std::fs::copy(certs().join("wrong-server.key"), &key).unwrap();
         r.state.lock().checked -= RELOAD_CHECK;
         assert_ne!(r.current().cert[0], first, "new pair is used");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn client_ca_reload_changes_who_is_accepted_and_keeps_the_old_on_errors() {
+        let dir =
+            std::env::temp_dir().join(format!("kubestate-tls-ca-reload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca.crt");
+        std::fs::copy(certs().join("ca.crt"), &ca).unwrap();
+        let v = ReloadingClientCa::new(
+            ca.clone(),
+            false,
+            Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .unwrap();
+        let client = read_certs(&certs().join("client.crt")).unwrap();
+        let accepts = |v: &ReloadingClientCa| {
+            v.verify_client_cert(&client[0], &client[1..], UnixTime::now())
+                .is_ok()
+        };
+        assert!(v.client_auth_mandatory());
+        assert!(accepts(&v), "client.crt is signed by ca.crt");
+        std::fs::write(&ca, "garbage").unwrap();
+        v.state.lock().checked -= RELOAD_CHECK;
+        assert!(accepts(&v), "a broken bundle keeps the previous CA");
+        std::fs::copy(certs().join("wrong-ca.crt"), &ca).unwrap();
+        v.state.lock().checked -= RELOAD_CHECK;
+        assert!(!accepts(&v), "the new CA did not sign client.crt");
+        std::fs::copy(certs().join("ca.crt"), &ca).unwrap();
+        v.state.lock().checked -= RELOAD_CHECK;
+        assert!(accepts(&v));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
