@@ -5,8 +5,9 @@
 
 use super::client::{ApiClient, Timeout};
 use super::error::{ApiError, Status};
-use super::list::decode_list;
+use super::list::{decode_list, split_list};
 use super::object::KubeObject;
+use super::probe::{probe_event, probe_object, EventProbe};
 use super::resources::ApiResource;
 use crate::log::Level;
 use crate::log_event;
@@ -164,21 +165,13 @@ struct RawEvent<'a> {
     object: &'a RawValue,
 }
 
-/// Just enough of an object to decide ownership without decoding the rest: serde skips the
-/// other fields without building them, which is most of the cost of a full decode.
+/// Just enough of an object to decide ownership without decoding the rest, for the objects
+/// the byte-level probe (`super::probe`) is not sure about: serde skips the other fields
+/// without building them, and reports a malformed object properly.
 #[derive(Deserialize, Default)]
 struct IdentityOnly<'a> {
     #[serde(borrow, default)]
     metadata: IdentityMeta<'a>,
-}
-
-/// A watch event read only as far as ownership needs.
-#[derive(Deserialize)]
-struct IdentityEvent<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default)]
-    object: IdentityOnly<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -446,10 +439,20 @@ impl<T: KubeObject> Watcher<T> {
         url
     }
 
-    /// Decodes `raw` fully only when this shard owns it. Also returns the object's
-    /// resourceVersion, which advances the resume point even for skipped objects.
-    fn decode_owned(&self, raw: &str) -> Result<(Option<T>, Option<String>), serde_json::Error> {
-        decode_owned(self.spec.shard, raw)
+    /// Whether a line of a sharded watch carries an object this shard does not own, settled
+    /// by the byte-level probe without decoding the line: `Some(true)` foreign, `Some(false)`
+    /// owned, `None` not an object event or not sure (decode in full then). The resume point
+    /// advances past a foreign object as it would have with a full decode.
+    fn skip_foreign(&mut self, line: &[u8]) -> Option<bool> {
+        let shard = self.spec.shard?;
+        let EventProbe::Object(id) = probe_event(line) else {
+            return None;
+        };
+        if shard.owns(id.uid) {
+            return Some(false);
+        }
+        self.rv = Some(id.resource_version.to_string());
+        Some(true)
     }
 
     /// Streams the state as one watch with `sendInitialEvents=true`; the staged content is
@@ -556,12 +559,18 @@ impl<T: KubeObject> Watcher<T> {
             if trimmed.is_empty() {
                 continue;
             }
+            // ownership settled by the probe: a foreign object is not decoded at all, an owned
+            // one has no identity pass
+            let shard = match self.skip_foreign(trimmed) {
+                Some(true) => continue,
+                Some(false) => None,
+                None => self.spec.shard,
+            };
             let ev: RawEvent =
                 serde_json::from_slice(trimmed).map_err(|e| decode_err("watch event", e))?;
             match ev.kind {
                 "ADDED" | "MODIFIED" => {
-                    let (obj, _) = self
-                        .decode_owned(ev.object.get())
+                    let (obj, _) = decode_owned::<T>(shard, RawObject::Str(ev.object.get()))
                         .map_err(|e| decode_err("watch event object", e))?;
                     let Some(obj) = obj else {
                         continue;
@@ -674,28 +683,16 @@ impl<T: KubeObject> Watcher<T> {
                         c.relist_item(&obj);
                     }
                 }),
-                Some(shard) => {
-                    let mut item_err = None;
-                    let r = decode_list::<Box<RawValue>, _, _>(body, |raw| {
-                        if item_err.is_some() {
-                            return;
+                // items are cut out of the stream undecoded; only owned ones are decoded
+                Some(shard) => split_list(body, |raw| {
+                    if let (Some(obj), _) = decode_owned::<T>(Some(shard), RawObject::Bytes(raw))? {
+                        count += 1;
+                        for c in consumers.iter_mut() {
+                            c.relist_item(&obj);
                         }
-                        match decode_owned::<T>(Some(shard), raw.get()) {
-                            Ok((Some(obj), _)) => {
-                                count += 1;
-                                for c in consumers.iter_mut() {
-                                    c.relist_item(&obj);
-                                }
-                            }
-                            Ok((None, _)) => {}
-                            Err(e) => item_err = Some(e),
-                        }
-                    });
-                    match item_err {
-                        Some(e) => Err(e),
-                        None => r,
                     }
-                }
+                    Ok(())
+                }),
             };
             let meta = decoded.map_err(|e| ApiError::Decode {
                 url: url.clone(),
@@ -772,26 +769,18 @@ impl<T: KubeObject> Watcher<T> {
             what: what.to_string(),
             detail: e.to_string(),
         };
-        if let Some(shard) = self.spec.shard {
-            // One pass over the line decides most events of a sharded watch: an object another
-            // shard owns is skipped after reading only its type, uid and resourceVersion.
-            let peek: IdentityEvent =
-                serde_json::from_slice(line).map_err(|e| decode_err("watch event", e))?;
-            if matches!(peek.kind.as_ref(), "ADDED" | "MODIFIED" | "DELETED")
-                && !shard.owns(peek.object.metadata.uid.as_deref().unwrap_or(""))
-            {
-                if let Some(rv) = peek.object.metadata.resource_version {
-                    self.rv = Some(rv.into_owned());
-                }
-                return Ok(None);
-            }
-        }
+        // A sharded watch settles most lines here: an object another shard owns is skipped
+        // after reading only its type, uid and resourceVersion.
+        let shard = match self.skip_foreign(line) {
+            Some(true) => return Ok(None),
+            Some(false) => None,
+            None => self.spec.shard,
+        };
         let ev: RawEvent =
             serde_json::from_slice(line).map_err(|e| decode_err("watch event", e))?;
         match ev.kind {
             "ADDED" | "MODIFIED" | "DELETED" => {
-                let (obj, rv) = self
-                    .decode_owned(ev.object.get())
+                let (obj, rv) = decode_owned::<T>(shard, RawObject::Str(ev.object.get()))
                     .map_err(|e| decode_err("watch event object", e))?;
                 if let Some(rv) = rv {
                     self.rv = Some(rv);
@@ -839,21 +828,53 @@ impl<T: KubeObject> Watcher<T> {
     }
 }
 
-/// See [`Watcher::decode_owned`].
+/// The JSON text of one object: from a watch line (a `RawValue`, already valid UTF-8, so
+/// serde need not check it again) or cut undecoded from a LIST response.
+#[derive(Clone, Copy)]
+enum RawObject<'a> {
+    Str(&'a str),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> RawObject<'a> {
+    fn bytes(self) -> &'a [u8] {
+        match self {
+            RawObject::Str(s) => s.as_bytes(),
+            RawObject::Bytes(b) => b,
+        }
+    }
+
+    fn decode<D: Deserialize<'a>>(self) -> Result<D, serde_json::Error> {
+        match self {
+            RawObject::Str(s) => serde_json::from_str(s),
+            RawObject::Bytes(b) => serde_json::from_slice(b),
+        }
+    }
+}
+
+/// Decodes `raw` in full only when `shard` (if any) owns it. Also returns the object's
+/// resourceVersion, which advances the resume point even for skipped objects. Ownership is
+/// read by the byte-level probe; only an object it is not sure about costs a serde pass.
 fn decode_owned<T: KubeObject>(
     shard: Option<crate::shard::Shard>,
-    raw: &str,
+    raw: RawObject,
 ) -> Result<(Option<T>, Option<String>), serde_json::Error> {
     if let Some(shard) = shard {
-        let id: IdentityOnly = serde_json::from_str(raw)?;
+        if let Some(id) = probe_object(raw.bytes()) {
+            let rv = Some(id.resource_version.to_string());
+            if !shard.owns(id.uid) {
+                return Ok((None, rv));
+            }
+            return Ok((Some(raw.decode()?), rv));
+        }
+        let id: IdentityOnly = raw.decode()?;
         let rv = id.metadata.resource_version.map(|r| r.into_owned());
         if !shard.owns(id.metadata.uid.as_deref().unwrap_or("")) {
             return Ok((None, rv));
         }
-        let obj: T = serde_json::from_str(raw)?;
-        return Ok((Some(obj), rv));
+        return Ok((Some(raw.decode()?), rv));
     }
-    let obj: T = serde_json::from_str(raw)?;
+    let obj: T = raw.decode()?;
     let rv = obj.resource_version().map(str::to_string);
     Ok((Some(obj), rv))
 }
