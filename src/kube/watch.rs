@@ -684,14 +684,11 @@ impl<T: KubeObject> Watcher<T> {
                     }
                 }),
                 // items are cut out of the stream undecoded; only owned ones are decoded
-                Some(shard) => split_list(body, |raw| {
-                    if let (Some(obj), _) = decode_owned::<T>(Some(shard), RawObject::Bytes(raw))? {
-                        count += 1;
-                        for c in consumers.iter_mut() {
-                            c.relist_item(&obj);
-                        }
+                Some(shard) => split_owned(body, shard, |obj: T| {
+                    count += 1;
+                    for c in consumers.iter_mut() {
+                        c.relist_item(&obj);
                     }
-                    Ok(())
                 }),
             };
             let meta = decoded.map_err(|e| ApiError::Decode {
@@ -828,6 +825,21 @@ impl<T: KubeObject> Watcher<T> {
     }
 }
 
+/// Reads a LIST response of a sharded resource, decoding only the items `shard` owns: the
+/// others are cut out of the stream and probed, never decoded.
+fn split_owned<T: KubeObject, R: std::io::Read>(
+    body: R,
+    shard: crate::shard::Shard,
+    mut on_owned: impl FnMut(T),
+) -> Result<super::list::ListMeta, serde_json::Error> {
+    split_list(body, |raw| {
+        if let (Some(obj), _) = decode_owned::<T>(Some(shard), RawObject::Bytes(raw))? {
+            on_owned(obj);
+        }
+        Ok(())
+    })
+}
+
 /// The JSON text of one object: from a watch line (a `RawValue`, already valid UTF-8, so
 /// serde need not check it again) or cut undecoded from a LIST response.
 #[derive(Clone, Copy)]
@@ -961,6 +973,97 @@ mod tests {
         assert!(b.next_delay() >= Duration::from_secs(30));
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(1200));
+    }
+
+    use crate::shard::Shard;
+    use k8s_openapi::api::core::v1::Pod;
+
+    /// Pods whose uids spread over the shards; the last ones need serde's reading (an
+    /// escaped uid, a missing resourceVersion), the rest are settled by the probe.
+    fn pods() -> Vec<(String, String)> {
+        let mut pods: Vec<(String, String)> = (0..40)
+            .map(|i| {
+                let uid = format!("{i:08x}-aaaa-bbbb-cccc-dddddddddddd");
+                let json = format!(
+                    r#"{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"p{i}","namespace":"d","ownerReferences":[{{"uid":"owner-{i}"}}],"uid":"{uid}","resourceVersion":"{}"}},"spec":{{"containers":[]}}}}"#,
+                    100 + i
+                );
+                (uid, json)
+            })
+            .collect();
+        pods.push((
+            "esc-1".into(),
+            r#"{"metadata":{"name":"e1","uid":"esc-1","resourceVersion":"7"}}"#.into(),
+        ));
+        pods.push((
+            "norv-2".into(),
+            r#"{"metadata":{"name":"n2","uid":"norv-2"}}"#.into(),
+        ));
+        pods
+    }
+
+    #[test]
+    fn each_object_is_decoded_by_exactly_its_owner() {
+        let pods = pods();
+        for total in [2, 3, 4] {
+            let mut owners = vec![0; pods.len()];
+            for ordinal in 0..total {
+                let shard = Shard { ordinal, total };
+                for (i, (uid, json)) in pods.iter().enumerate() {
+                    let (obj, rv) =
+                        decode_owned::<Pod>(Some(shard), RawObject::Bytes(json.as_bytes()))
+                            .unwrap();
+                    // the same answer from a watch line's already-checked text
+                    let (obj2, rv2) =
+                        decode_owned::<Pod>(Some(shard), RawObject::Str(json)).unwrap();
+                    assert_eq!(obj, obj2);
+                    assert_eq!(rv, rv2);
+                    let full: Pod = serde_json::from_str(json).unwrap();
+                    assert_eq!(rv.as_deref(), full.metadata.resource_version.as_deref());
+                    assert_eq!(obj.is_some(), shard.owns(uid), "{json}");
+                    if let Some(obj) = obj {
+                        assert_eq!(obj, full);
+                        owners[i] += 1;
+                    }
+                }
+            }
+            assert!(owners.iter().all(|&n| n == 1), "{owners:?}");
+        }
+        let (obj, _) = decode_owned::<Pod>(None, RawObject::Str(&pods[0].1)).unwrap();
+        assert!(obj.is_some());
+    }
+
+    #[test]
+    fn sharded_lists_yield_exactly_the_owned_items() {
+        let pods = pods();
+        let items: Vec<&str> = pods.iter().map(|(_, j)| j.as_str()).collect();
+        let body = format!(
+            r#"{{"kind":"PodList","apiVersion":"v1","metadata":{{"resourceVersion":"99"}},"items":[{}]}}"#,
+            items.join(",")
+        );
+        for ordinal in 0..3 {
+            let shard = Shard { ordinal, total: 3 };
+            let mut got = Vec::new();
+            let meta = split_owned(body.as_bytes(), shard, |p: Pod| {
+                got.push(p.metadata.uid.unwrap())
+            })
+            .unwrap();
+            assert_eq!(meta.resource_version, "99");
+            let want: Vec<String> = pods
+                .iter()
+                .filter(|(uid, _)| shard.owns(uid))
+                .map(|(uid, _)| uid.clone())
+                .collect();
+            assert_eq!(got, want);
+        }
+        // a malformed owned item is an error, as with a full decode
+        let bad =
+            r#"{"items":[{"metadata":{"uid":"x","resourceVersion":"1"},"spec":{"containers":5}}]}"#;
+        let owner = (0..3)
+            .map(|ordinal| Shard { ordinal, total: 3 })
+            .find(|s| s.owns("x"))
+            .unwrap();
+        assert!(split_owned(bad.as_bytes(), owner, |_: Pod| {}).is_err());
     }
 
     #[test]
