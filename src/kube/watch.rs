@@ -439,22 +439,6 @@ impl<T: KubeObject> Watcher<T> {
         url
     }
 
-    /// Whether a line of a sharded watch carries an object this shard does not own, settled
-    /// by the byte-level probe without decoding the line: `Some(true)` foreign, `Some(false)`
-    /// owned, `None` not an object event or not sure (decode in full then). The resume point
-    /// advances past a foreign object as it would have with a full decode.
-    fn skip_foreign(&mut self, line: &[u8]) -> Option<bool> {
-        let shard = self.spec.shard?;
-        let EventProbe::Object(id) = probe_event(line) else {
-            return None;
-        };
-        if shard.owns(id.uid) {
-            return Some(false);
-        }
-        self.rv = Some(id.resource_version.to_string());
-        Some(true)
-    }
-
     /// Streams the state as one watch with `sendInitialEvents=true`; the staged content is
     /// committed at the bookmark annotated `k8s.io/initial-events-end`, then this stream is
     /// closed and the caller resumes with a plain watch from that bookmark's RV.
@@ -559,29 +543,27 @@ impl<T: KubeObject> Watcher<T> {
             if trimmed.is_empty() {
                 continue;
             }
-            // ownership settled by the probe: a foreign object is not decoded at all, an owned
-            // one has no identity pass
-            let shard = match self.skip_foreign(trimmed) {
-                Some(true) => continue,
-                Some(false) => None,
-                None => self.spec.shard,
-            };
-            let ev: RawEvent =
-                serde_json::from_slice(trimmed).map_err(|e| decode_err("watch event", e))?;
-            match ev.kind {
-                "ADDED" | "MODIFIED" => {
-                    let (obj, _) = decode_owned::<T>(shard, RawObject::Str(ev.object.get()))
-                        .map_err(|e| decode_err("watch event object", e))?;
-                    let Some(obj) = obj else {
-                        continue;
-                    };
+            let (kind, object) = match decode_event_line::<T>(self.spec.shard, trimmed)
+                .map_err(|(what, e)| decode_err(what, e))?
+            {
+                EventLine::Skipped { .. } => continue,
+                EventLine::Object {
+                    deleted: false,
+                    obj,
+                    ..
+                } => {
                     count += 1;
                     for c in &mut self.consumers {
                         c.relist_item(&obj);
                     }
+                    continue;
                 }
-                "BOOKMARK" => {
-                    let b: BookmarkObject = serde_json::from_str(ev.object.get())
+                EventLine::Object { deleted: true, .. } => ("DELETED", None),
+                EventLine::Other { kind, object } => (kind, Some(object)),
+            };
+            match (kind, object) {
+                ("BOOKMARK", Some(object)) => {
+                    let b: BookmarkObject = serde_json::from_str(object.get())
                         .map_err(|e| decode_err("bookmark", e))?;
                     let end = b
                         .metadata
@@ -595,15 +577,15 @@ impl<T: KubeObject> Watcher<T> {
                         return Ok((rv, count));
                     }
                 }
-                "ERROR" => {
-                    let status: Status = serde_json::from_str(ev.object.get()).unwrap_or_default();
+                ("ERROR", Some(object)) => {
+                    let status: Status = serde_json::from_str(object.get()).unwrap_or_default();
                     return Err(ApiError::Status {
                         url: url.to_string(),
                         status,
                         retry_after: None,
                     });
                 }
-                other => {
+                (other, _) => {
                     return Err(ApiError::Decode {
                         url: url.to_string(),
                         what: "initial watch event".into(),
@@ -766,26 +748,20 @@ impl<T: KubeObject> Watcher<T> {
             what: what.to_string(),
             detail: e.to_string(),
         };
-        // A sharded watch settles most lines here: an object another shard owns is skipped
-        // after reading only its type, uid and resourceVersion.
-        let shard = match self.skip_foreign(line) {
-            Some(true) => return Ok(None),
-            Some(false) => None,
-            None => self.spec.shard,
-        };
-        let ev: RawEvent =
-            serde_json::from_slice(line).map_err(|e| decode_err("watch event", e))?;
-        match ev.kind {
-            "ADDED" | "MODIFIED" | "DELETED" => {
-                let (obj, rv) = decode_owned::<T>(shard, RawObject::Str(ev.object.get()))
-                    .map_err(|e| decode_err("watch event object", e))?;
+        let ev = decode_event_line::<T>(self.spec.shard, line)
+            .map_err(|(what, e)| decode_err(what, e))?;
+        let (kind, object) = match ev {
+            EventLine::Skipped { rv } => {
                 if let Some(rv) = rv {
                     self.rv = Some(rv);
                 }
-                let Some(obj) = obj else {
-                    return Ok(None);
-                };
-                if ev.kind == "DELETED" {
+                return Ok(None);
+            }
+            EventLine::Object { deleted, obj, rv } => {
+                if let Some(rv) = rv {
+                    self.rv = Some(rv);
+                }
+                if deleted {
                     for c in &mut self.consumers {
                         c.delete(&obj);
                     }
@@ -794,16 +770,20 @@ impl<T: KubeObject> Watcher<T> {
                         c.upsert(&obj);
                     }
                 }
+                return Ok(None);
             }
+            EventLine::Other { kind, object } => (kind, object),
+        };
+        match kind {
             "BOOKMARK" => {
                 let b: BookmarkObject =
-                    serde_json::from_str(ev.object.get()).map_err(|e| decode_err("bookmark", e))?;
+                    serde_json::from_str(object.get()).map_err(|e| decode_err("bookmark", e))?;
                 if let Some(rv) = b.metadata.resource_version.filter(|r| !r.is_empty()) {
                     self.rv = Some(rv);
                 }
             }
             "ERROR" => {
-                let status: Status = serde_json::from_str(ev.object.get()).unwrap_or_default();
+                let status: Status = serde_json::from_str(object.get()).unwrap_or_default();
                 if status.code == 410 {
                     return Ok(Some(WatchEnd::Gone));
                 }
@@ -825,9 +805,62 @@ impl<T: KubeObject> Watcher<T> {
     }
 }
 
+/// One watch line, decoded as far as this instance needs it.
+pub enum EventLine<'a, T> {
+    /// An object another shard owns; its resourceVersion still advances the resume point.
+    Skipped { rv: Option<String> },
+    /// An `ADDED`/`MODIFIED` (or, `deleted`, a `DELETED`) object this instance owns.
+    Object {
+        deleted: bool,
+        obj: T,
+        rv: Option<String>,
+    },
+    /// Any other type (`BOOKMARK`, `ERROR`, ...), with its object undecoded.
+    Other { kind: &'a str, object: &'a RawValue },
+}
+
+/// Decodes one watch line. A sharded watch settles most lines with the byte-level probe: an
+/// object another shard owns is skipped after reading only its type, uid and
+/// resourceVersion, and an owned one is decoded with no identity pass. Lines the probe is not
+/// sure about take the serde path, which also reports malformed lines. Errors say which part
+/// failed to decode (`watch event`, `watch event object`).
+pub fn decode_event_line<T: KubeObject>(
+    shard: Option<crate::shard::Shard>,
+    line: &[u8],
+) -> Result<EventLine<'_, T>, (&'static str, serde_json::Error)> {
+    let mut identity_shard = shard;
+    if let Some(s) = shard {
+        if let EventProbe::Object(id) = probe_event(line) {
+            if !s.owns(id.uid) {
+                return Ok(EventLine::Skipped {
+                    rv: Some(id.resource_version.to_string()),
+                });
+            }
+            identity_shard = None; // ownership settled
+        }
+    }
+    let ev: RawEvent = serde_json::from_slice(line).map_err(|e| ("watch event", e))?;
+    if !matches!(ev.kind, "ADDED" | "MODIFIED" | "DELETED") {
+        return Ok(EventLine::Other {
+            kind: ev.kind,
+            object: ev.object,
+        });
+    }
+    let (obj, rv) = decode_owned::<T>(identity_shard, RawObject::Str(ev.object.get()))
+        .map_err(|e| ("watch event object", e))?;
+    Ok(match obj {
+        Some(obj) => EventLine::Object {
+            deleted: ev.kind == "DELETED",
+            obj,
+            rv,
+        },
+        None => EventLine::Skipped { rv },
+    })
+}
+
 /// Reads a LIST response of a sharded resource, decoding only the items `shard` owns: the
 /// others are cut out of the stream and probed, never decoded.
-fn split_owned<T: KubeObject, R: std::io::Read>(
+pub fn split_owned<T: KubeObject, R: std::io::Read>(
     body: R,
     shard: crate::shard::Shard,
     mut on_owned: impl FnMut(T),
@@ -1031,6 +1064,72 @@ mod tests {
         }
         let (obj, _) = decode_owned::<Pod>(None, RawObject::Str(&pods[0].1)).unwrap();
         assert!(obj.is_some());
+    }
+
+    #[test]
+    fn watch_lines_are_skipped_or_decoded_by_ownership() {
+        let shards = [
+            Shard {
+                ordinal: 0,
+                total: 2,
+            },
+            Shard {
+                ordinal: 1,
+                total: 2,
+            },
+        ];
+        for (uid, obj) in pods() {
+            for kind in ["ADDED", "MODIFIED", "DELETED"] {
+                let line = format!(r#"{{"type":"{kind}","object":{obj}}}"#);
+                let full: Pod = serde_json::from_str(&obj).unwrap();
+                let want_rv = full.metadata.resource_version.clone();
+                for shard in shards.iter().copied().map(Some).chain([None]) {
+                    match decode_event_line::<Pod>(shard, line.as_bytes()).unwrap() {
+                        EventLine::Skipped { rv } => {
+                            assert!(!shard.unwrap().owns(&uid), "{line}");
+                            assert_eq!(rv, want_rv);
+                        }
+                        EventLine::Object { deleted, obj, rv } => {
+                            assert!(shard.is_none_or(|s| s.owns(&uid)), "{line}");
+                            assert_eq!(deleted, kind == "DELETED");
+                            assert_eq!(obj, full);
+                            assert_eq!(rv, want_rv);
+                        }
+                        EventLine::Other { kind, .. } => panic!("{kind}"),
+                    }
+                }
+            }
+        }
+        let bookmark = br#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"5"}}}"#;
+        for shard in [Some(shards[0]), None] {
+            let Ok(EventLine::Other { kind, object }) = decode_event_line::<Pod>(shard, bookmark)
+            else {
+                panic!("bookmark not passed on");
+            };
+            assert_eq!(kind, "BOOKMARK");
+            assert_eq!(object.get(), r#"{"metadata":{"resourceVersion":"5"}}"#);
+        }
+        // malformed lines the probe cannot read are reported by serde, for every shard
+        for line in [
+            &br#"{"type":"ADDED","object":{"metadata":{"uid":"a","resourceV"#[..],
+            br#"{"type":"ADDED","object":{"metadata":{"uid":"a\u0022","resourceVersion":1}}}"#,
+        ] {
+            for shard in shards {
+                assert!(decode_event_line::<Pod>(Some(shard), line).is_err());
+            }
+        }
+        // damage past the identity goes unnoticed where the object is skipped (the point of
+        // the probe), and is reported by its owner
+        let cut = br#"{"type":"ADDED","object":{"metadata":{"uid":"a","resourceVersion":"1""#;
+        for shard in shards {
+            match decode_event_line::<Pod>(Some(shard), cut) {
+                Ok(EventLine::Skipped { rv }) if !shard.owns("a") => {
+                    assert_eq!(rv.as_deref(), Some("1"))
+                }
+                Err(("watch event", _)) if shard.owns("a") => {}
+                _ => panic!("shard {shard:?}"),
+            }
+        }
     }
 
     #[test]
