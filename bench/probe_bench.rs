@@ -9,7 +9,7 @@
 //! `phase_watch_unsharded` / `phase_watch_shard` (every line, unsharded and as shard 0 of 4)
 //! and `phase_list_unsharded` / `phase_list_shard` (the LIST response, the same two ways).
 //! The ratio shard/unsharded of each pair is the figure of interest. A fifth phase,
-//! `phase_list_unsharded_split`, decodes the unsharded LIST the way the shard decodes its
+//! `phase_split_list_unsharded`, decodes the unsharded LIST the way the shard decodes its
 //! owned items (cut out, then `from_slice`), to show how much of the LIST ratio is the
 //! cheaper decoder rather than the skipping.
 //!
@@ -90,7 +90,7 @@ fn phase_list_shard(body: &[u8], shard: Shard) -> Tally {
 /// For comparison only: the unsharded LIST decoded the way the shard decodes its owned
 /// items (cut from the stream, then `from_slice`), which the engine does not do today.
 #[inline(never)]
-fn phase_list_unsharded_split(body: &[u8]) -> Tally {
+fn phase_split_list_unsharded(body: &[u8]) -> Tally {
     let mut t = Tally::default();
     kubestate::kube::list::split_list(body, |raw| {
         let p: Pod = serde_json::from_slice(raw)?;
@@ -202,7 +202,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ls = phase_list_shard(&list, shard);
     let ls_ms = t.elapsed().as_millis();
     let t = Instant::now();
-    let lus = phase_list_unsharded_split(&list);
+    let lus = phase_split_list_unsharded(&list);
     let lus_ms = t.elapsed().as_millis();
     assert_eq!(lus.decoded, pods.len());
     assert_eq!(wu.decoded, pods.len());
