@@ -327,8 +327,15 @@ impl ValueScanner {
                     i += 1;
                     match c {
                         b'"' => {
-                            self.state = ScanState::Str { escaped: false };
-                            break;
+                            // most strings end in this chunk with no escape: step over them
+                            // here rather than through the state machine
+                            match find_quote_or_backslash(&b[i..]) {
+                                Some(p) if b[i + p] == b'"' => i += p + 1,
+                                _ => {
+                                    self.state = ScanState::Str { escaped: false };
+                                    break;
+                                }
+                            }
                         }
                         b'{' | b'[' => {
                             if let Err(e) = self.open(c) {
