@@ -5,18 +5,24 @@
 # Runs the render-bench example (bench/render_bench.rs) once under callgrind and reports the
 # inclusive instruction count (Ir) of its three phases: render PODS pods into a store, one plain
 # scrape of them, one gzip scrape (cold member cache: compression included). Generating and
-# decoding the pods is outside the phases. Writes bench/results/callgrind.tsv.
+# decoding the pods is outside the phases. Then runs probe-bench (bench/probe_bench.rs) the same
+# way: the watch-line and LIST decode of PODS pods, unsharded and as shard 0 of 4, with the
+# shard/unsharded ratios. Writes bench/results/callgrind.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PODS=${1:-10000}
 command -v valgrind >/dev/null || { echo "valgrind not installed" >&2; exit 1; }
-cargo build --release --locked --example render-bench >&2
+cargo build --release --locked --example render-bench --example probe-bench >&2
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubestate-callgrind.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" \
   target/release/examples/render-bench "$PODS" >"$WORK/stdout" 2>"$WORK/stderr"
 cat "$WORK/stdout" >&2
 callgrind_annotate --inclusive=yes --threshold=100 "$WORK/cg.out" >"$WORK/annotated" 2>/dev/null
+valgrind --tool=callgrind --callgrind-out-file="$WORK/probe.out" \
+  target/release/examples/probe-bench "$PODS" >"$WORK/probe.stdout" 2>"$WORK/probe.stderr"
+cat "$WORK/probe.stdout" >&2
+callgrind_annotate --inclusive=yes --threshold=100 "$WORK/probe.out" >>"$WORK/annotated" 2>/dev/null
 ir() { # the inclusive Ir of the function whose name contains $1
   awk -v f="$1" 'index($0, f) { gsub(/,/, "", $1); print $1; exit }' "$WORK/annotated"
 }
@@ -31,5 +37,14 @@ OUT=bench/results/callgrind.tsv
   printf 'ir_scrape_plain\t%s\n' "$(ir render_bench::phase_scrape_plain)"
   printf 'ir_scrape_gzip\t%s\n' "$(ir render_bench::phase_scrape_gzip)"
   printf 'ir_program_total\t%s\n' "$total"
+  wu=$(ir probe_bench::phase_watch_unsharded)
+  ws=$(ir probe_bench::phase_watch_shard)
+  lu=$(ir probe_bench::phase_list_unsharded)
+  ls=$(ir probe_bench::phase_list_shard)
+  printf 'ir_watch_unsharded\t%s\nir_watch_shard_1of4\t%s\n' "$wu" "$ws"
+  printf 'ir_list_unsharded\t%s\nir_list_shard_1of4\t%s\n' "$lu" "$ls"
+  printf 'ir_list_unsharded_split\t%s\n' "$(ir probe_bench::phase_split_list_unsharded)"
+  awk -v a="$ws" -v b="$wu" 'BEGIN { printf "shard_ratio_watch\t%.3f\n", a / b }'
+  awk -v a="$ls" -v b="$lu" 'BEGIN { printf "shard_ratio_list\t%.3f\n", a / b }'
 } >"$OUT"
 cat "$OUT"
