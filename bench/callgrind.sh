@@ -23,8 +23,8 @@ valgrind --tool=callgrind --callgrind-out-file="$WORK/probe.out" \
   target/release/examples/probe-bench "$PODS" >"$WORK/probe.stdout" 2>"$WORK/probe.stderr"
 cat "$WORK/probe.stdout" >&2
 callgrind_annotate --inclusive=yes --threshold=100 "$WORK/probe.out" >>"$WORK/annotated" 2>/dev/null
-ir() { # the inclusive Ir of the function whose name contains $1
-  awk -v f="$1" 'index($0, f) { gsub(/,/, "", $1); print $1; exit }' "$WORK/annotated"
+ir() { # the inclusive Ir of the function named $1 (not one whose name merely starts so)
+  awk -v f="$1" '$0 ~ (f "([^A-Za-z0-9_]|$)") { gsub(/,/, "", $1); print $1; exit }' "$WORK/annotated"
 }
 total=$(awk '/PROGRAM TOTALS/ { gsub(/,/, "", $1); print $1; exit }' "$WORK/annotated")
 mkdir -p bench/results
@@ -43,7 +43,7 @@ OUT=bench/results/callgrind.tsv
   ls=$(ir probe_bench::phase_list_shard)
   printf 'ir_watch_unsharded\t%s\nir_watch_shard_1of4\t%s\n' "$wu" "$ws"
   printf 'ir_list_unsharded\t%s\nir_list_shard_1of4\t%s\n' "$lu" "$ls"
-  printf 'ir_list_unsharded_split\t%s\n' "$(ir probe_bench::phase_split_list_unsharded)"
+  printf 'ir_list_unsharded_streaming\t%s\n' "$(ir probe_bench::phase_list_unsharded_streaming)"
   awk -v a="$ws" -v b="$wu" 'BEGIN { printf "shard_ratio_watch\t%.3f\n", a / b }'
   awk -v a="$ls" -v b="$lu" 'BEGIN { printf "shard_ratio_list\t%.3f\n", a / b }'
 } >"$OUT"

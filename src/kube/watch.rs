@@ -5,7 +5,7 @@
 
 use super::client::{ApiClient, Timeout};
 use super::error::{ApiError, Status};
-use super::list::{decode_list, split_list};
+use super::list::split_list;
 use super::object::KubeObject;
 use super::probe::{probe_event, probe_object, EventProbe};
 use super::resources::ApiResource;
@@ -659,11 +659,15 @@ impl<T: KubeObject> Watcher<T> {
             let consumers = &mut self.consumers;
             let body = resp.into_body().into_reader();
             let decoded = match self.spec.shard {
-                None => decode_list::<T, _, _>(body, |obj: T| {
+                // Cutting each item out first and decoding it from memory costs about half
+                // of decoding it straight from the socket reader (probe-bench).
+                None => split_list(body, |raw| {
+                    let obj: T = serde_json::from_slice(raw)?;
                     count += 1;
                     for c in consumers.iter_mut() {
                         c.relist_item(&obj);
                     }
+                    Ok(())
                 }),
                 // items are cut out of the stream undecoded; only owned ones are decoded
                 Some(shard) => split_owned(body, shard, |obj: T| {
