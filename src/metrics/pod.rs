@@ -2542,6 +2542,41 @@ mod tests {
         }
     }
 
+    /// What the slim decode skips or reads as a default (nulls, fields no family reads)
+    /// changes nothing: same bytes as the full decode of the same JSON.
+    #[test]
+    fn slim_decode_of_odd_json_renders_like_the_full_one() {
+        let json = r#"{
+          "apiVersion": "v1", "kind": "Pod",
+          "metadata": {"name": "odd", "namespace": "n", "uid": "u", "generateName": "od",
+            "resourceVersion": "42", "labels": null, "annotations": {"a": "x\"y\\z\nw"},
+            "finalizers": ["f"], "managedFields": [{"manager": "kubelet", "operation": "Update",
+              "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:phase": {}}}}],
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "n1", "uid": "x", "controller": null}]},
+          "spec": {"containers": [{"name": null, "image": null, "env": [{"name": "A", "value": "b"}],
+              "resources": {"claims": [{"name": "c"}], "requests": {"cpu": "1.5"}, "limits": null},
+              "ports": [{"containerPort": 80, "name": "http", "protocol": null}],
+              "readinessProbe": {"exec": {"command": ["true"]}}}],
+            "initContainers": [{"name": "init", "restartPolicy": "Always", "image": "i"}],
+            "volumes": [{"name": "e", "ephemeral": null}, {"name": "f", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}},
+              {"name": "p", "persistentVolumeClaim": {"claimName": "c", "readOnly": true}}, {"name": "s", "secret": {}}],
+            "hostNetwork": null, "overhead": {"memory": "1Gi"}, "tolerations": [{"key": "k", "tolerationSeconds": null}],
+            "nodeSelector": {}, "affinity": {"nodeAffinity": {}}},
+          "status": {"phase": "Running", "reason": "Evicted", "message": "long text",
+            "conditions": [{"type": null, "status": "True"}, {"type": "Ready", "status": "False", "lastTransitionTime": null,
+              "message": "m", "observedGeneration": 3}],
+            "containerStatuses": [{"name": null, "ready": null, "restartCount": null, "imageID": null, "image": "x",
+              "state": {"terminated": {"exitCode": null, "reason": "Evicted", "signal": 9, "message": "m"}},
+              "lastState": {"waiting": {"reason": "r", "message": "m"}}, "allocatedResources": {"cpu": "1"},
+              "volumeMounts": [{"name": "v", "mountPath": "/v"}]}],
+            "initContainerStatuses": null, "podIPs": [], "hostIPs": [{"ip": "1.2.3.4"}]}
+        }"#;
+        let full = PodObject(obj::<Pod>(json));
+        let slim: PodObject = obj(json);
+        assert_eq!(render_all(&slim), render_all(&full));
+        assert!(render_all(&slim).contains("kube_pod_status_reason{"));
+    }
+
     #[test]
     fn empty_pod_has_only_the_unconditional_families() {
         let p: Pod = obj(r#"{"metadata": {"name": "x", "namespace": "n", "uid": "u"}}"#);
