@@ -14,11 +14,11 @@
 #[allow(unused_imports)]
 mod support;
 
-use k8s_openapi::api::core::v1::Pod;
 use kubestate::exposition::negotiate::Format;
 use kubestate::kube::object::KubeObject;
 use kubestate::metrics::family::RenderCtx;
 use kubestate::metrics::filter::{KeyFilter, MetricFilter};
+use kubestate::metrics::pod_object::PodObject;
 use kubestate::metrics::{pod, Renderer};
 use kubestate::server::routes::{gzip_members, write_plain};
 use kubestate::store::{ResourceWriter, Store};
@@ -46,7 +46,7 @@ impl Write for Counter {
 }
 
 #[inline(never)]
-fn phase_render(renderer: &Renderer<Pod>, store: &Store, pods: &[Pod]) -> usize {
+fn phase_render(renderer: &Renderer<PodObject>, store: &Store, pods: &[PodObject]) -> usize {
     let mut held = 0;
     for p in pods {
         let obj = renderer.render(p);
@@ -84,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         namespaces: 8, // as benchsim
         ..ClusterSpec::default()
     };
-    let pods: Vec<Pod> = generate(&spec)
+    let pods: Vec<PodObject> = generate(&spec)
         .into_iter()
         .filter(|(r, _)| r == "pods")
         .map(|(_, v)| serde_json::from_value(v))

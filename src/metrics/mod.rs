@@ -35,6 +35,7 @@ pub mod node;
 pub mod persistentvolume;
 pub mod persistentvolumeclaim;
 pub mod pod;
+pub mod pod_object;
 pub mod poddisruptionbudget;
 pub mod replicaset;
 pub mod replicationcontroller;
@@ -55,6 +56,7 @@ use crate::exposition::negotiate::Format;
 use crate::store::{FamilyHeaders, RenderedObject};
 use family::{Family, RenderCtx, Samples};
 use filter::MetricFilter;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Every resource's name and family declarations, for catalog checks and documentation.
 pub fn catalog() -> Vec<(&'static str, Vec<family::FamilyDef>)> {
@@ -118,6 +120,9 @@ pub struct Renderer<T: 'static> {
     def: &'static ResourceDef<T>,
     enabled: Vec<usize>,
     ctx: RenderCtx,
+    /// Size of the last rendering: objects of a resource render to similar sizes, so the
+    /// buffer usually starts large enough and is not grown (copied) several times.
+    last_len: AtomicUsize,
 }
 
 impl<T> Renderer<T> {
@@ -129,7 +134,12 @@ impl<T> Renderer<T> {
             .filter(|(_, f)| filter.includes(f.def.name, f.def.opt_in))
             .map(|(i, _)| i)
             .collect();
-        Renderer { def, enabled, ctx }
+        Renderer {
+            def,
+            enabled,
+            ctx,
+            last_len: AtomicUsize::new(512),
+        }
     }
 
     pub fn resource(&self) -> &'static str {
@@ -162,7 +172,7 @@ impl<T> Renderer<T> {
     /// Every enabled family's lines for one object, in the compact form the store keeps.
     pub fn render(&self, obj: &T) -> RenderedObject {
         let identity = (self.def.identity)(obj);
-        let mut buf = Vec::with_capacity(512);
+        let mut buf = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
         let mut ends = Vec::with_capacity(self.enabled.len());
         for &i in &self.enabled {
             let fam = &self.def.families[i];
@@ -170,6 +180,7 @@ impl<T> Renderer<T> {
             (fam.generate)(obj, &self.ctx, &mut s);
             ends.push(buf.len() as u32);
         }
+        self.last_len.store(buf.len().max(64), Ordering::Relaxed);
         buf.shrink_to_fit();
         RenderedObject::compact(identity, buf, ends)
     }

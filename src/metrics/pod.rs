@@ -10,6 +10,7 @@ use crate::metrics::common::{
     sanitize_resource_name, time_or_go_zero, CONDITION_STATUSES,
 };
 use crate::metrics::family::{identity_labels, kube_map_to_labels_all, Family, RenderCtx, Samples};
+use crate::metrics::pod_object::PodObject;
 use crate::metrics::quantity::parse_quantity;
 use crate::metrics::time::unix_seconds;
 use crate::metrics::ResourceDef;
@@ -18,13 +19,13 @@ use k8s_openapi::api::core::v1::{
 };
 use std::net::{IpAddr, Ipv6Addr};
 
-pub static POD: ResourceDef<Pod> = ResourceDef {
+pub static POD: ResourceDef<PodObject> = ResourceDef {
     name: "pods",
     identity: pod_identity,
     families: FAMILIES,
 };
 
-fn pod_identity(o: &Pod) -> Vec<u8> {
+fn pod_identity(o: &PodObject) -> Vec<u8> {
     let m = &o.metadata;
     identity_labels(&[
         ("namespace", m.namespace.as_deref().unwrap_or("")),
@@ -33,7 +34,7 @@ fn pod_identity(o: &Pod) -> Vec<u8> {
     ])
 }
 
-static FAMILIES: &[Family<Pod>] = &[
+static FAMILIES: &[Family<PodObject>] = &[
     Family::stable(
         "kube_pod_completion_time",
         "Completion time in unix timestamp for a pod.",
@@ -376,7 +377,7 @@ fn whole_units(q: &str) -> Option<f64> {
 // ---------------------------------------------------------------------------------------
 // Container families, shared between containers (`INIT = false`) and init containers.
 
-fn completion_time(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn completion_time(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     // KSM's fold: starts at 0 and takes any later finish; a zero-time finish leaves it negative
     // and then no sample is written.
     let mut last = 0.0;
@@ -393,7 +394,7 @@ fn completion_time(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn container_info<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn container_info<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let statuses = container_statuses::<INIT>(p);
     for c in containers::<INIT>(p) {
         let restart_policy = s_or(&c.restart_policy);
@@ -413,7 +414,7 @@ fn container_info<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
 }
 
 fn container_resources<const INIT: bool, const LIMITS: bool>(
-    p: &Pod,
+    p: &PodObject,
     _: &RenderCtx,
     s: &mut Samples,
 ) {
@@ -462,7 +463,7 @@ fn push_resource(s: &mut Samples, container: &str, node: &str, name: &str, q: &s
     });
 }
 
-fn state_started<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn state_started<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     for cs in container_statuses::<INIT>(p) {
         let Some(st) = cs.state.as_ref() else {
             continue;
@@ -505,43 +506,43 @@ fn per_container_reason<const INIT: bool>(
     }
 }
 
-fn last_terminated_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn last_terminated_reason<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     per_container_reason::<INIT>(p, s, |cs| last_terminated(cs).map(|t| s_or(&t.reason)));
 }
 
-fn last_terminated_exitcode<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn last_terminated_exitcode<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     per_container::<INIT>(p, s, |cs| {
         last_terminated(cs).map(|t| f64::from(t.exit_code))
     });
 }
 
-fn last_terminated_timestamp<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn last_terminated_timestamp<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     per_container::<INIT>(p, s, |cs| {
         last_terminated(cs).map(|t| time_or_go_zero(t.finished_at.as_ref()))
     });
 }
 
-fn status_ready<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn status_ready<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     per_container::<INIT>(p, s, |cs| Some(bool_value(cs.ready)));
 }
 
-fn restarts_total<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn restarts_total<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     per_container::<INIT>(p, s, |cs| Some(f64::from(cs.restart_count)));
 }
 
-fn status_running<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn status_running<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     per_container::<INIT>(p, s, |cs| Some(bool_value(is_running(cs))));
 }
 
-fn status_terminated<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn status_terminated<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     per_container::<INIT>(p, s, |cs| Some(bool_value(terminated(cs).is_some())));
 }
 
-fn terminated_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn terminated_reason<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     per_container_reason::<INIT>(p, s, |cs| terminated(cs).map(|t| s_or(&t.reason)));
 }
 
-fn status_waiting<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn status_waiting<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     per_container::<INIT>(p, s, |cs| {
         Some(bool_value(
             cs.state.as_ref().is_some_and(|st| st.waiting.is_some()),
@@ -549,7 +550,7 @@ fn status_waiting<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     });
 }
 
-fn waiting_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn waiting_reason<const INIT: bool>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     for cs in container_statuses::<INIT>(p) {
         if let Some(w) = cs.state.as_ref().and_then(|st| st.waiting.as_ref()) {
             s.push(
@@ -563,7 +564,7 @@ fn waiting_reason<const INIT: bool>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
 // ---------------------------------------------------------------------------------------
 // Pod-level families.
 
-fn info(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn info(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let controller = p
         .metadata
         .owner_references
@@ -591,7 +592,7 @@ fn info(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     );
 }
 
-fn ips(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn ips(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let pod_ips = status(p)
         .and_then(|st| st.pod_ips.as_deref())
         .unwrap_or(&[]);
@@ -625,19 +626,19 @@ fn overhead<'a>(p: &'a Pod, resource: &str) -> Option<&'a str> {
         .map(|q| q.0.as_str())
 }
 
-fn overhead_cpu_cores(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn overhead_cpu_cores(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     if let Some(v) = overhead(p, "cpu").and_then(parse_quantity) {
         s.value(v);
     }
 }
 
-fn overhead_memory_bytes(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn overhead_memory_bytes(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     if let Some(v) = overhead(p, "memory").and_then(whole_units) {
         s.value(v);
     }
 }
 
-fn resourceclaim_info(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn resourceclaim_info(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let claims = spec(p)
         .and_then(|sp| sp.resource_claims.as_deref())
         .unwrap_or(&[]);
@@ -670,12 +671,12 @@ fn resourceclaim_info(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn restart_policy(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn restart_policy(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let policy = spec(p).map_or("", |sp| s_or(&sp.restart_policy));
     s.push(&[("type", policy)], 1.0);
 }
 
-fn runtimeclass_name_info(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn runtimeclass_name_info(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     if let Some(rc) = spec(p).and_then(|sp| sp.runtime_class_name.as_deref()) {
         s.push(&[("runtimeclass_name", rc)], 1.0);
     }
@@ -701,7 +702,7 @@ fn pvc_volumes<F: FnMut(&str, &str, &str, f64)>(p: &Pod, mut f: F) {
     }
 }
 
-fn pvc_info(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn pvc_info(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     pvc_volumes(p, |volume, claim, ephemeral, _| {
         s.push(
             &[
@@ -714,7 +715,7 @@ fn pvc_info(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     });
 }
 
-fn pvc_readonly(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn pvc_readonly(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     pvc_volumes(p, |volume, claim, ephemeral, read_only| {
         s.push(
             &[
@@ -727,13 +728,13 @@ fn pvc_readonly(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     });
 }
 
-fn start_time(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn start_time(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     if let Some(t) = status(p).and_then(|st| st.start_time.as_ref()) {
         s.value(unix_seconds(t));
     }
 }
 
-fn status_phase(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn status_phase(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let phase = status(p).map_or("", |st| s_or(&st.phase));
     if phase.is_empty() {
         return;
@@ -743,7 +744,7 @@ fn status_phase(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn status_qos_class(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn status_qos_class(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let class = status(p).map_or("", |st| s_or(&st.qos_class));
     if class.is_empty() {
         return;
@@ -769,7 +770,7 @@ const fn condition_type(t: u8) -> &'static str {
 }
 
 /// One series per possible status (`true`, `false`, `unknown`) for each condition of the type.
-fn condition_status<const T: u8>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn condition_status<const T: u8>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     for c in conditions(p)
         .iter()
         .filter(|c| c.type_ == condition_type(T))
@@ -780,7 +781,7 @@ fn condition_status<const T: u8>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn condition_true_time<const T: u8>(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn condition_true_time<const T: u8>(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     for c in conditions(p) {
         if c.type_ == condition_type(T) && c.status == "True" {
             s.value(time_or_go_zero(c.last_transition_time.as_ref()));
@@ -817,7 +818,7 @@ fn has_status_reason(p: &Pod, reason: &str) -> bool {
             .any(|cs| terminated(cs).is_some_and(|t| s_or(&t.reason) == reason))
 }
 
-fn status_reason(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn status_reason(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     for reason in POD_STATUS_REASONS {
         if has_status_reason(p, reason) {
             s.push(&[("reason", reason)], 1.0);
@@ -829,7 +830,7 @@ fn status_reason(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn disruption_reason(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn disruption_reason(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     for c in conditions(p)
         .iter()
         .filter(|c| c.type_ == "DisruptionTarget")
@@ -844,7 +845,7 @@ fn disruption_reason(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn unschedulable(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn unschedulable(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     for c in conditions(p) {
         if c.type_ == "PodScheduled" && c.status == "False" {
             s.value(1.0);
@@ -852,7 +853,7 @@ fn unschedulable(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn unscheduled_time(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn unscheduled_time(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     for c in conditions(p) {
         if c.type_ == "PodScheduled" && c.status == "False" {
             s.value(time_or_go_zero(c.last_transition_time.as_ref()));
@@ -860,7 +861,7 @@ fn unscheduled_time(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn tolerations(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn tolerations(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let all = spec(p)
         .and_then(|sp| sp.tolerations.as_deref())
         .unwrap_or(&[]);
@@ -893,7 +894,7 @@ fn tolerations(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     }
 }
 
-fn nodeselectors(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn nodeselectors(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let l = kube_map_to_labels_all(
         "nodeselector",
         spec(p).and_then(|sp| sp.node_selector.as_ref()),
@@ -901,12 +902,12 @@ fn nodeselectors(p: &Pod, _: &RenderCtx, s: &mut Samples) {
     s.push(&l, 1.0);
 }
 
-fn service_account(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn service_account(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let sa = spec(p).map_or("", |sp| s_or(&sp.service_account_name));
     s.push(&[("service_account", sa)], 1.0);
 }
 
-fn scheduler(p: &Pod, _: &RenderCtx, s: &mut Samples) {
+fn scheduler(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let name = spec(p).map_or("", |sp| s_or(&sp.scheduler_name));
     s.push(&[("name", name)], 1.0);
 }
@@ -929,7 +930,27 @@ mod tests {
     }
 
     fn lines(p: &Pod, names: &[&str]) -> Vec<String> {
-        render_lines(&POD, p, allow_all(), names)
+        render_lines(&POD, &watched(p), allow_all(), names)
+    }
+
+    /// Every family (opt-in ones included) with every label and annotation allowed.
+    fn render_all(p: &PodObject) -> String {
+        let all = crate::metrics::filter::MetricFilter::new(&[], &[], &[".*".to_string()])
+            .expect("static regex");
+        crate::metrics::Renderer::new(&POD, &all, allow_all()).render_text(p)
+    }
+
+    /// The pod as the watch hands it over: its JSON through [`PodObject`]'s slim decode,
+    /// after checking that this renders byte for byte like the full k8s-openapi decode.
+    fn watched(p: &Pod) -> PodObject {
+        let json = serde_json::to_string(p).expect("pod encodes");
+        let slim: PodObject = serde_json::from_str(&json).expect("slim decode");
+        assert_eq!(
+            render_all(&slim),
+            render_all(&PodObject(p.clone())),
+            "slim and full decode differ for {json}"
+        );
+        slim
     }
 
     const RUN_ID: &str = r#"namespace="prod",pod="web-7d9f",uid="uid-run""#;
@@ -1466,7 +1487,7 @@ mod tests {
         let p = running_pod();
         let names = &["kube_pod_labels", "kube_pod_annotations"];
         // Not in the allowlist: the families exist but have no samples.
-        assert!(render_lines(&POD, &p, RenderCtx::default(), names).is_empty());
+        assert!(render_lines(&POD, &watched(&p), RenderCtx::default(), names).is_empty());
         // Listed, but no key of this pod matches: identity labels only.
         let list = Allowlist::parse("x", "pods=[missing]", &|_| true).expect("allowlist");
         let ctx = RenderCtx {
@@ -1474,7 +1495,7 @@ mod tests {
             annotations: list.for_resource("pods"),
         };
         assert_eq!(
-            render_lines(&POD, &p, ctx, names),
+            render_lines(&POD, &watched(&p), ctx, names),
             vec![
                 line("kube_pod_annotations", RUN_ID, "", "1"),
                 line("kube_pod_labels", RUN_ID, "", "1"),
@@ -1488,7 +1509,7 @@ mod tests {
             annotations: list.for_resource("pods"),
         };
         assert_eq!(
-            render_lines(&POD, &p, ctx, names),
+            render_lines(&POD, &watched(&p), ctx, names),
             vec![
                 line(
                     "kube_pod_annotations",
@@ -2521,11 +2542,46 @@ mod tests {
         }
     }
 
+    /// What the slim decode skips or reads as a default (nulls, fields no family reads)
+    /// changes nothing: same bytes as the full decode of the same JSON.
+    #[test]
+    fn slim_decode_of_odd_json_renders_like_the_full_one() {
+        let json = r#"{
+          "apiVersion": "v1", "kind": "Pod",
+          "metadata": {"name": "odd", "namespace": "n", "uid": "u", "generateName": "od",
+            "resourceVersion": "42", "labels": null, "annotations": {"a": "x\"y\\z\nw"},
+            "finalizers": ["f"], "managedFields": [{"manager": "kubelet", "operation": "Update",
+              "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:phase": {}}}}],
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "n1", "uid": "x", "controller": null}]},
+          "spec": {"containers": [{"name": null, "image": null, "env": [{"name": "A", "value": "b"}],
+              "resources": {"claims": [{"name": "c"}], "requests": {"cpu": "1.5"}, "limits": null},
+              "ports": [{"containerPort": 80, "name": "http", "protocol": null}],
+              "readinessProbe": {"exec": {"command": ["true"]}}}],
+            "initContainers": [{"name": "init", "restartPolicy": "Always", "image": "i"}],
+            "volumes": [{"name": "e", "ephemeral": null}, {"name": "f", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}},
+              {"name": "p", "persistentVolumeClaim": {"claimName": "c", "readOnly": true}}, {"name": "s", "secret": {}}],
+            "hostNetwork": null, "overhead": {"memory": "1Gi"}, "tolerations": [{"key": "k", "tolerationSeconds": null}],
+            "nodeSelector": {}, "affinity": {"nodeAffinity": {}}},
+          "status": {"phase": "Running", "reason": "Evicted", "message": "long text",
+            "conditions": [{"type": null, "status": "True"}, {"type": "Ready", "status": "False", "lastTransitionTime": null,
+              "message": "m", "observedGeneration": 3}],
+            "containerStatuses": [{"name": null, "ready": null, "restartCount": null, "imageID": null, "image": "x",
+              "state": {"terminated": {"exitCode": null, "reason": "Evicted", "signal": 9, "message": "m"}},
+              "lastState": {"waiting": {"reason": "r", "message": "m"}}, "allocatedResources": {"cpu": "1"},
+              "volumeMounts": [{"name": "v", "mountPath": "/v"}]}],
+            "initContainerStatuses": null, "podIPs": [], "hostIPs": [{"ip": "1.2.3.4"}]}
+        }"#;
+        let full = PodObject(obj::<Pod>(json));
+        let slim: PodObject = obj(json);
+        assert_eq!(render_all(&slim), render_all(&full));
+        assert!(render_all(&slim).contains("kube_pod_status_reason{"));
+    }
+
     #[test]
     fn empty_pod_has_only_the_unconditional_families() {
         let p: Pod = obj(r#"{"metadata": {"name": "x", "namespace": "n", "uid": "u"}}"#);
         let all: Vec<&str> = FAMILIES.iter().map(|f| f.def.name).collect();
-        let got: Vec<String> = render_lines(&POD, &p, RenderCtx::default(), &all);
+        let got: Vec<String> = render_lines(&POD, &watched(&p), RenderCtx::default(), &all);
         let id = r#"namespace="n",pod="x",uid="u""#;
         assert_eq!(
             got,

@@ -20,10 +20,20 @@ pub fn parse_quantity(s: &str) -> Option<f64> {
     if num.is_empty() || num == "." || num.matches('.').count() > 1 {
         return None;
     }
-    // mantissa as integer digits with `scale` decimal places
+    // mantissa as integer digits with `scale` decimal places, accumulated without leading
+    // zeros (more than 30 significant digits take the float path below)
     let (int_part, frac_part) = num.split_once('.').unwrap_or((num, ""));
-    let digits = format!("{int_part}{frac_part}");
-    let digits = digits.trim_start_matches('0');
+    let mut mantissa: i128 = 0;
+    let mut significant = 0usize;
+    for &b in int_part.as_bytes().iter().chain(frac_part.as_bytes()) {
+        if significant == 0 && b == b'0' {
+            continue;
+        }
+        significant += 1;
+        if significant <= 30 {
+            mantissa = mantissa * 10 + i128::from(b - b'0');
+        }
+    }
     let mut dec_exp: i32 = -(frac_part.len() as i32);
     let mut bin_exp: u32 = 0;
     match suffix {
@@ -51,17 +61,16 @@ pub fn parse_quantity(s: &str) -> Option<f64> {
             dec_exp += e;
         }
     }
-    if digits.is_empty() {
+    if significant == 0 {
         return Some(0.0);
     }
     let sign = if neg { -1.0 } else { 1.0 };
     // milli = ceil(mantissa * 2^bin * 10^(dec_exp+3)), all integer when it fits i128.
     let exact = (|| -> Option<f64> {
-        if digits.len() > 30 {
+        if significant > 30 {
             return None;
         }
-        let m: i128 = digits.parse().ok()?;
-        let m = m.checked_mul(1i128.checked_shl(bin_exp)?)?;
+        let m = mantissa.checked_mul(1i128.checked_shl(bin_exp)?)?;
         let e = dec_exp + 3;
         let milli = if e >= 0 {
             m.checked_mul(10i128.checked_pow(e as u32)?)?
@@ -118,5 +127,13 @@ mod tests {
         assert_eq!(q("abc"), None);
         assert_eq!(q("1Zi"), None);
         assert_eq!(q(""), None);
+        assert_eq!(q("000.000"), Some(0.0));
+        assert_eq!(q("0.0015"), Some(0.002));
+        assert_eq!(q("-0.0015"), Some(-0.001));
+        // beyond 30 significant digits: the float path
+        assert_eq!(
+            q("12345678901234567890123456789012345"),
+            "12345678901234567890123456789012345".parse().ok()
+        );
     }
 }
