@@ -9,8 +9,7 @@
 //! absent or `null` required field reads as its default, timestamps and quantities use the
 //! same types. The tests in `pod.rs` render every fixture both ways and compare bytes.
 
-use crate::discovery::config::Role;
-use crate::discovery::manager::{Core, Resource, SdObject};
+use crate::discovery::manager::{Core, Dirty, Resource, SdObject};
 use crate::kube::object::KubeObject;
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, ContainerState, ContainerStateRunning, ContainerStateTerminated,
@@ -22,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// A pod decoded for the pod families; dereferences to the k8s-openapi [`Pod`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -59,10 +58,13 @@ impl SdObject for PodObject {
     fn keys(core: &Core) -> Vec<String> {
         <Pod as SdObject>::keys(core)
     }
-    fn upsert(core: &mut Core, obj: &Self, dirty: &mut BTreeSet<(Role, String)>) {
+    fn contains(core: &Core, k: &str) -> bool {
+        <Pod as SdObject>::contains(core, k)
+    }
+    fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
         <Pod as SdObject>::upsert(core, &obj.0, dirty)
     }
-    fn remove(core: &mut Core, k: &str, dirty: &mut BTreeSet<(Role, String)>) {
+    fn remove(core: &mut Core, k: &str, dirty: &mut Dirty) {
         <Pod as SdObject>::remove(core, k, dirty)
     }
 }
