@@ -4,14 +4,13 @@
 //! them into a store (the state after the initial sync), then turns N updates of those pods
 //! into `MODIFIED` watch lines (as `cluster_gen::churn` updates generated pods: a random pod
 //! with its restart counts bumped) and applies each line the way `src/kube/watch.rs` does when
-//! it is not sharded: the event envelope parsed with the object left raw, the object decoded
-//! (`PodObject`, the pods watch's type), its resourceVersion copied, then
-//! `MetricsConsumer::upsert` (render + store swap).
+//! it is not sharded: `decode_event_line` (the object decoded as `PodObject`, the pods watch's
+//! type, in the same pass as the envelope), then `MetricsConsumer::upsert` (render + store
+//! swap).
 //!
-//! `phase_events` is the measured loop; inside it `decode_event` (`parse_envelope`,
-//! `decode_object`), `apply_upsert` and `drop_pod` are separate non-inlined functions so
-//! callgrind reports envelope parsing, object decoding, rendering plus the store update, and
-//! freeing the decoded object apart. Run under callgrind:
+//! `phase_events` is the measured loop; inside it `decode_event`, `apply_upsert` and
+//! `drop_pod` are separate non-inlined functions so callgrind reports decoding, rendering
+//! plus the store update, and freeing the decoded object apart. Run under callgrind:
 //!
 //! ```text
 //! cargo build --release --example event-bench
@@ -19,8 +18,9 @@
 //! callgrind_annotate --inclusive=yes cg.out | grep event_bench::
 //! ```
 //!
-//! `event-bench [PODS] [full]` (default 2000): `full` decodes the whole k8s-openapi `Pod`
-//! instead, as the pods watch did before `PodObject`, for comparison. Wall-clock figures are
+//! `event-bench [PODS] [full]` (default 2000): `full` decodes the way the pods watch did
+//! before (envelope with the object raw via `parse_envelope`, then the whole k8s-openapi
+//! `Pod` via `decode_object`), for comparison. Wall-clock figures are
 //! printed for a look only (meaningless under valgrind).
 
 #[path = "../tests/support/mod.rs"]
@@ -29,7 +29,7 @@ mod support;
 
 use k8s_openapi::api::core::v1::Pod;
 use kubestate::kube::object::KubeObject;
-use kubestate::kube::watch::Consumer;
+use kubestate::kube::watch::{decode_event_line, Consumer, EventLine};
 use kubestate::metrics::consumer::MetricsConsumer;
 use kubestate::metrics::family::RenderCtx;
 use kubestate::metrics::filter::{KeyFilter, MetricFilter};
@@ -69,13 +69,21 @@ fn decode_object(raw: &str, full: bool) -> PodObject {
     }
 }
 
-/// Envelope, then the object, then its resourceVersion, as `apply_event`/`decode_owned` do.
+/// The engine's own line decoder (`decode_event_line`, one pass: the object is decoded
+/// straight from the line); with `full`, the former two passes (envelope with the object raw,
+/// then the whole k8s-openapi `Pod`) for comparison.
 #[inline(never)]
 fn decode_event(line: &[u8], full: bool) -> (PodObject, Option<String>) {
-    let ev = parse_envelope(line);
-    let obj = decode_object(ev.object.get(), full);
-    let rv = obj.resource_version().map(str::to_string);
-    (obj, rv)
+    if full {
+        let ev = parse_envelope(line);
+        let obj = decode_object(ev.object.get(), full);
+        let rv = obj.resource_version().map(str::to_string);
+        return (obj, rv);
+    }
+    match decode_event_line::<PodObject>(None, line) {
+        Ok(EventLine::Object { obj, rv, .. }) => (obj, rv),
+        _ => panic!("generated line decodes to an object event"),
+    }
 }
 
 #[inline(never)]
@@ -148,8 +156,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 st["restartCount"] = serde_json::json!(restarts + 1 + k);
             }
         }
-        let ev = serde_json::json!({"type": "MODIFIED", "object": with_rv(obj)});
-        lines.push(serde_json::to_vec(&ev)?);
+        // `type` first, as the API server writes it (a `json!` map would sort `object` first)
+        let obj = serde_json::to_string(&with_rv(obj))?;
+        lines.push(format!(r#"{{"type":"MODIFIED","object":{obj}}}"#).into_bytes());
     }
     let line_bytes: usize = lines.iter().map(Vec::len).sum();
 

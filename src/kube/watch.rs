@@ -165,6 +165,64 @@ struct RawEvent<'a> {
     object: &'a RawValue,
 }
 
+/// A watch line read in one pass. The API server writes `type` before `object`, so an object
+/// event's `object` can be decoded straight into the resource type, instead of being scanned
+/// once to delimit a `RawValue` and again to decode it (about a quarter of the instructions
+/// of an event). `None` when the line is anything else (a bookmark, an error, `object` first):
+/// the caller then takes the two-pass path, which also reports malformed lines precisely.
+struct OnePassEvent<T>(Option<(bool, T)>);
+
+impl<'de, T: KubeObject> Deserialize<'de> for OnePassEvent<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: KubeObject> serde::de::Visitor<'de> for V<T> {
+            type Value = OnePassEvent<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a watch event")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::IgnoredAny;
+                use std::borrow::Cow;
+                // Some(deleted) once `type` named an object event
+                let mut object_event: Option<bool> = None;
+                let mut seen_type = false;
+                let mut deferred = false;
+                let mut out = None;
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "type" if !seen_type => {
+                            seen_type = true;
+                            let kind: Cow<'de, str> = map.next_value()?;
+                            object_event = match kind.as_ref() {
+                                "ADDED" | "MODIFIED" => Some(false),
+                                "DELETED" => Some(true),
+                                _ => None,
+                            };
+                        }
+                        "object" if out.is_none() => match object_event {
+                            Some(deleted) => out = Some((deleted, map.next_value::<T>()?)),
+                            None => {
+                                // not an object event, or `type` comes later: left to the
+                                // two-pass path (the map must still be read to its end)
+                                map.next_value::<IgnoredAny>()?;
+                                deferred = true;
+                            }
+                        },
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(OnePassEvent(out.filter(|_| !deferred)))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 /// Just enough of an object to decide ownership without decoding the rest, for the objects
 /// the byte-level probe (`super::probe`) is not sure about: serde skips the other fields
 /// without building them, and reports a malformed object properly.
@@ -843,6 +901,13 @@ pub fn decode_event_line<T: KubeObject>(
             identity_shard = None; // ownership settled
         }
     }
+    if identity_shard.is_none() {
+        if let Ok(OnePassEvent(Some((deleted, obj)))) = serde_json::from_slice(line) {
+            let obj: T = obj;
+            let rv = obj.resource_version().map(str::to_string);
+            return Ok(EventLine::Object { deleted, obj, rv });
+        }
+    }
     let ev: RawEvent = serde_json::from_slice(line).map_err(|e| ("watch event", e))?;
     if !matches!(ev.kind, "ADDED" | "MODIFIED" | "DELETED") {
         return Ok(EventLine::Other {
@@ -1134,6 +1199,56 @@ mod tests {
                 _ => panic!("shard {shard:?}"),
             }
         }
+    }
+
+    #[test]
+    fn one_pass_decode_agrees_with_two_passes_and_falls_back_when_it_must() {
+        let (_, obj) = &pods()[0];
+        let full: Pod = serde_json::from_str(obj).unwrap();
+        let want_rv = full.metadata.resource_version.clone();
+        for line in [
+            format!(r#"{{"type":"MODIFIED","object":{obj}}}"#),
+            // object first: the one-pass reader cannot know what to decode it as
+            format!(r#"{{"object":{obj},"type":"MODIFIED"}}"#),
+            // extra keys and whitespace
+            format!(
+                r#" {{ "kind":"WatchEvent", "type" : "MODIFIED" , "object" : {obj} , "x":[1,{{}}]}} "#
+            ),
+        ] {
+            match decode_event_line::<Pod>(None, line.as_bytes()) {
+                Ok(EventLine::Object { deleted, obj, rv }) => {
+                    assert!(!deleted);
+                    assert_eq!(obj, full);
+                    assert_eq!(rv, want_rv);
+                }
+                _ => panic!("{line}"),
+            }
+        }
+        let one: Option<(bool, Pod)> = serde_json::from_str::<OnePassEvent<Pod>>(&format!(
+            r#"{{"object":{obj},"type":"ADDED"}}"#
+        ))
+        .unwrap()
+        .0;
+        assert!(
+            one.is_none(),
+            "object before type is left to the two-pass path"
+        );
+        // errors keep their precise label: the object, or the event around it
+        let bad_object = br#"{"type":"ADDED","object":{"metadata":{"name":7}}}"#;
+        assert!(matches!(
+            decode_event_line::<Pod>(None, bad_object),
+            Err(("watch event object", _))
+        ));
+        let trailing = format!(r#"{{"type":"ADDED","object":{obj}}} x"#);
+        assert!(matches!(
+            decode_event_line::<Pod>(None, trailing.as_bytes()),
+            Err(("watch event", _))
+        ));
+        let gone = br#"{"type":"ERROR","object":{"kind":"Status","code":410}}"#;
+        assert!(matches!(
+            decode_event_line::<Pod>(None, gone),
+            Ok(EventLine::Other { kind: "ERROR", .. })
+        ));
     }
 
     #[test]
