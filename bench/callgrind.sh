@@ -7,12 +7,15 @@
 # scrape of them, one gzip scrape (cold member cache: compression included). Generating and
 # decoding the pods is outside the phases. Then runs probe-bench (bench/probe_bench.rs) the same
 # way: the watch-line and LIST decode of PODS pods, unsharded and as shard 0 of 4, with the
-# shard/unsharded ratios. Writes bench/results/callgrind.tsv.
+# shard/unsharded ratios. Then event-bench (bench/event_bench.rs): EVENTS (2000) pod MODIFIED
+# watch lines decoded and applied to a store the way an unsharded pods watch does.
+# Writes bench/results/callgrind.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PODS=${1:-10000}
 command -v valgrind >/dev/null || { echo "valgrind not installed" >&2; exit 1; }
-cargo build --release --locked --example render-bench --example probe-bench >&2
+EVENTS=${EVENTS:-2000}
+cargo build --release --locked --example render-bench --example probe-bench --example event-bench >&2
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubestate-callgrind.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" \
@@ -23,6 +26,9 @@ valgrind --tool=callgrind --callgrind-out-file="$WORK/probe.out" \
   target/release/examples/probe-bench "$PODS" >"$WORK/probe.stdout" 2>"$WORK/probe.stderr"
 cat "$WORK/probe.stdout" >&2
 callgrind_annotate --inclusive=yes --threshold=100 "$WORK/probe.out" >>"$WORK/annotated" 2>/dev/null
+valgrind --tool=callgrind --callgrind-out-file="$WORK/event.out" \
+  target/release/examples/event-bench "$EVENTS" >"$WORK/event.stdout" 2>"$WORK/event.stderr"
+callgrind_annotate --inclusive=yes --threshold=100 "$WORK/event.out" >>"$WORK/annotated" 2>/dev/null
 ir() { # the inclusive Ir of the function named $1 (not one whose name merely starts so)
   awk -v f="$1" '$0 ~ (f "([^A-Za-z0-9_]|$)") { gsub(/,/, "", $1); print $1; exit }' "$WORK/annotated"
 }
@@ -44,6 +50,10 @@ OUT=bench/results/callgrind.tsv
   printf 'ir_watch_unsharded\t%s\nir_watch_shard_1of4\t%s\n' "$wu" "$ws"
   printf 'ir_list_unsharded\t%s\nir_list_shard_1of4\t%s\n' "$lu" "$ls"
   printf 'ir_list_unsharded_streaming\t%s\n' "$(ir probe_bench::phase_list_unsharded_streaming)"
+  printf 'events\t%s\n' "$EVENTS"
+  printf 'ir_event_total\t%s\n' "$(ir event_bench::phase_events)"
+  printf 'ir_event_decode\t%s\n' "$(ir event_bench::decode_event)"
+  printf 'ir_event_render_store\t%s\n' "$(ir event_bench::apply_upsert)"
   awk -v a="$ws" -v b="$wu" 'BEGIN { printf "shard_ratio_watch\t%.3f\n", a / b }'
   awk -v a="$ls" -v b="$lu" 'BEGIN { printf "shard_ratio_list\t%.3f\n", a / b }'
 } >"$OUT"

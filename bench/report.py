@@ -146,6 +146,24 @@ def callgrind_md():
         ir = num(key)
         rows.append(f"| {label} | {fmt(ir)} | {fmt(ir / pods if ir and pods else None)} | "
                     f"{fmt(ir / size if ir and size else None)} |")
+    events = num("events")
+    if events and num("ir_event_total"):
+        rows += ["", f"Watch events (`event-bench`, {fmt(events)} pod MODIFIED lines of ~5 KB, unsharded, "
+                 "decode + render + store update):\n",
+                 "| part | Ir per event |", "|---|---:|"]
+        for key, label in (("ir_event_total", "whole event"), ("ir_event_decode", "decode (one pass)"),
+                           ("ir_event_render_store", "render + store update")):
+            ir = num(key)
+            rows.append(f"| {label} | {fmt(ir / events if ir else None)} |")
+    if num("ir_watch_unsharded"):
+        rows += ["", f"Sharding (`probe-bench`, {fmt(pods)} pods, shard 0 of 4 vs unsharded):\n",
+                 "| path | unsharded Ir | 1-of-4 shard Ir | ratio |", "|---|---:|---:|---:|"]
+        for label, u, sh, r in (("watch lines (every event)", "ir_watch_unsharded", "ir_watch_shard_1of4", "shard_ratio_watch"),
+                                ("LIST of all pods", "ir_list_unsharded", "ir_list_shard_1of4", "shard_ratio_list")):
+            rows.append(f"| {label} | {fmt(num(u))} | {fmt(num(sh))} | {kv.get(r, '–')} |")
+        if num("ir_list_unsharded_streaming"):
+            rows.append(f"\nThe former unsharded LIST path (each item decoded straight from the reader) took "
+                        f"{fmt(num('ir_list_unsharded_streaming'))} Ir.")
     return "\n".join(rows) + "\n"
 
 
