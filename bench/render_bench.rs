@@ -66,8 +66,11 @@ fn phase_scrape_plain(w: &ResourceWriter) -> io::Result<Counter> {
 #[inline(never)]
 fn phase_scrape_gzip(w: &ResourceWriter) -> io::Result<Counter> {
     let mut out = Counter::default();
-    for m in gzip_members(&[w], Format::Text)? {
-        out.write_all(&m)?;
+    for m in gzip_members(&[w], Format::Text)?
+        .iter()
+        .flat_map(|m| m.iter())
+    {
+        out.write_all(m)?;
     }
     Ok(out)
 }
@@ -108,6 +111,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let gz = phase_scrape_gzip(&writer)?;
     let gzip_ms = t.elapsed().as_millis();
+    if std::env::var_os("RENDER_BENCH_LEVELS").is_some() {
+        compare_levels(&writer)?;
+    }
     println!(
         "pods={} objects={} held_bytes={} plain_bytes={} plain_writes={} gzip_bytes={} \
          render_ms={render_ms} plain_ms={plain_ms} gzip_cold_ms={gzip_ms}",
@@ -118,5 +124,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         plain.writes,
         gz.bytes
     );
+    Ok(())
+}
+
+/// `RENDER_BENCH_LEVELS=1`: the plain output compressed whole at levels 1 to 6 (one thread),
+/// size and wall-clock each, to choose the level the scrape path uses.
+fn compare_levels(w: &ResourceWriter) -> io::Result<()> {
+    use flate2::{write::GzEncoder, Compression};
+    let mut body = Vec::new();
+    w.write(&mut body, Format::Text);
+    for level in 1..=6 {
+        let t = Instant::now();
+        let mut enc = GzEncoder::new(Vec::new(), Compression::new(level));
+        for c in body.chunks(256 * 1024) {
+            enc.write_all(c)?;
+        }
+        let z = enc.finish()?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        println!(
+            "level={level} in={} out={} ratio={:.3} ms={ms:.0} MB/s={:.0}",
+            body.len(),
+            z.len(),
+            z.len() as f64 / body.len() as f64,
+            body.len() as f64 / ms / 1e3
+        );
+    }
     Ok(())
 }
