@@ -101,30 +101,86 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(Store::new());
     let writer = ResourceWriter::new("pods", renderer.headers(), vec![store.clone()]);
 
-    // wall-clock per phase, for a look only (meaningless under valgrind)
-    let t = Instant::now();
+    // wall-clock and CPU time (all threads) per phase, for a look only: meaningless under
+    // valgrind, noisy on a busy machine (the CPU time less so)
+    let t = Timer::start();
     let held = phase_render(&renderer, &store, &pods);
-    let render_ms = t.elapsed().as_millis();
-    let t = Instant::now();
-    let plain = phase_scrape_plain(&writer)?;
-    let plain_ms = t.elapsed().as_millis();
-    let t = Instant::now();
+    let render = t.stop();
+    let mut plain_runs = Vec::new();
+    let mut plain = Counter::default();
+    for _ in 0..3 {
+        let t = Timer::start();
+        plain = phase_scrape_plain(&writer)?;
+        plain_runs.push(t.stop());
+    }
+    let t = Timer::start();
     let gz = phase_scrape_gzip(&writer)?;
-    let gzip_ms = t.elapsed().as_millis();
+    let gzip_cold = t.stop();
+    let t = Timer::start();
+    let warm = phase_scrape_gzip(&writer)?;
+    let gzip_warm = t.stop();
+    // churn: 1% of the pods change, so the whole pod output is stale again
+    for p in pods.iter().step_by(100) {
+        store.upsert(p.uid(), renderer.render(p));
+    }
+    let t = Timer::start();
+    let churned = phase_scrape_gzip(&writer)?;
+    let gzip_churn = t.stop();
+    assert_eq!((warm.bytes > 0, churned.bytes > 0), (true, true));
     if std::env::var_os("RENDER_BENCH_LEVELS").is_some() {
         compare_levels(&writer)?;
     }
+    let best = |runs: &[(f64, f64)]| {
+        runs.iter()
+            .copied()
+            .fold((f64::MAX, f64::MAX), |a, r| (a.0.min(r.0), a.1.min(r.1)))
+    };
+    let (plain_ms, plain_cpu_ms) = best(&plain_runs);
     println!(
         "pods={} objects={} held_bytes={} plain_bytes={} plain_writes={} gzip_bytes={} \
-         render_ms={render_ms} plain_ms={plain_ms} gzip_cold_ms={gzip_ms}",
+         render_ms={:.0} plain_ms={plain_ms:.0} plain_cpu_ms={plain_cpu_ms:.0} \
+         plain_GBps={:.2} gzip_cold_ms={:.0} gzip_cold_cpu_ms={:.0} gzip_warm_ms={:.1} \
+         gzip_churn_ms={:.0} gzip_churn_cpu_ms={:.0}",
         pods.len(),
         store.len(),
         held,
         plain.bytes,
         plain.writes,
-        gz.bytes
+        gz.bytes,
+        render.0,
+        plain.bytes as f64 / plain_ms / 1e6,
+        gzip_cold.0,
+        gzip_cold.1,
+        gzip_warm.0,
+        gzip_churn.0,
+        gzip_churn.1,
     );
     Ok(())
+}
+
+/// Wall-clock and this process' CPU time (user + system, every thread, 10 ms ticks).
+struct Timer(Instant, f64);
+
+impl Timer {
+    fn start() -> Self {
+        Timer(Instant::now(), cpu_ms())
+    }
+    /// (wall ms, CPU ms) since start
+    fn stop(self) -> (f64, f64) {
+        (self.0.elapsed().as_secs_f64() * 1e3, cpu_ms() - self.1)
+    }
+}
+
+/// utime + stime from /proc/self/stat, in ms (0 where that file is unreadable).
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = after_name
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // fields 14 and 15 of the file; after the name, state is index 0
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) * 10.0
 }
 
 /// `RENDER_BENCH_LEVELS=1`: the plain output compressed whole at levels 1 to 6 (one thread),

@@ -345,14 +345,28 @@ impl ResourceWriter {
         &self.stores
     }
 
-    /// The objects of every store, in store order, taken under all the read locks at once so
+    /// The objects of every store, in store order and by address within a store, taken under all the read locks at once so
     /// the families of one scrape come from one consistent state. The locks are released on
     /// return: copying the bytes out happens without them.
     fn snapshot(&self) -> Vec<Arc<RenderedObject>> {
         let guards: Vec<_> = self.stores.iter().map(|s| s.objects.read()).collect();
         let mut objs = Vec::with_capacity(guards.iter().map(|g| g.len()).sum());
+        let mut ranges = Vec::with_capacity(guards.len());
         for g in &guards {
+            let start = objs.len();
             objs.extend(g.values().cloned());
+            ranges.push(start..objs.len());
+        }
+        drop(guards);
+        // A scrape visits every object once per family; in map order that is a random walk
+        // over the whole store per family (at 100k pods, 280 MB: a cache and TLB miss at
+        // nearly every object). In address order the walk goes one way through memory, where
+        // an object's allocations sit next to each other and next to the objects rendered
+        // just before and after it, so the hardware prefetchers keep up. The order of lines
+        // within a store carries no meaning (kube-state-metrics' is map order too); stores
+        // keep their order, as kube-state-metrics writes a family store by store.
+        for r in ranges {
+            objs[r].sort_unstable_by_key(|o| Arc::as_ptr(o) as usize);
         }
         objs
     }
