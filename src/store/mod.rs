@@ -55,6 +55,25 @@ impl RenderedObject {
         &self.bytes[start..end]
     }
 
+    /// Asks the CPU to start loading what [`RenderedObject::write_family`] will read for
+    /// family `i`, a few objects ahead of the scrape. The object header itself must already
+    /// be cached (it was touched by [`RenderedObject::prefetch_tables`] earlier).
+    #[inline]
+    fn prefetch_segment(&self, i: usize) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        prefetch(self.bytes.as_ptr().wrapping_add(start));
+        prefetch(self.bytes.as_ptr().wrapping_add(start + 64));
+    }
+
+    /// The first stage of the prefetch: the family offsets and the identity.
+    #[inline]
+    fn prefetch_tables(&self, i: usize) {
+        prefetch(self.ends.as_ptr().wrapping_add(i.saturating_sub(1)) as *const u8);
+        if let Some(id) = &self.identity {
+            prefetch(id.as_ptr());
+        }
+    }
+
     /// Appends family `i`'s lines in exposition form. This is the scrape's inner loop: the
     /// room for the whole segment is reserved once, `name{identity` is assembled once per
     /// object and family and then copied per line, and lines are found a word at a time.
@@ -93,6 +112,23 @@ impl RenderedObject {
         }
     }
 }
+
+/// A hint that `p` will be read soon; never faults, whatever `p` is.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults and has no effect on program state,
+    // even for an address that is not mapped.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Objects ahead of the one being written whose tables (two stages ahead) and segment (one
+/// stage ahead) are prefetched.
+const PREFETCH_AHEAD: usize = 4;
 
 /// Position of the first `\n`, eight bytes at a time (no memchr dependency): a byte of
 /// `w ^ 0x0a0a..` is zero where `w` holds a newline, and the lowest such byte is flagged
@@ -287,7 +323,8 @@ impl ResourceWriter {
 
     /// Compresses this resource's output into members of [`GZIP_UNIT`] (family, object)
     /// visits each, all from one snapshot. Members are handed out to up to [`GZIP_THREADS`]
-    /// threads (this one and short-lived helpers named `gzip/<resource>`); each streams its
+    /// threads, no more than the CPUs this process may run on (this one and short-lived
+    /// helpers named `gzip/<resource>`); each streams its
     /// member's lines through its own [`CHUNK`] buffer into the encoder, so beyond the
     /// compressed members memory stays one buffer and one encoder per thread.
     fn compress(&self, format: Format) -> std::io::Result<Vec<Vec<u8>>> {
@@ -414,7 +451,13 @@ impl ResourceWriter {
                 buf.extend_from_slice(header.get(format));
             }
             let name = header.name.as_bytes();
-            for obj in &objs[first..last] {
+            for (j, obj) in objs[first..last].iter().enumerate() {
+                if let Some(o) = objs.get(first + j + 2 * PREFETCH_AHEAD) {
+                    o.prefetch_tables(f);
+                }
+                if let Some(o) = objs.get(first + j + PREFETCH_AHEAD) {
+                    o.prefetch_segment(f);
+                }
                 obj.write_family(f, name, buf);
                 if buf.len() >= limit {
                     out.write_all(buf)?;
