@@ -348,7 +348,10 @@ impl ResourceWriter {
                 self.write_range(&objs, range, format, &mut scratch, CHUNK, &mut enc)?;
                 enc.write_all(&scratch)?;
                 scratch.clear();
-                done.lock()[u] = Some(enc.finish()?);
+                let mut member = enc.finish()?;
+                // the cache holds it until the resource changes: without the growth slack
+                member.shrink_to_fit();
+                done.lock()[u] = Some(member);
             }
         };
         let threads = std::thread::available_parallelism()
