@@ -3,8 +3,9 @@
 # wall-clock figures on a shared machine):
 #   bash bench/callgrind.sh [PODS]     # default 10000
 # Runs the render-bench example (bench/render_bench.rs) once under callgrind and reports the
-# inclusive instruction count (Ir) of its three phases: render PODS pods into a store, one plain
-# scrape of them, one gzip scrape (cold member cache: compression included). Generating and
+# inclusive instruction count (Ir) of its phases: render PODS pods into a store, one plain
+# scrape of them, one gzip scrape with a cold member cache (compression included, all threads
+# added up), one with a warm cache, one right after 1% of the pods changed. Generating and
 # decoding the pods is outside the phases. Then runs probe-bench (bench/probe_bench.rs) the same
 # way: the watch-line and LIST decode of PODS pods, unsharded and as shard 0 of 4, with the
 # shard/unsharded ratios. Then event-bench (bench/event_bench.rs): EVENTS (2000) pod MODIFIED
@@ -18,7 +19,9 @@ EVENTS=${EVENTS:-2000}
 cargo build --release --locked --example render-bench --example probe-bench --example event-bench >&2
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubestate-callgrind.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" \
+# One CPU: the scrape then compresses on its own thread (no helpers), so a phase's inclusive
+# count holds all its work (callgrind runs threads one at a time anyway).
+taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" \
   target/release/examples/render-bench "$PODS" >"$WORK/stdout" 2>"$WORK/stderr"
 cat "$WORK/stdout" >&2
 callgrind_annotate --inclusive=yes --threshold=100 "$WORK/cg.out" >"$WORK/annotated" 2>/dev/null
@@ -41,7 +44,9 @@ OUT=bench/results/callgrind.tsv
   sed 's/ /\n/g' "$WORK/stdout" | grep -v '_ms=' | tr '=' '\t'
   printf 'ir_render\t%s\n' "$(ir render_bench::phase_render)"
   printf 'ir_scrape_plain\t%s\n' "$(ir render_bench::phase_scrape_plain)"
-  printf 'ir_scrape_gzip\t%s\n' "$(ir render_bench::phase_scrape_gzip)"
+  printf 'ir_scrape_gzip\t%s\n' "$(ir render_bench::phase_gzip_cold)"
+  printf 'ir_scrape_gzip_warm\t%s\n' "$(ir render_bench::phase_gzip_warm)"
+  printf 'ir_scrape_gzip_churn\t%s\n' "$(ir render_bench::phase_gzip_churn)"
   printf 'ir_program_total\t%s\n' "$total"
   wu=$(ir probe_bench::phase_watch_unsharded)
   ws=$(ir probe_bench::phase_watch_shard)

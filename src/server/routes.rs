@@ -9,7 +9,7 @@ use crate::exposition::negotiate::{accepts_gzip, negotiate, Format};
 use crate::kube::watch::WatchState;
 use crate::log::Level;
 use crate::log_event;
-use crate::store::{ResourceWriter, CHUNK};
+use crate::store::{GzipMembers, ResourceWriter, CHUNK};
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -132,7 +132,10 @@ impl MainRoutes {
         let gz = members.is_some();
         let mut resp = Response::stream(200, format.content_type(), move |out| {
             let result = match members {
-                Some(members) => members.iter().try_for_each(|m| out.write_all(m)),
+                Some(members) => members
+                    .iter()
+                    .flat_map(|m| m.iter())
+                    .try_for_each(|m| out.write_all(m)),
                 None => write_plain(
                     &selected(&builtin, &custom, &include, &exclude),
                     format,
@@ -209,12 +212,11 @@ pub fn write_plain(
 
 /// The gzip members of `writers` (cached, recompressed only for resources that changed since
 /// the last scrape), plus the OpenMetrics `# EOF` member, or one empty member when there is
-/// nothing else so the body is still valid gzip.
-pub fn gzip_members(writers: &[&ResourceWriter], format: Format) -> io::Result<Vec<Arc<Vec<u8>>>> {
-    let mut scratch = Vec::new();
+/// nothing else so the body is still valid gzip. Sent in order, they are the whole body.
+pub fn gzip_members(writers: &[&ResourceWriter], format: Format) -> io::Result<Vec<GzipMembers>> {
     let mut members = writers
         .iter()
-        .map(|w| w.gzip_member(format, &mut scratch))
+        .map(|w| w.gzip_members(format))
         .filter(|m| !matches!(m, Ok(m) if m.is_empty()))
         .collect::<io::Result<Vec<_>>>()?;
     if format == Format::OpenMetrics || members.is_empty() {
@@ -223,7 +225,7 @@ pub fn gzip_members(writers: &[&ResourceWriter], format: Format) -> io::Result<V
         } else {
             b""
         };
-        members.push(Arc::new(crate::exposition::gzip::compress(tail)?));
+        members.push(Arc::new(vec![crate::exposition::gzip::compress(tail)?]));
     }
     Ok(members)
 }
