@@ -142,7 +142,9 @@ def callgrind_md():
             "|---|---:|---:|---:|"]
     for key, label, size in (("ir_render", "render every pod into the store", None),
                              ("ir_scrape_plain", f"one plain scrape ({fmt(plain / 1e6 if plain else None)} MB)", plain),
-                             ("ir_scrape_gzip", f"one gzip scrape, cold member cache ({fmt(gz / 1e6 if gz else None)} MB out)", plain)):
+                             ("ir_scrape_gzip", f"one gzip scrape, cold member cache ({fmt(gz / 1e6 if gz else None)} MB out)", plain),
+                             ("ir_scrape_gzip_churn", "one gzip scrape right after 1% of the pods changed", plain),
+                             ("ir_scrape_gzip_warm", "one gzip scrape, warm member cache", plain)):
         ir = num(key)
         rows.append(f"| {label} | {fmt(ir)} | {fmt(ir / pods if ir and pods else None)} | "
                     f"{fmt(ir / size if ir and size else None)} |")

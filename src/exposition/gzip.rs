@@ -1,6 +1,7 @@
-//! gzip for /metrics responses. A response is a concatenation of gzip members, one per
-//! resource, each cached until its resource changes (RFC 1952 allows several members; Go's
-//! and Prometheus' readers, curl and browsers all read them as one stream).
+//! gzip for /metrics responses. A response is a concatenation of gzip members, several per
+//! large resource (so a stale one is recompressed on several threads), each cached until its
+//! resource changes (RFC 1952 allows several members; Go's and Prometheus' readers, curl and
+//! browsers all read them as one stream).
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
