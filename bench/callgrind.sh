@@ -41,7 +41,7 @@ OUT=bench/results/callgrind.tsv
 {
   printf 'commit\t%s\n' "$(git rev-parse --short HEAD)"
   # the wall-clock *_ms fields are meaningless under valgrind: left out
-  sed 's/ /\n/g' "$WORK/stdout" | grep -v '_ms=' | tr '=' '\t'
+  sed 's/ /\n/g' "$WORK/stdout" | grep -v -e '_ms=' -e 'GBps=' | tr '=' '\t'
   printf 'ir_render\t%s\n' "$(ir render_bench::phase_render)"
   printf 'ir_scrape_plain\t%s\n' "$(ir render_bench::phase_scrape_plain)"
   printf 'ir_scrape_gzip\t%s\n' "$(ir render_bench::phase_gzip_cold)"

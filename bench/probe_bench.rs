@@ -213,7 +213,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "pods={} watch_line_bytes_avg={} shard_owned={} \
          watch_unsharded_ms={wu_ms} watch_shard_ms={ws_ms} list_unsharded_ms={lu_ms} list_shard_ms={ls_ms} \
-         list_unsharded_split_ms={lus_ms}",
+         list_unsharded_streaming_ms={lus_ms}",
         pods.len(),
         bytes / pods.len().max(1),
         ls.decoded,
