@@ -344,7 +344,8 @@ fn tls_client_certs_basic_auth_headers_and_reload() {
         "new cert not served; log:\n{}",
         ks.logs()
     );
-    assert!(ks.logs().contains("TLS certificate reloaded"));
+    let logs = ks.logs();
+    assert!(logs.contains("TLS certificate reloaded"), "{logs}");
 }
 
 #[test]

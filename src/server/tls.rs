@@ -361,89 +361,118 @@ fn load_key(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<Certif
 }
 
 /// What identifies a version of the two files.
-type Stamp = [(Option<SystemTime>, u64); 2];
+/// Modification time and size of each file a reloaded value is built from.
+type Stamp = Vec<(Option<SystemTime>, u64)>;
 
-fn stamp(cert: &Path, key: &Path) -> Stamp {
-    let one = |p: &Path| {
-        std::fs::metadata(p)
-            .map(|m| (m.modified().ok(), m.len()))
-            .unwrap_or((None, 0))
-    };
-    [one(cert), one(key)]
+fn stamp(files: &[PathBuf]) -> Stamp {
+    files
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .map(|m| (m.modified().ok(), m.len()))
+                .unwrap_or((None, 0))
+        })
+        .collect()
 }
 
-struct CertState {
-    key: Arc<CertifiedKey>,
+struct ReloadState<T> {
+    value: T,
     stamp: Stamp,
     checked: Instant,
     /// The stamp of files that failed to load, so the error is logged once per change.
     failed: Option<Stamp>,
 }
 
-/// Hands out the current certificate, re-reading the files (at most every [`RELOAD_CHECK`])
-/// when their modification time or size changed. A broken new pair keeps the old one.
+/// A value built from files and rebuilt, at most every [`RELOAD_CHECK`], when one of them
+/// changes (modification time or size): rotation needs no restart. A build that fails (files
+/// caught mid-rotation, a broken bundle) keeps the previous value and is logged once per
+/// change.
+struct Reloading<T> {
+    /// What is reloaded, for log lines: "TLS certificate", "TLS client CA".
+    what: &'static str,
+    files: Vec<PathBuf>,
+    build: Box<dyn Fn() -> Result<T, String> + Send + Sync>,
+    state: Mutex<ReloadState<T>>,
+}
+
+impl<T: Clone> Reloading<T> {
+    fn new(
+        what: &'static str,
+        files: Vec<PathBuf>,
+        build: Box<dyn Fn() -> Result<T, String> + Send + Sync>,
+    ) -> Result<Self, String> {
+        let stamp = stamp(&files);
+        let value = build()?;
+        Ok(Reloading {
+            what,
+            files,
+            build,
+            state: Mutex::new(ReloadState {
+                value,
+                stamp,
+                checked: Instant::now(),
+                failed: None,
+            }),
+        })
+    }
+
+    fn current(&self) -> T {
+        let mut s = self.state.lock();
+        if s.checked.elapsed() >= RELOAD_CHECK {
+            s.checked = Instant::now();
+            let now = stamp(&self.files);
+            if now != s.stamp && s.failed.as_ref() != Some(&now) {
+                let file = self.files[0].display();
+                match (self.build)() {
+                    Ok(v) => {
+                        s.value = v;
+                        s.stamp = now;
+                        s.failed = None;
+                        let msg = format!("{} reloaded", self.what);
+                        log_event!(Level::Info, &msg, file = file);
+                    }
+                    Err(e) => {
+                        s.failed = Some(now);
+                        let msg = format!("{} reload failed, keeping the previous one", self.what);
+                        log_event!(Level::Error, &msg, file = file, err = e);
+                    }
+                }
+            }
+        }
+        s.value.clone()
+    }
+
+    /// Makes the next `current` look at the files again (tests).
+    #[cfg(test)]
+    fn recheck_now(&self) {
+        self.state.lock().checked -= RELOAD_CHECK;
+    }
+}
+
+/// Hands out the current certificate and key pair, re-read when their files change.
 pub struct ReloadingCert {
-    cert: PathBuf,
-    key: PathBuf,
-    provider: Arc<CryptoProvider>,
-    state: Mutex<CertState>,
+    inner: Reloading<Arc<CertifiedKey>>,
 }
 
 impl fmt::Debug for ReloadingCert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReloadingCert")
-            .field("cert", &self.cert)
-            .field("key", &self.key)
+            .field("files", &self.inner.files)
             .finish()
     }
 }
 
 impl ReloadingCert {
     fn new(cert: PathBuf, key: PathBuf, provider: Arc<CryptoProvider>) -> Result<Self, String> {
-        let st = stamp(&cert, &key);
-        let ck = load_key(&cert, &key, &provider)?;
+        let files = vec![cert.clone(), key.clone()];
+        let build = move || load_key(&cert, &key, &provider).map(Arc::new);
         Ok(ReloadingCert {
-            state: Mutex::new(CertState {
-                key: Arc::new(ck),
-                stamp: st,
-                checked: Instant::now(),
-                failed: None,
-            }),
-            cert,
-            key,
-            provider,
+            inner: Reloading::new("TLS certificate", files, Box::new(build))?,
         })
     }
 
     fn current(&self) -> Arc<CertifiedKey> {
-        let mut s = self.state.lock();
-        if s.checked.elapsed() >= RELOAD_CHECK {
-            s.checked = Instant::now();
-            let now = stamp(&self.cert, &self.key);
-            if now != s.stamp && s.failed != Some(now) {
-                match load_key(&self.cert, &self.key, &self.provider) {
-                    Ok(ck) => {
-                        s.key = Arc::new(ck);
-                        s.stamp = now;
-                        s.failed = None;
-                        log_event!(
-                            Level::Info,
-                            "TLS certificate reloaded",
-                            cert = self.cert.display()
-                        );
-                    }
-                    Err(e) => {
-                        s.failed = Some(now);
-                        log_event!(
-                            Level::Error,
-                            "TLS certificate reload failed, keeping the previous one",
-                            err = e
-                        );
-                    }
-                }
-            }
-        }
-        s.key.clone()
+        self.inner.current()
     }
 }
 
@@ -454,37 +483,21 @@ impl ResolvesServerCert for ReloadingCert {
 }
 
 /// The client CA bundle for RequireAndVerifyClientCert / VerifyClientCertIfGiven, re-read
-/// (at most every [`RELOAD_CHECK`]) when the file changes, as exporter-toolkit reads it on
-/// every handshake: a CA rotation needs no restart. A bundle that no longer loads keeps the
-/// previous one. No CA names are sent as hints (they would be stale after a rotation);
+/// when the file changes, as exporter-toolkit reads it on every handshake: a CA rotation
+/// needs no restart. No CA names are sent as hints (they would be stale after a rotation);
 /// clients then offer whatever certificate they have, which is verified all the same.
 struct ReloadingClientCa {
-    path: PathBuf,
     optional: bool,
-    provider: Arc<CryptoProvider>,
-    state: Mutex<CaState>,
-}
-
-struct CaState {
-    verifier: Arc<dyn ClientCertVerifier>,
-    stamp: (Option<SystemTime>, u64),
-    checked: Instant,
-    failed: Option<(Option<SystemTime>, u64)>,
+    inner: Reloading<Arc<dyn ClientCertVerifier>>,
 }
 
 impl fmt::Debug for ReloadingClientCa {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReloadingClientCa")
-            .field("path", &self.path)
+            .field("files", &self.inner.files)
             .field("optional", &self.optional)
             .finish()
     }
-}
-
-fn file_stamp(p: &Path) -> (Option<SystemTime>, u64) {
-    std::fs::metadata(p)
-        .map(|m| (m.modified().ok(), m.len()))
-        .unwrap_or((None, 0))
 }
 
 fn build_ca_verifier(
@@ -505,51 +518,16 @@ fn build_ca_verifier(
 
 impl ReloadingClientCa {
     fn new(path: PathBuf, optional: bool, provider: Arc<CryptoProvider>) -> Result<Self, String> {
-        let stamp = file_stamp(&path);
-        let verifier = build_ca_verifier(&path, optional, &provider)?;
+        let files = vec![path.clone()];
+        let build = move || build_ca_verifier(&path, optional, &provider);
         Ok(ReloadingClientCa {
-            path,
             optional,
-            provider,
-            state: Mutex::new(CaState {
-                verifier,
-                stamp,
-                checked: Instant::now(),
-                failed: None,
-            }),
+            inner: Reloading::new("TLS client CA", files, Box::new(build))?,
         })
     }
 
     fn current(&self) -> Arc<dyn ClientCertVerifier> {
-        let mut s = self.state.lock();
-        if s.checked.elapsed() >= RELOAD_CHECK {
-            s.checked = Instant::now();
-            let now = file_stamp(&self.path);
-            if now != s.stamp && s.failed != Some(now) {
-                match build_ca_verifier(&self.path, self.optional, &self.provider) {
-                    Ok(v) => {
-                        s.verifier = v;
-                        s.stamp = now;
-                        s.failed = None;
-                        log_event!(
-                            Level::Info,
-                            "TLS client CA reloaded",
-                            file = self.path.display()
-                        );
-                    }
-                    Err(e) => {
-                        s.failed = Some(now);
-                        log_event!(
-                            Level::Error,
-                            "TLS client CA reload failed, keeping the previous one",
-                            file = self.path.display(),
-                            err = e
-                        );
-                    }
-                }
-            }
-        }
-        s.verifier.clone()
+        self.inner.current()
     }
 }
 
@@ -723,11 +701,11 @@ mod tests {
         .unwrap();
         let first = r.current().cert[0].clone();
         std::fs::write(&crt, "garbage").unwrap();
-        r.state.lock().checked -= RELOAD_CHECK;
+        r.inner.recheck_now();
         assert_eq!(r.current().cert[0], first, "broken file keeps the old cert");
         std::fs::copy(certs().join("wrong-server.crt"), &crt).unwrap();
         std::fs::copy(certs().join("wrong-server.key"), &key).unwrap();
-        r.state.lock().checked -= RELOAD_CHECK;
+        r.inner.recheck_now();
         assert_ne!(r.current().cert[0], first, "new pair is used");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -753,13 +731,13 @@ mod tests {
         assert!(v.client_auth_mandatory());
         assert!(accepts(&v), "client.crt is signed by ca.crt");
         std::fs::write(&ca, "garbage").unwrap();
-        v.state.lock().checked -= RELOAD_CHECK;
+        v.inner.recheck_now();
         assert!(accepts(&v), "a broken bundle keeps the previous CA");
         std::fs::copy(certs().join("wrong-ca.crt"), &ca).unwrap();
-        v.state.lock().checked -= RELOAD_CHECK;
+        v.inner.recheck_now();
         assert!(!accepts(&v), "the new CA did not sign client.crt");
         std::fs::copy(certs().join("ca.crt"), &ca).unwrap();
-        v.state.lock().checked -= RELOAD_CHECK;
+        v.inner.recheck_now();
         assert!(accepts(&v));
         let _ = std::fs::remove_dir_all(&dir);
     }
