@@ -119,7 +119,8 @@ sd_labels_ok() {
   curl -sf --max-time 10 "http://127.0.0.1:$PROM_PORT/api/v1/targets" | jq -e '
     [.data.activeTargets[] | select(.labels.job == "kubestate-http-sd") | .discoveredLabels]
     | length > 0 and all(.__meta_kubernetes_namespace == "shop" and .__meta_kubernetes_pod_label_app == "web"
-        and .__meta_kubernetes_pod_labelpresent_app == "true" and (.__meta_kubernetes_node_name | length > 0))' >/dev/null
+        and .__meta_kubernetes_pod_labelpresent_app == "true" and (.__meta_kubernetes_node_name | length > 0)
+        and .__meta_kubernetes_pod_deployment_name == "web")' >/dev/null
 }
 check "http_sd targets carry Prometheus' __meta_kubernetes_* labels" sd_labels_ok
 

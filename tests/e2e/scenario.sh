@@ -210,7 +210,7 @@ cat >"$E2E_TMP/sd.yaml" <<EOF
   role: pod
   namespaces: {names: [shop]}
   selectors: [{role: pod, label: app=web}]
-  attach_metadata: {node: true}
+  attach_metadata: {node: true, deployment: true}
 EOF
 "$KUBESTATE_BIN" --kubeconfig "$TOKEN_KUBECONFIG" \
   --host 127.0.0.1 --port "$KS_PORT" \
@@ -238,6 +238,14 @@ check_line() { check "line: $1" has_line "$1"; }
 
 # The first line also waits for the initial state (readiness already implies it).
 check "initial state visible" wait_until 20 has_line "$(phase_line shop web-5d9f8c-aaaaa "$UID_RUNNING" Running 1)"
+sd_deployment_ok() {
+  curl -sfS --max-time 10 "http://127.0.0.1:$KS_PORT/sd/shop-web" | jq -e '
+    [.[].labels] | length > 0 and all(.__meta_kubernetes_pod_deployment_name == "web"
+      and .__meta_kubernetes_pod_controller_kind == "ReplicaSet"
+      and .__meta_kubernetes_pod_controller_name == "web-5d9f8c")' >/dev/null
+}
+check "http_sd: attach_metadata.deployment names the Deployment behind the pods' ReplicaSet" \
+  wait_until 30 sd_deployment_ok
 check_line "$(phase_line shop web-5d9f8c-aaaaa "$UID_RUNNING" Running 1)"
 check_line "$(phase_line shop web-5d9f8c-aaaaa "$UID_RUNNING" Pending 0)"
 check_line "$(phase_line shop web-5d9f8c-ccccc "$UID_PENDING" Pending 1)"
