@@ -625,18 +625,29 @@ pub fn run(
             source,
         })?;
     }
-    if let Some(path) = &opts.config_file {
-        watch_config_file(path.clone(), control_tx.clone()).map_err(|source| AppError::Spawn {
-            resource: "config-watch".into(),
-            source,
-        })?;
-    }
-    let kubeconfig_files = ClusterConfig::files(&cluster_opts);
-    if !kubeconfig_files.is_empty() {
-        watch_kubeconfig(kubeconfig_files, control_tx).map_err(|source| AppError::Spawn {
-            resource: "kubeconfig-watch".into(),
-            source,
-        })?;
+    let watched = [
+        (
+            "config-watch",
+            "config file changed, reloading",
+            opts.config_file.iter().map(Into::into).collect(),
+            Control::Reload,
+        ),
+        (
+            "kubeconfig-watch",
+            "kubeconfig file changed",
+            ClusterConfig::files(&cluster_opts),
+            Control::KubeconfigChanged,
+        ),
+    ];
+    for (name, what, paths, msg) in watched {
+        if !paths.is_empty() {
+            watch_files(name, what, paths, msg, control_tx.clone()).map_err(|source| {
+                AppError::Spawn {
+                    resource: name.into(),
+                    source,
+                }
+            })?;
+        }
     }
     let rebuilder = Rebuilder {
         base,
@@ -727,25 +738,34 @@ pub fn run(
     }
 }
 
-/// Sends [`Control::KubeconfigChanged`] when a kubeconfig file in use changes (modification
-/// time, size or existence). kube-state-metrics restarts its whole run on such a write; here
-/// the connection is swapped and new stores are built before the old ones go.
-fn watch_kubeconfig(
+/// Logs `what` and sends `msg` on the control channel whenever one of `paths` changes
+/// (modification time, size or existence), polled every 2 s on a thread named `name`: the `--config` file
+/// (a reload) and the kubeconfig files in use (kube-state-metrics restarts its whole run on
+/// such a write; here the connection is swapped and new stores are built before the old
+/// ones go).
+fn watch_files(
+    name: &str,
+    what: &'static str,
     paths: Vec<std::path::PathBuf>,
+    msg: Control,
     tx: crossbeam_channel::Sender<Control>,
 ) -> std::io::Result<()> {
-    let stamps =
-        move |ps: &[std::path::PathBuf]| -> Vec<Option<(Option<std::time::SystemTime>, u64)>> {
-            ps.iter()
-                .map(|p| {
-                    std::fs::metadata(p)
-                        .ok()
-                        .map(|m| (m.modified().ok(), m.len()))
-                })
-                .collect()
-        };
+    let stamps = |ps: &[std::path::PathBuf]| -> Vec<_> {
+        ps.iter()
+            .map(|p| {
+                std::fs::metadata(p)
+                    .ok()
+                    .map(|m| (m.modified().ok(), m.len()))
+            })
+            .collect()
+    };
+    let files = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
     std::thread::Builder::new()
-        .name("kubeconfig-watch".into())
+        .name(name.to_string())
         .spawn(move || {
             let mut last = stamps(&paths);
             loop {
@@ -753,42 +773,8 @@ fn watch_kubeconfig(
                 let now = stamps(&paths);
                 if now != last {
                     last = now;
-                    log_event!(
-                        Level::Info,
-                        "kubeconfig file changed",
-                        file = paths
-                            .iter()
-                            .map(|p| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(":")
-                    );
-                    if tx.send(Control::KubeconfigChanged).is_err() {
-                        return;
-                    }
-                }
-            }
-        })?;
-    Ok(())
-}
-
-/// Sends a reload when the `--config` file's modification time or size changes.
-fn watch_config_file(path: String, tx: crossbeam_channel::Sender<Control>) -> std::io::Result<()> {
-    let stamp = |p: &str| {
-        std::fs::metadata(p)
-            .ok()
-            .map(|m| (m.modified().ok(), m.len()))
-    };
-    std::thread::Builder::new()
-        .name("config-watch".into())
-        .spawn(move || {
-            let mut last = stamp(&path);
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(2));
-                let now = stamp(&path);
-                if now != last {
-                    last = now;
-                    log_event!(Level::Info, "config file changed, reloading", file = path);
-                    if tx.send(Control::Reload).is_err() {
+                    log_event!(Level::Info, what, file = files);
+                    if tx.send(msg).is_err() {
                         return;
                     }
                 }
