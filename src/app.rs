@@ -15,12 +15,12 @@ use crate::metrics::family::RenderCtx;
 use crate::metrics::filter::{Allowlist, FilterError, MetricFilter};
 use crate::metrics::*;
 use crate::server::routes::{MainRoutes, TelemetryRoutes};
-use crate::server::telemetry::Telemetry;
 use crate::server::{listen_addr, serve, ServerError};
 use crate::shard::auto::{ShardChange, StatefulSetConsumer};
 use crate::shard::Shard;
 use crate::signals::Control;
 use crate::store::{ResourceWriter, Store};
+use crate::telemetry::Telemetry;
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
@@ -28,6 +28,19 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use std::fmt;
 use std::sync::Arc;
+
+/// The watch loops report into the telemetry registry (neither knows the other).
+impl crate::kube::watch::WatchMetrics for Telemetry {
+    fn list(&self, resource: &'static str, ok: bool) {
+        Telemetry::list(self, resource, ok)
+    }
+    fn watch(&self, resource: &'static str, ok: bool) {
+        Telemetry::watch(self, resource, ok)
+    }
+    fn initial_sync(&self, watch: &str, mode: &'static str, seconds: f64, objects: usize) {
+        Telemetry::initial_sync(self, watch, mode, seconds, objects)
+    }
+}
 
 #[derive(Debug)]
 pub enum AppError {

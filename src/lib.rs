@@ -15,3 +15,4 @@ pub mod shard;
 pub mod signals;
 pub mod store;
 pub mod systemd;
+pub mod telemetry;

@@ -15,7 +15,6 @@ pub mod node;
 pub mod pod;
 pub mod selector;
 pub mod service;
-pub mod stats;
 pub mod targetgroup;
 
 pub use config::{Job, Role, SdConfig};

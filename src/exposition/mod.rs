@@ -3,3 +3,4 @@
 pub mod format;
 pub mod gzip;
 pub mod negotiate;
+pub mod text;

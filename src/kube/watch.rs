@@ -11,7 +11,6 @@ use super::probe::{probe_event, probe_object, EventProbe};
 use super::resources::ApiResource;
 use crate::log::Level;
 use crate::log_event;
-use crate::server::telemetry::Telemetry;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -30,6 +29,18 @@ pub trait Consumer<T>: Send {
     fn relist_item(&mut self, obj: &T);
     fn relist_commit(&mut self);
     fn relist_abort(&mut self);
+}
+
+/// What a watch loop reports about itself: kube-state-metrics' list/watch counters (its
+/// `ListWatchMetrics`, kept beside the lister/watcher) and how each initial sync went. The
+/// application hands in the telemetry registry; a test hands in a recorder.
+pub trait WatchMetrics: Send + Sync {
+    /// A LIST (all pages of one relist) finished; `resource` is the client-go type name.
+    fn list(&self, resource: &'static str, ok: bool);
+    /// A WATCH request was opened (or failed to open).
+    fn watch(&self, resource: &'static str, ok: bool);
+    /// How the last initial sync (or relist) of the watch labelled `watch` went.
+    fn initial_sync(&self, watch: &str, mode: &'static str, seconds: f64, objects: usize);
 }
 
 /// How the initial state (and every relist) is obtained.
@@ -280,7 +291,7 @@ pub struct Watcher<T: KubeObject> {
     spec: WatchSpec,
     consumers: Vec<Box<dyn Consumer<T>>>,
     state: Arc<WatchState>,
-    telemetry: Arc<Telemetry>,
+    metrics: Arc<dyn WatchMetrics>,
     label: String,
     rv: Option<String>,
     backoff: Backoff,
@@ -292,7 +303,7 @@ impl<T: KubeObject> Watcher<T> {
         spec: WatchSpec,
         consumers: Vec<Box<dyn Consumer<T>>>,
         state: Arc<WatchState>,
-        telemetry: Arc<Telemetry>,
+        metrics: Arc<dyn WatchMetrics>,
     ) -> Self {
         let label = spec.label();
         Watcher {
@@ -300,7 +311,7 @@ impl<T: KubeObject> Watcher<T> {
             spec,
             consumers,
             state,
-            telemetry,
+            metrics,
             label,
             rv: None,
             backoff: Backoff::new(Duration::from_millis(800), Duration::from_secs(30)),
@@ -341,10 +352,10 @@ impl<T: KubeObject> Watcher<T> {
                     Ok(n) => {
                         need_list = false;
                         if !use_watch_list {
-                            self.telemetry.list(self.spec.resource.go_type, true);
+                            self.metrics.list(self.spec.resource.go_type, true);
                         }
                         let mode_name = if use_watch_list { "watch-list" } else { "list" };
-                        self.telemetry.initial_sync(
+                        self.metrics.initial_sync(
                             &self.label,
                             mode_name,
                             started.elapsed().as_secs_f64(),
@@ -379,9 +390,9 @@ impl<T: KubeObject> Watcher<T> {
                             continue;
                         }
                         if use_watch_list {
-                            self.telemetry.watch(self.spec.resource.go_type, false);
+                            self.metrics.watch(self.spec.resource.go_type, false);
                         } else {
-                            self.telemetry.list(self.spec.resource.go_type, false);
+                            self.metrics.list(self.spec.resource.go_type, false);
                         }
                         if e.is_gone() {
                             // our resume point is too old even for NotOlderThan: start afresh
@@ -531,7 +542,7 @@ impl<T: KubeObject> Watcher<T> {
                 return Err(SyncError::Api(e));
             }
         };
-        self.telemetry.watch(self.spec.resource.go_type, true);
+        self.metrics.watch(self.spec.resource.go_type, true);
         for c in &mut self.consumers {
             c.relist_begin();
         }
@@ -765,11 +776,11 @@ impl<T: KubeObject> Watcher<T> {
             .get(&path, Timeout::Idle(Duration::from_secs(timeout_secs + 60)))
         {
             Ok(r) => {
-                self.telemetry.watch(self.spec.resource.go_type, true);
+                self.metrics.watch(self.spec.resource.go_type, true);
                 r
             }
             Err(e) => {
-                self.telemetry.watch(self.spec.resource.go_type, false);
+                self.metrics.watch(self.spec.resource.go_type, false);
                 return Err(e);
             }
         };

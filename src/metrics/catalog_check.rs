@@ -17,7 +17,7 @@ use crate::metrics::{Renderer, ResourceDef};
 
 const CATALOG: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/spec/ksm-metrics.tsv"
+    "/src/metrics/ksm-metrics.tsv"
 ));
 
 /// One catalog row.

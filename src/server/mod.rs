@@ -7,7 +7,6 @@ pub mod auth;
 pub mod http;
 pub mod process;
 pub mod routes;
-pub mod telemetry;
 pub mod tls;
 
 use std::fmt;

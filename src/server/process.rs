@@ -1,7 +1,7 @@
 //! `process_*` self-metrics read from /proc, as the Prometheus client's process collector
 //! exposes them (CPU seconds, memory, fds, start time).
 
-use super::telemetry::{header, line};
+use crate::exposition::text::{header, line};
 
 fn clock_ticks() -> f64 {
     100.0 // USER_HZ on every Linux ABI kubestate targets

@@ -3,13 +3,13 @@
 //! way a client that stops reading holds its worker only until the write timeout.
 
 use super::http::{Method, Request, Response};
-use super::telemetry::Telemetry;
 use crate::discovery::manager::{Discovery, JobStatus};
 use crate::exposition::negotiate::{accepts_gzip, negotiate, Format};
 use crate::kube::watch::WatchState;
 use crate::log::Level;
 use crate::log_event;
 use crate::store::{GzipMembers, ResourceWriter, CHUNK};
+use crate::telemetry::Telemetry;
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -241,6 +241,7 @@ impl TelemetryRoutes {
             "/metrics" => {
                 let mut body = Vec::with_capacity(8192);
                 self.telemetry.render(&mut body);
+                super::process::render(&mut body);
                 Response::new(200, Format::Text.content_type(), body)
             }
             "/healthz" | "/livez" | "/readyz" => text(200, "OK"),
@@ -261,5 +262,28 @@ mod tests {
         assert_eq!(i, vec!["pods", "nodes", "x"]);
         assert_eq!(e, vec!["nodes"]);
         assert_eq!(resource_query("/metrics"), (vec![], vec![]));
+    }
+
+    #[test]
+    fn telemetry_port_serves_self_metrics_then_process_metrics() {
+        let routes = TelemetryRoutes {
+            telemetry: Arc::new(Telemetry::new()),
+        };
+        routes.telemetry.list("*v1.Pod", true);
+        let req = Request {
+            method: Method::Get,
+            target: "/metrics".into(),
+            headers: Vec::new(),
+            peer: "127.0.0.1:1".parse().unwrap(),
+        };
+        let resp = routes.handle(&req);
+        let body = String::from_utf8(resp.bytes().expect("complete body").to_vec()).unwrap();
+        let list = body
+            .find("kube_state_metrics_list_total{")
+            .expect("list counter");
+        let process = body
+            .find("process_resident_memory_bytes ")
+            .expect("process metrics");
+        assert!(list < process, "{body}");
     }
 }

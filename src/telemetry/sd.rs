@@ -4,7 +4,7 @@
 //! directory that stopped being writable. Shared by every discovery generation; a reload
 //! keeps the counters of jobs that stay and drops the jobs that go.
 
-use crate::server::telemetry::{header, line};
+use crate::exposition::text::{header, line};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 

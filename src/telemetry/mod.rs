@@ -1,7 +1,15 @@
 //! Self-metrics on the telemetry port, with kube-state-metrics' names and labels so its
 //! upstream alerts (list/watch error ratios, shard consistency) keep working.
+//!
+//! A leaf: every part (watch loops, custom resources, service discovery, the scrape
+//! handler) records here, and `server/` renders it on the telemetry port; nothing here knows
+//! those parts, so any of them can be tested without a server.
 
-use crate::exposition::format::{write_float, write_label_value};
+pub mod crs;
+pub mod sd;
+
+use crate::exposition::format::write_float;
+use crate::exposition::text::{header, line};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -27,9 +35,9 @@ pub struct Telemetry {
     syncs: Mutex<BTreeMap<String, (&'static str, f64, usize)>>,
     total_shards: AtomicI64,
     /// Custom resource state self-metrics.
-    pub crs: crate::metrics::custom::CrsTelemetry,
+    pub crs: crs::CrsTelemetry,
     /// Service discovery self-metrics.
-    pub sd: std::sync::Arc<crate::discovery::stats::SdStats>,
+    pub sd: std::sync::Arc<sd::SdStats>,
 }
 
 impl Default for Telemetry {
@@ -111,7 +119,8 @@ impl Telemetry {
             .unwrap_or(0)
     }
 
-    /// The whole telemetry exposition, text format 0.0.4.
+    /// Every self-metric recorded here, text format 0.0.4 (the telemetry port appends the
+    /// process metrics).
     pub fn render(&self, out: &mut Vec<u8>) {
         header(out, "kube_state_metrics_build_info", "A metric with a constant '1' value labeled by version, revision, branch, goversion from which kube_state_metrics was built, and the goos and goarch for the build.", "gauge");
         let arch = match std::env::consts::ARCH {
@@ -272,40 +281,7 @@ impl Telemetry {
         }
         self.crs.render(out);
         self.sd.render(out);
-        super::process::render(out);
     }
-}
-
-pub(crate) fn header(out: &mut Vec<u8>, name: &str, help: &str, kind: &str) {
-    out.extend_from_slice(b"# HELP ");
-    out.extend_from_slice(name.as_bytes());
-    out.push(b' ');
-    crate::exposition::format::write_help(out, help);
-    out.extend_from_slice(b"\n# TYPE ");
-    out.extend_from_slice(name.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(kind.as_bytes());
-    out.push(b'\n');
-}
-
-pub(crate) fn line(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], v: f64) {
-    out.extend_from_slice(name.as_bytes());
-    if !labels.is_empty() {
-        out.push(b'{');
-        for (i, (k, val)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(b"=\"");
-            write_label_value(out, val);
-            out.push(b'"');
-        }
-        out.push(b'}');
-    }
-    out.push(b' ');
-    write_float(out, v);
-    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -337,6 +313,5 @@ mod tests {
         assert!(s.contains("kube_state_metrics_total_shards 1\n"));
         assert!(s.contains("http_request_duration_seconds_bucket{handler=\"metrics\",method=\"get\",le=\"0.025\"} 1\n"));
         assert!(s.contains("http_request_duration_seconds_bucket{handler=\"metrics\",method=\"get\",le=\"0.01\"} 0\n"));
-        assert!(s.contains("process_resident_memory_bytes "));
     }
 }
