@@ -29,11 +29,11 @@ mod support;
 
 use k8s_openapi::api::core::v1::Pod;
 use kubestate::kube::object::KubeObject;
+use kubestate::kube::pod_object::PodObject;
 use kubestate::kube::watch::{decode_event_line, Consumer, EventLine};
 use kubestate::metrics::consumer::MetricsConsumer;
 use kubestate::metrics::family::RenderCtx;
 use kubestate::metrics::filter::{KeyFilter, MetricFilter};
-use kubestate::metrics::pod_object::PodObject;
 use kubestate::metrics::{pod, Renderer};
 use kubestate::store::Store;
 use serde::Deserialize;

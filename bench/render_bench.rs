@@ -19,9 +19,9 @@ mod support;
 
 use kubestate::exposition::negotiate::Format;
 use kubestate::kube::object::KubeObject;
+use kubestate::kube::pod_object::PodObject;
 use kubestate::metrics::family::RenderCtx;
 use kubestate::metrics::filter::{KeyFilter, MetricFilter};
-use kubestate::metrics::pod_object::PodObject;
 use kubestate::metrics::{pod, Renderer};
 use kubestate::server::routes::{gzip_members, write_plain};
 use kubestate::store::{ResourceWriter, Store};

@@ -6,9 +6,9 @@ mod support;
 
 use k8s_openapi::api::core::v1::Pod;
 use kubestate::discovery::pod::PodInfo;
+use kubestate::kube::pod_object::PodObject;
 use kubestate::metrics::family::RenderCtx;
 use kubestate::metrics::filter::{KeyFilter, MetricFilter};
-use kubestate::metrics::pod_object::PodObject;
 use kubestate::metrics::{pod, Renderer};
 use support::cluster_gen::{churn, generate, ClusterSpec, Mutation};
 

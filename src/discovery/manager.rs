@@ -19,6 +19,7 @@ use super::service::service_group;
 use super::targetgroup::render_http_sd;
 use super::{controller_of, key, name_of, ns_of, slim_meta, Lookups, TargetGroup, World};
 use crate::kube::object::KubeObject;
+use crate::kube::pod_object::PodObject;
 use crate::kube::resources::{self, ApiResource};
 use crate::kube::watch::Consumer;
 use crate::log::Level;
@@ -438,6 +439,24 @@ impl SdObject for Namespace {
         if core.world.namespaces.remove(k).is_some() {
             core.all_in_namespace(k, dirty);
         }
+    }
+}
+
+/// Discovery sees the same pod it would have decoded itself (see `PodInfo::from_pod`) when
+/// it shares the pods watch of the metrics, which decodes the slim [`PodObject`].
+impl SdObject for PodObject {
+    const RESOURCE: Resource = <Pod as SdObject>::RESOURCE;
+    fn keys(core: &Core) -> Vec<String> {
+        <Pod as SdObject>::keys(core)
+    }
+    fn contains(core: &Core, k: &str) -> bool {
+        <Pod as SdObject>::contains(core, k)
+    }
+    fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
+        <Pod as SdObject>::upsert(core, &obj.0, dirty)
+    }
+    fn remove(core: &mut Core, k: &str, dirty: &mut Dirty) {
+        <Pod as SdObject>::remove(core, k, dirty)
     }
 }
 

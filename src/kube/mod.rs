@@ -8,6 +8,7 @@ pub mod error;
 pub mod exec;
 pub mod list;
 pub mod object;
+pub mod pod_object;
 pub mod probe;
 pub mod resources;
 pub mod secret;

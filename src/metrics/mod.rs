@@ -35,7 +35,6 @@ pub mod node;
 pub mod persistentvolume;
 pub mod persistentvolumeclaim;
 pub mod pod;
-pub mod pod_object;
 pub mod poddisruptionbudget;
 pub mod replicaset;
 pub mod replicationcontroller;

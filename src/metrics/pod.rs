@@ -5,12 +5,12 @@
 //! (`-6.21355968e+10`), `kube_pod_owner` without owners has empty labels, and
 //! `kube_pod_status_qos_class` reports only what the kubelet wrote (no QoS computation).
 
+use crate::kube::pod_object::PodObject;
 use crate::metrics::common::{
     annotations, bool_value, created, deletion_timestamp, labels, owner, resource_units,
     sanitize_resource_name, time_or_go_zero, CONDITION_STATUSES,
 };
 use crate::metrics::family::{identity_labels, kube_map_to_labels_all, Family, RenderCtx, Samples};
-use crate::metrics::pod_object::PodObject;
 use crate::metrics::quantity::parse_quantity;
 use crate::metrics::time::unix_seconds;
 use crate::metrics::ResourceDef;
@@ -910,6 +910,13 @@ fn service_account(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
 fn scheduler(p: &PodObject, _: &RenderCtx, s: &mut Samples) {
     let name = spec(p).map_or("", |sp| s_or(&sp.scheduler_name));
     s.push(&[("name", name)], 1.0);
+}
+
+/// The slim pod's metadata, for the shared `_labels`/`_annotations`/`_created` helpers.
+impl crate::metrics::common::Meta for PodObject {
+    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &self.0.metadata
+    }
 }
 
 #[cfg(test)]

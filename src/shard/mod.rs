@@ -2,8 +2,6 @@
 //! `jump(fnv1a64(uid), total)`; matching it exactly lets kubestate and KSM shards share a
 //! fleet and lets outputs be compared shard by shard.
 
-pub mod auto;
-
 /// FNV-1a, 64 bit.
 pub fn fnv1a64(data: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;

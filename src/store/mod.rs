@@ -32,7 +32,7 @@ impl RenderedObject {
         }
     }
 
-    /// Lines written by [`crate::metrics::family::Samples::compact`] with this identity.
+    /// Lines written by `metrics::family::Samples::compact` with this identity.
     pub fn compact(identity: Vec<u8>, bytes: Vec<u8>, ends: Vec<u32>) -> Self {
         RenderedObject {
             identity: Some(identity.into_boxed_slice()),

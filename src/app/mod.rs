@@ -1,6 +1,8 @@
 //! Start-up: options → filters → API client → one watch per resource (and namespace) feeding
 //! its store → the two HTTP listeners.
 
+pub mod autoshard;
+
 use crate::cli::Options;
 use crate::discovery::manager::{Discovery, Resource as SdResource, SdObject, SdOptions};
 use crate::kube::client::ApiClient;
@@ -16,11 +18,11 @@ use crate::metrics::filter::{Allowlist, FilterError, MetricFilter};
 use crate::metrics::*;
 use crate::server::routes::{MainRoutes, TelemetryRoutes};
 use crate::server::{listen_addr, serve, ServerError};
-use crate::shard::auto::{ShardChange, StatefulSetConsumer};
 use crate::shard::Shard;
 use crate::signals::Control;
 use crate::store::{ResourceWriter, Store};
 use crate::telemetry::Telemetry;
+use autoshard::{ShardChange, StatefulSetConsumer};
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
@@ -44,7 +46,7 @@ impl crate::kube::watch::WatchMetrics for Telemetry {
 
 #[derive(Debug)]
 pub enum AppError {
-    AutoShard(crate::shard::auto::AutoShardError),
+    AutoShard(autoshard::AutoShardError),
     Filter(FilterError),
     SdConfig(crate::discovery::config::ConfigError),
     Config(ConfigError),
@@ -935,8 +937,7 @@ fn start_autosharding(
     let (Some(pod), Some(ns)) = (&opts.pod, &opts.pod_namespace) else {
         return Ok((Shard::new(opts.shard, opts.total_shards), None));
     };
-    let (sts, current) =
-        crate::shard::auto::discover(&ctx.client, ns, pod).map_err(AppError::AutoShard)?;
+    let (sts, current) = autoshard::discover(&ctx.client, ns, pod).map_err(AppError::AutoShard)?;
     ctx.telemetry
         .set_shards(current.ordinal as i64, current.total as i64);
     log_event!(

@@ -9,8 +9,7 @@
 //! absent or `null` required field reads as its default, timestamps and quantities use the
 //! same types. The tests in `pod.rs` render every fixture both ways and compare bytes.
 
-use crate::discovery::manager::{Core, Dirty, Resource, SdObject};
-use crate::kube::object::KubeObject;
+use super::object::KubeObject;
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, ContainerState, ContainerStateRunning, ContainerStateTerminated,
     ContainerStateWaiting, ContainerStatus, EphemeralVolumeSource,
@@ -49,23 +48,6 @@ impl<'de> Deserialize<'de> for PodObject {
 impl KubeObject for PodObject {
     fn meta(&self) -> &ObjectMeta {
         &self.0.metadata
-    }
-}
-
-/// Discovery sees the same pod it would have decoded itself (see `PodInfo::from_pod`).
-impl SdObject for PodObject {
-    const RESOURCE: Resource = <Pod as SdObject>::RESOURCE;
-    fn keys(core: &Core) -> Vec<String> {
-        <Pod as SdObject>::keys(core)
-    }
-    fn contains(core: &Core, k: &str) -> bool {
-        <Pod as SdObject>::contains(core, k)
-    }
-    fn upsert(core: &mut Core, obj: &Self, dirty: &mut Dirty) {
-        <Pod as SdObject>::upsert(core, &obj.0, dirty)
-    }
-    fn remove(core: &mut Core, k: &str, dirty: &mut Dirty) {
-        <Pod as SdObject>::remove(core, k, dirty)
     }
 }
 
@@ -357,11 +339,5 @@ impl SlimState {
                 ..ContainerStateWaiting::default()
             }),
         }
-    }
-}
-
-impl crate::metrics::common::Meta for PodObject {
-    fn meta(&self) -> &ObjectMeta {
-        &self.0.metadata
     }
 }
