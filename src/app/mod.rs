@@ -48,7 +48,7 @@ impl crate::kube::watch::WatchMetrics for Telemetry {
 pub enum AppError {
     AutoShard(autoshard::AutoShardError),
     Filter(FilterError),
-    SdConfig(crate::discovery::config::ConfigError),
+    SdConfig(crate::discovery::config::SdConfigError),
     Config(ConfigError),
     Server(ServerError),
     WebConfig(crate::server::tls::WebConfigError),

@@ -139,7 +139,7 @@ pub struct SdConfig {
 
 /// What is wrong with an `--sd-config` file; each variant names the job and key at fault.
 #[derive(Debug)]
-pub enum ConfigError {
+pub enum SdConfigError {
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -188,31 +188,31 @@ pub enum ConfigError {
     },
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for SdConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Read { path, source } => {
+            SdConfigError::Read { path, source } => {
                 write!(f, "cannot read SD config {}: {source}", path.display())
             }
-            ConfigError::Yaml { path, message } => {
+            SdConfigError::Yaml { path, message } => {
                 write!(f, "invalid SD config {}: {message}", path.display())
             }
-            ConfigError::EmptyName { index } => {
+            SdConfigError::EmptyName { index } => {
                 write!(f, "SD job #{index}: key \"name\" is missing or empty")
             }
-            ConfigError::InvalidName { job } => write!(
+            SdConfigError::InvalidName { job } => write!(
                 f,
                 "SD job {job:?}: key \"name\" may only contain letters, digits, '_', '-' and '.', and must not start with '.'"
             ),
-            ConfigError::DuplicateName { job } => {
+            SdConfigError::DuplicateName { job } => {
                 write!(f, "SD job {job:?}: key \"name\" is used by more than one job")
             }
-            ConfigError::MissingRole { job } => write!(f, "SD job {job:?}: key \"role\" is missing"),
-            ConfigError::UnknownRole { job, key, role } => write!(
+            SdConfigError::MissingRole { job } => write!(f, "SD job {job:?}: key \"role\" is missing"),
+            SdConfigError::UnknownRole { job, key, role } => write!(
                 f,
                 "SD job {job:?}: key {key:?}: unknown role {role:?} (expected node, pod, service, endpoints, endpointslice or ingress)"
             ),
-            ConfigError::SelectorRoleNotAllowed {
+            SdConfigError::SelectorRoleNotAllowed {
                 job,
                 role,
                 selector_role,
@@ -224,17 +224,17 @@ impl fmt::Display for ConfigError {
                     allowed.join(", ")
                 )
             }
-            ConfigError::DuplicateSelectorRole { job, selector_role } => write!(
+            SdConfigError::DuplicateSelectorRole { job, selector_role } => write!(
                 f,
                 "SD job {job:?}: key \"selectors\": duplicated selector role {selector_role}"
             ),
-            ConfigError::Selector {
+            SdConfigError::Selector {
                 job,
                 key,
                 expr,
                 error,
             } => write!(f, "SD job {job:?}: key {key:?}: {expr:?}: {error}"),
-            ConfigError::OwnNamespace { job, reason } => write!(
+            SdConfigError::OwnNamespace { job, reason } => write!(
                 f,
                 "SD job {job:?}: key \"namespaces.own_namespace\": cannot read own namespace: {reason}"
             ),
@@ -242,7 +242,7 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for SdConfigError {}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -294,8 +294,8 @@ struct RawAttach {
 
 /// Reads and validates `path`; the own namespace is read from [`OWN_NAMESPACE_FILE`] only if
 /// some job asks for it.
-pub fn load(path: &Path) -> Result<SdConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+pub fn load(path: &Path) -> Result<SdConfig, SdConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SdConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
@@ -317,9 +317,9 @@ pub fn parse(
     text: &str,
     path: &Path,
     own_namespace: impl Fn() -> Result<String, String>,
-) -> Result<SdConfig, ConfigError> {
+) -> Result<SdConfig, SdConfigError> {
     let raw: Option<Vec<RawJob>> =
-        serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Yaml {
+        serde_yaml_ng::from_str(text).map_err(|e| SdConfigError::Yaml {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
@@ -327,51 +327,52 @@ pub fn parse(
     for (index, r) in raw.unwrap_or_default().into_iter().enumerate() {
         let name = r.name.trim().to_string();
         if name.is_empty() {
-            return Err(ConfigError::EmptyName { index });
+            return Err(SdConfigError::EmptyName { index });
         }
         if !valid_job_name(&name) {
-            return Err(ConfigError::InvalidName { job: name });
+            return Err(SdConfigError::InvalidName { job: name });
         }
         if jobs.iter().any(|j| j.name == name) {
-            return Err(ConfigError::DuplicateName { job: name });
+            return Err(SdConfigError::DuplicateName { job: name });
         }
         let role_s = r
             .role
-            .ok_or_else(|| ConfigError::MissingRole { job: name.clone() })?;
-        let role = Role::parse(&role_s).ok_or_else(|| ConfigError::UnknownRole {
+            .ok_or_else(|| SdConfigError::MissingRole { job: name.clone() })?;
+        let role = Role::parse(&role_s).ok_or_else(|| SdConfigError::UnknownRole {
             job: name.clone(),
             key: "role".into(),
             role: role_s.clone(),
         })?;
         let mut selectors: Vec<(Role, Selector)> = Vec::new();
         for (i, s) in r.selectors.iter().enumerate() {
-            let sr = Role::parse(&s.role).ok_or_else(|| ConfigError::UnknownRole {
+            let sr = Role::parse(&s.role).ok_or_else(|| SdConfigError::UnknownRole {
                 job: name.clone(),
                 key: format!("selectors[{i}].role"),
                 role: s.role.clone(),
             })?;
             if !role.allowed_selectors().contains(&sr) {
-                return Err(ConfigError::SelectorRoleNotAllowed {
+                return Err(SdConfigError::SelectorRoleNotAllowed {
                     job: name,
                     role,
                     selector_role: sr,
                 });
             }
             if selectors.iter().any(|(r, _)| *r == sr) {
-                return Err(ConfigError::DuplicateSelectorRole {
+                return Err(SdConfigError::DuplicateSelectorRole {
                     job: name,
                     selector_role: sr,
                 });
             }
-            let label = parse_label_selector(&s.label).map_err(|error| ConfigError::Selector {
-                job: name.clone(),
-                key: format!("selectors[{i}].label"),
-                expr: s.label.clone(),
-                error,
-            })?;
+            let label =
+                parse_label_selector(&s.label).map_err(|error| SdConfigError::Selector {
+                    job: name.clone(),
+                    key: format!("selectors[{i}].label"),
+                    expr: s.label.clone(),
+                    error,
+                })?;
             let field =
                 parse_field_selector(&s.field, sr.selectable_fields()).map_err(|error| {
-                    ConfigError::Selector {
+                    SdConfigError::Selector {
                         job: name.clone(),
                         key: format!("selectors[{i}].field"),
                         expr: s.field.clone(),
@@ -383,7 +384,7 @@ pub fn parse(
         let a = &r.attach_metadata;
         let mut namespaces = r.namespaces.names.clone();
         if r.namespaces.own_namespace {
-            let own = own_namespace().map_err(|reason| ConfigError::OwnNamespace {
+            let own = own_namespace().map_err(|reason| SdConfigError::OwnNamespace {
                 job: name.clone(),
                 reason,
             })?;
@@ -412,7 +413,7 @@ pub fn parse(
 mod tests {
     use super::*;
 
-    fn p(text: &str) -> Result<SdConfig, ConfigError> {
+    fn p(text: &str) -> Result<SdConfig, SdConfigError> {
         parse(text, Path::new("sd.yaml"), || Ok("own-ns".to_string()))
     }
 

@@ -143,7 +143,7 @@ pub struct InfoConfig {
 
 /// A config that cannot be used, with where the fault is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigError {
+pub enum CrsConfigError {
     /// The YAML does not parse into the schema.
     Parse { source: String, reason: String },
     /// A resource entry or one of its metrics is invalid.
@@ -158,13 +158,13 @@ pub enum ConfigError {
     },
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for CrsConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Parse { source, reason } => {
+            CrsConfigError::Parse { source, reason } => {
                 write!(f, "custom resource state config {source}: {reason}")
             }
-            ConfigError::Invalid {
+            CrsConfigError::Invalid {
                 resource,
                 metric,
                 field,
@@ -180,7 +180,7 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for CrsConfigError {}
 
 /// What the value of each sample comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -266,11 +266,11 @@ impl CompiledResource {
 }
 
 /// Parses and validates a whole document. `source` names it in errors (file or flag).
-pub fn parse(source: &str, yaml: &str) -> Result<Vec<CompiledResource>, ConfigError> {
+pub fn parse(source: &str, yaml: &str) -> Result<Vec<CompiledResource>, CrsConfigError> {
     let doc: Document = if yaml.trim().is_empty() {
         Document::default()
     } else {
-        serde_yaml_ng::from_str(yaml).map_err(|e| ConfigError::Parse {
+        serde_yaml_ng::from_str(yaml).map_err(|e| CrsConfigError::Parse {
             source: source.to_string(),
             reason: e.to_string(),
         })?
@@ -279,7 +279,7 @@ pub fn parse(source: &str, yaml: &str) -> Result<Vec<CompiledResource>, ConfigEr
     for (i, r) in doc.spec.resources.iter().enumerate() {
         let c = compile_resource(i, r)?;
         if out.iter().any(|o| o.gvk == c.gvk && o.plural == c.plural) {
-            return Err(ConfigError::Invalid {
+            return Err(CrsConfigError::Invalid {
                 resource: c.gvk.to_string(),
                 metric: None,
                 field: "groupVersionKind".into(),
@@ -300,8 +300,8 @@ fn valid_metric_name(n: &str) -> bool {
 fn compile_paths(
     map: &BTreeMap<String, Vec<String>>,
     field: &str,
-    err: &dyn Fn(String, String) -> ConfigError,
-) -> Result<Vec<(String, Path)>, ConfigError> {
+    err: &dyn Fn(String, String) -> CrsConfigError,
+) -> Result<Vec<(String, Path)>, CrsConfigError> {
     map.iter()
         .map(|(k, v)| {
             Path::compile(v)
@@ -311,14 +311,14 @@ fn compile_paths(
         .collect()
 }
 
-fn compile_resource(index: usize, r: &ResourceConfig) -> Result<CompiledResource, ConfigError> {
+fn compile_resource(index: usize, r: &ResourceConfig) -> Result<CompiledResource, CrsConfigError> {
     let gvk = r.group_version_kind.clone();
     let resource = if gvk.kind.is_empty() && gvk.version.is_empty() {
         format!("resources[{index}]")
     } else {
         gvk.to_string()
     };
-    let res_err = |field: String, reason: String| ConfigError::Invalid {
+    let res_err = |field: String, reason: String| CrsConfigError::Invalid {
         resource: resource.clone(),
         metric: None,
         field,
@@ -351,7 +351,7 @@ fn compile_resource(index: usize, r: &ResourceConfig) -> Result<CompiledResource
         } else {
             m.name.clone()
         };
-        let err = |field: String, reason: String| ConfigError::Invalid {
+        let err = |field: String, reason: String| CrsConfigError::Invalid {
             resource: resource.clone(),
             metric: Some(metric_label.clone()),
             field,
@@ -413,8 +413,8 @@ fn compile_resource(index: usize, r: &ResourceConfig) -> Result<CompiledResource
 
 fn compile_each(
     e: &EachConfig,
-    err: &dyn Fn(String, String) -> ConfigError,
-) -> Result<Each, ConfigError> {
+    err: &dyn Fn(String, String) -> CrsConfigError,
+) -> Result<Each, CrsConfigError> {
     let path = |field: &str, segs: &[String]| {
         Path::compile(segs).map_err(|pe| err(format!("{field} {segs:?}"), pe.to_string()))
     };

@@ -10,9 +10,9 @@
 //! A reload stops the old generation (its discovery threads and watches) and starts a new
 //! one; built-in resources are never touched.
 
+pub mod api_discovery;
 pub mod config;
 pub mod crd;
-pub mod discovery;
 pub mod path;
 pub mod render;
 pub mod value;
@@ -30,9 +30,9 @@ use crate::log_event;
 use crate::metrics::filter::MetricFilter;
 use crate::store::{FamilyHeaders, ObjectMap, RenderedObject, ResourceWriter, Store};
 use crate::telemetry::Telemetry;
+use api_discovery::Discovered;
 use config::{CompiledFamily, CompiledResource, Gvk};
 use crd::{Crd, CrdCache, CrdConsumer, CRDS};
-use discovery::Discovered;
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -147,7 +147,7 @@ pub struct CrsCtx {
 
 /// Everything one config's worth of custom resources runs; stopped as a whole on reload.
 #[derive(Default)]
-struct Generation {
+struct CrsGeneration {
     stopped: AtomicBool,
     /// Every type started (or being discovered) for this config.
     running: Mutex<Vec<Arc<Running>>>,
@@ -189,7 +189,7 @@ pub struct CustomResources {
     writers: CustomWriters,
     /// Sorted by name; the source of `writers`. Locked before `writers`.
     published: Mutex<Vec<Published>>,
-    current: Mutex<Option<Arc<Generation>>>,
+    current: Mutex<Option<Arc<CrsGeneration>>>,
     /// What `apply` was last given, for [`CustomResources::restart`].
     applied: Mutex<Vec<CompiledResource>>,
 }
@@ -250,7 +250,7 @@ impl CustomResources {
     /// with a wildcard version or kind are resolved through a watch on CRDs.
     pub fn apply(self: &Arc<Self>, resources: Vec<CompiledResource>) {
         *self.applied.lock() = resources.clone();
-        let gen = Arc::new(Generation::default());
+        let gen = Arc::new(CrsGeneration::default());
         {
             let mut cur = self.current.lock();
             if let Some(old) = cur.take() {
@@ -288,7 +288,7 @@ impl CustomResources {
         }
     }
 
-    fn stop_generation(&self, old: &Generation) {
+    fn stop_generation(&self, old: &CrsGeneration) {
         // Under the publish lock, so no discovery thread of `old` publishes after this.
         let mut published = self.published.lock();
         old.stopped.store(true, Ordering::Release);
@@ -309,7 +309,7 @@ impl CustomResources {
     /// Starts one concrete type on its own thread; `known` skips discovery (a CRD told).
     fn start_type(
         self: &Arc<Self>,
-        gen: &Arc<Generation>,
+        gen: &Arc<CrsGeneration>,
         r: CompiledResource,
         known: Option<Discovered>,
     ) -> Arc<Running> {
@@ -333,7 +333,7 @@ impl CustomResources {
     }
 
     /// A resolved type its CRD no longer serves: its watches stop and its series go.
-    fn stop_type(&self, gen: &Generation, running: &Arc<Running>) {
+    fn stop_type(&self, gen: &CrsGeneration, running: &Arc<Running>) {
         let mut published = self.published.lock();
         running.stop_watches();
         gen.running.lock().retain(|r| !Arc::ptr_eq(r, running));
@@ -349,7 +349,7 @@ impl CustomResources {
     /// by a concrete entry, or by an earlier wildcard, is left to that entry.
     fn run_resolver(
         self: Arc<Self>,
-        gen: Arc<Generation>,
+        gen: Arc<CrsGeneration>,
         wildcards: Vec<CompiledResource>,
         named: Vec<Gvk>,
     ) {
@@ -457,7 +457,7 @@ impl CustomResources {
 
     fn run_resource(
         &self,
-        gen: Arc<Generation>,
+        gen: Arc<CrsGeneration>,
         running: Arc<Running>,
         r: CompiledResource,
         known: Option<Discovered>,
@@ -471,7 +471,7 @@ impl CustomResources {
                 if stopped() {
                     return;
                 }
-                match discovery::discover(&self.ctx.client, &r.gvk, r.plural.as_deref()) {
+                match api_discovery::discover(&self.ctx.client, &r.gvk, r.plural.as_deref()) {
                     Ok(d) => break d,
                     Err(e) => {
                         let delay = backoff.next_delay();
@@ -626,7 +626,7 @@ pub enum LoadError {
         path: String,
         source: std::io::Error,
     },
-    Config(config::ConfigError),
+    Config(config::CrsConfigError),
 }
 
 impl std::fmt::Display for LoadError {
