@@ -1,6 +1,7 @@
 //! Command-line flags, declared once: the table below feeds parsing and `--help`, with
 //! kube-state-metrics' names and meanings so existing manifests keep working.
 
+use crate::metrics::builtin::{self, Enabled};
 use std::fmt;
 
 /// What a flag takes.
@@ -91,62 +92,6 @@ static FLAGS: &[FlagDef] = &[
     flag("auto-gomemlimit-ratio", Ignored, "", "Go runtime flag, accepted for compatibility."),
 ];
 
-/// Every resource kube-state-metrics knows (v2.20).
-pub const KSM_RESOURCES: &[&str] = &[
-    "certificatesigningrequests",
-    "clusterrolebindings",
-    "clusterroles",
-    "configmaps",
-    "cronjobs",
-    "daemonsets",
-    "deployments",
-    "endpoints",
-    "endpointslices",
-    "horizontalpodautoscalers",
-    "ingressclasses",
-    "ingresses",
-    "jobs",
-    "leases",
-    "limitranges",
-    "mutatingadmissionpolicies",
-    "mutatingadmissionpolicybindings",
-    "mutatingwebhookconfigurations",
-    "namespaces",
-    "networkpolicies",
-    "nodes",
-    "persistentvolumeclaims",
-    "persistentvolumes",
-    "poddisruptionbudgets",
-    "pods",
-    "replicasets",
-    "replicationcontrollers",
-    "resourcequotas",
-    "rolebindings",
-    "roles",
-    "secrets",
-    "serviceaccounts",
-    "services",
-    "statefulsets",
-    "storageclasses",
-    "validatingadmissionpolicies",
-    "validatingadmissionpolicybindings",
-    "validatingwebhookconfigurations",
-    "volumeattachments",
-];
-
-/// Resources this build has families for.
-/// The seven resources kube-state-metrics exports only when `--resources` names them; every
-/// other one is on by default.
-pub const OPT_IN_RESOURCES: &[&str] = &[
-    "clusterrolebindings",
-    "clusterroles",
-    "endpoints",
-    "ingressclasses",
-    "rolebindings",
-    "roles",
-    "serviceaccounts",
-];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CliError {
     UnknownFlag(String),
@@ -178,7 +123,7 @@ impl fmt::Display for CliError {
             CliError::UnknownResource(r) => write!(
                 f,
                 "--resources: unknown resource {r:?} (known: {})",
-                KSM_RESOURCES.join(",")
+                builtin::names().join(",")
             ),
         }
     }
@@ -356,10 +301,9 @@ impl Default for Options {
                 o.set(f.name, f.default).expect("flag defaults are valid");
             }
         }
-        o.resources = KSM_RESOURCES
-            .iter()
-            .filter(|r| !OPT_IN_RESOURCES.contains(r))
-            .map(|s| s.to_string())
+        o.resources = builtin::defaults()
+            .into_iter()
+            .map(str::to_string)
             .collect();
         o
     }
@@ -533,7 +477,7 @@ impl Options {
             }
         }
         for r in &o.resources {
-            if !KSM_RESOURCES.contains(&r.as_str()) {
+            if builtin::by_name(r).is_none() {
                 return Err(CliError::UnknownResource(r.clone()));
             }
         }
@@ -582,6 +526,20 @@ impl Options {
             }
             s.push('\n');
         }
+        s.push_str("\nResources (--resources; * = opt-in, not in the default):\n");
+        let mut line = String::from(" ");
+        for b in builtin::BUILTIN {
+            let opt_in = if b.enabled == Enabled::OptIn { "*" } else { "" };
+            let word = format!(" {}{opt_in}", b.name);
+            if line.len() + word.len() > 88 {
+                s.push_str(&line);
+                s.push('\n');
+                line = String::from(" ");
+            }
+            line.push_str(&word);
+        }
+        s.push_str(&line);
+        s.push('\n');
         s
     }
 }
@@ -738,6 +696,25 @@ mod tests {
         for f in FLAGS.iter().filter(|f| f.kind != Ignored) {
             assert!(h.contains(&format!("--{}", f.name)), "{}", f.name);
         }
+    }
+
+    #[test]
+    fn help_lists_every_builtin_resource_and_marks_the_opt_in_ones() {
+        let h = Options::help_text();
+        let words: Vec<&str> = h
+            .split_once("\nResources")
+            .expect("resources section")
+            .1
+            .split_whitespace()
+            .collect();
+        for b in builtin::BUILTIN {
+            let want = match b.enabled {
+                Enabled::OptIn => format!("{}*", b.name),
+                Enabled::Default => b.name.to_string(),
+            };
+            assert!(words.contains(&want.as_str()), "{want} in\n{h}");
+        }
+        assert!(words.contains(&"endpoints*") && words.contains(&"pods"));
     }
 }
 

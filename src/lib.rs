@@ -14,5 +14,4 @@ pub mod server;
 pub mod shard;
 pub mod signals;
 pub mod store;
-pub mod systemd;
 pub mod telemetry;

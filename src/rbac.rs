@@ -2,20 +2,20 @@
 //! sees exactly what kubestate will read and nothing more.
 
 use crate::cli::Options;
-use crate::kube::resources;
+use crate::metrics::builtin;
 use std::collections::BTreeMap;
 
 /// The (group, plural) pairs the options make kubestate list and watch. `*` stands for every
 /// resource of a group: custom resource state entries whose plural is only known from the
 /// cluster (a wildcard version or kind, or no `resourcePlural`).
 fn watched(opts: &Options) -> Vec<(String, String)> {
-    let builtin = opts
+    let named = opts
         .resources
         .iter()
         .filter(|_| !opts.custom_resource_state_only)
-        .filter_map(|r| resources::by_plural(r));
-    let mut out: Vec<(String, String)> = builtin
-        .map(|r| (r.group.to_string(), r.plural.to_string()))
+        .filter_map(|r| builtin::by_name(r));
+    let mut out: Vec<(String, String)> = named
+        .map(|b| (b.api.group.to_string(), b.api.plural.to_string()))
         .collect();
     if let Some(path) = &opts.sd_config {
         if let Ok(cfg) = crate::discovery::config::load(std::path::Path::new(path)) {

@@ -2,13 +2,21 @@
 //! the ordinal comes from this pod's name, the total from its StatefulSet's `spec.replicas`;
 //! a change of either arrives on a channel and the resources are resharded without a restart.
 
+use super::error::AppError;
+use crate::cli::Options;
 use crate::kube::client::{ApiClient, Timeout};
 use crate::kube::error::ApiError;
-use crate::kube::watch::Consumer;
-use crossbeam_channel::Sender;
+use crate::kube::resources::STATEFULSETS;
+use crate::kube::watch::{Consumer, WatchSpec, WatchState, Watcher};
+use crate::log::Level;
+use crate::log_event;
+use crate::shard::Shard;
+use crate::telemetry::Telemetry;
+use crossbeam_channel::{Receiver, Sender};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A new (ordinal, total) for this instance.
@@ -175,6 +183,48 @@ impl Consumer<StatefulSet> for StatefulSetConsumer {
     }
     fn relist_commit(&mut self) {}
     fn relist_abort(&mut self) {}
+}
+
+/// With `--pod`/`--pod-namespace`: finds this pod's StatefulSet, takes the shard from it
+/// and watches it; changes arrive on the returned channel. Without them: the static
+/// `--shard`/`--total-shards` and no channel.
+pub fn start(
+    client: &Arc<ApiClient>,
+    telemetry: &Arc<Telemetry>,
+    opts: &Options,
+) -> Result<(Option<Shard>, Option<Receiver<ShardChange>>), AppError> {
+    let (Some(pod), Some(ns)) = (&opts.pod, &opts.pod_namespace) else {
+        return Ok((Shard::new(opts.shard, opts.total_shards), None));
+    };
+    let (sts, current) = discover(client, ns, pod).map_err(AppError::AutoShard)?;
+    telemetry.set_shards(current.ordinal as i64, current.total as i64);
+    log_event!(
+        Level::Info,
+        "autosharding",
+        statefulset = sts,
+        shard = current.ordinal,
+        total_shards = current.total
+    );
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let spec = WatchSpec::new(STATEFULSETS, &super::generation::watch_options(opts))
+        .in_namespace(Some(ns.clone()))
+        .with_field_selector(Some(format!("metadata.name={sts}")));
+    let consumers: Vec<Box<dyn Consumer<StatefulSet>>> = vec![Box::new(StatefulSetConsumer::new(
+        pod.clone(),
+        sts,
+        current,
+        tx,
+    ))];
+    Watcher::new(
+        client.clone(),
+        spec,
+        consumers,
+        WatchState::new(),
+        telemetry.clone(),
+    )
+    .spawn()
+    .map_err(AppError::spawn("statefulsets(autosharding)"))?;
+    Ok((Shard::new(current.ordinal, current.total), Some(rx)))
 }
 
 #[cfg(test)]

@@ -18,10 +18,11 @@ use super::pod::{pod_info_group, PodInfo};
 use super::service::service_group;
 use super::targetgroup::render_http_sd;
 use super::{controller_of, key, name_of, ns_of, slim_meta, Lookups, TargetGroup, World};
+use crate::kube::client::ApiClient;
 use crate::kube::object::KubeObject;
 use crate::kube::pod_object::PodObject;
 use crate::kube::resources::{self, ApiResource};
-use crate::kube::watch::Consumer;
+use crate::kube::watch::{Consumer, WatchMetrics, WatchOptions, WatchSpec, WatchState, Watcher};
 use crate::log::Level;
 use crate::log_event;
 use crate::telemetry::sd::SdStats;
@@ -32,6 +33,7 @@ use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use parking_lot::{Mutex, RwLock};
+use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::marker::PhantomData;
@@ -57,6 +59,23 @@ pub enum Resource {
 }
 
 impl Resource {
+    pub const ALL: [Resource; 9] = [
+        Resource::Nodes,
+        Resource::Namespaces,
+        Resource::Pods,
+        Resource::Services,
+        Resource::Endpoints,
+        Resource::EndpointSlices,
+        Resource::Ingresses,
+        Resource::ReplicaSets,
+        Resource::Jobs,
+    ];
+
+    /// The discovery resource read from `api`, if a role reads it.
+    pub fn for_api(api: ApiResource) -> Option<Resource> {
+        Resource::ALL.into_iter().find(|r| r.api() == api)
+    }
+
     pub fn api(self) -> ApiResource {
         match self {
             Resource::Nodes => resources::NODES,
@@ -669,6 +688,70 @@ impl Discovery {
     /// The resources to watch, each with one consumer from [`Discovery::consumer`].
     pub fn resources(&self) -> BTreeSet<Resource> {
         self.jobs.iter().flat_map(job_resources).collect()
+    }
+
+    /// The consumer for a metrics watch of `r` to carry, type-erased as the built-in
+    /// resource table takes it (a `Box<dyn Consumer<T>>` of the type that watch decodes:
+    /// the slim `PodObject` for pods).
+    pub fn shared_consumer(self: &Arc<Self>, r: Resource) -> Box<dyn Any + Send> {
+        fn erased<T: SdObject>(sd: &Arc<Discovery>) -> Box<dyn Any + Send> {
+            let c: Box<dyn Consumer<T>> = Box::new(sd.consumer::<T>());
+            Box::new(c)
+        }
+        match r {
+            Resource::Nodes => erased::<Node>(self),
+            Resource::Namespaces => erased::<Namespace>(self),
+            Resource::Pods => erased::<PodObject>(self),
+            Resource::Services => erased::<Service>(self),
+            Resource::Endpoints => erased::<Endpoints>(self),
+            Resource::EndpointSlices => erased::<EndpointSlice>(self),
+            Resource::Ingresses => erased::<Ingress>(self),
+            Resource::ReplicaSets => erased::<ReplicaSet>(self),
+            Resource::Jobs => erased::<BatchJob>(self),
+        }
+    }
+
+    /// Starts a watch of `r` that feeds only discovery (the resource is not exported as
+    /// metrics, or its metrics watch is sharded or restricted); returns its label and state.
+    pub fn spawn_watch(
+        self: &Arc<Self>,
+        r: Resource,
+        client: &Arc<ApiClient>,
+        options: &WatchOptions,
+        reporter: &Arc<dyn WatchMetrics>,
+    ) -> std::io::Result<(String, Arc<WatchState>)> {
+        fn spawn<T: SdObject>(
+            sd: &Arc<Discovery>,
+            spec: WatchSpec,
+            client: &Arc<ApiClient>,
+            reporter: &Arc<dyn WatchMetrics>,
+        ) -> std::io::Result<Arc<WatchState>> {
+            let state = WatchState::new();
+            let consumers: Vec<Box<dyn Consumer<T>>> = vec![Box::new(sd.consumer::<T>())];
+            Watcher::new(
+                client.clone(),
+                spec,
+                consumers,
+                state.clone(),
+                reporter.clone(),
+            )
+            .spawn()?;
+            Ok(state)
+        }
+        let spec = WatchSpec::new(r.api(), options);
+        let label = format!("{}(sd)", spec.label());
+        let state = match r {
+            Resource::Nodes => spawn::<Node>(self, spec, client, reporter),
+            Resource::Namespaces => spawn::<Namespace>(self, spec, client, reporter),
+            Resource::Pods => spawn::<Pod>(self, spec, client, reporter),
+            Resource::Services => spawn::<Service>(self, spec, client, reporter),
+            Resource::Endpoints => spawn::<Endpoints>(self, spec, client, reporter),
+            Resource::EndpointSlices => spawn::<EndpointSlice>(self, spec, client, reporter),
+            Resource::Ingresses => spawn::<Ingress>(self, spec, client, reporter),
+            Resource::ReplicaSets => spawn::<ReplicaSet>(self, spec, client, reporter),
+            Resource::Jobs => spawn::<BatchJob>(self, spec, client, reporter),
+        }?;
+        Ok((label, state))
     }
 
     /// The consumer for one resource's watch; it serves every job that reads it.

@@ -82,7 +82,50 @@ pub struct WatchSpec {
     pub shard: Option<crate::shard::Shard>,
 }
 
+/// The options every watch of a run shares (`--use-apiserver-cache`, `--initial-sync`, the
+/// WatchList idle limit); [`WatchSpec::new`] starts from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchOptions {
+    pub use_apiserver_cache: bool,
+    pub initial_sync: InitialSync,
+    pub watch_list_idle: Duration,
+}
+
 impl WatchSpec {
+    /// LIST page size: large enough that a relist of a big cluster is a few requests, small
+    /// enough that one page never holds much memory.
+    pub const PAGE_SIZE: u32 = 500;
+
+    /// A cluster-wide, unfiltered, unsharded watch of `resource`; narrowed with the
+    /// `in_namespace`, `with_field_selector` and `sharded` steps.
+    pub fn new(resource: ApiResource, opts: &WatchOptions) -> WatchSpec {
+        WatchSpec {
+            resource,
+            namespace: None,
+            field_selector: None,
+            use_apiserver_cache: opts.use_apiserver_cache,
+            page_size: Self::PAGE_SIZE,
+            initial_sync: opts.initial_sync,
+            watch_list_idle: opts.watch_list_idle,
+            shard: None,
+        }
+    }
+
+    pub fn in_namespace(mut self, namespace: Option<String>) -> WatchSpec {
+        self.namespace = namespace;
+        self
+    }
+
+    pub fn with_field_selector(mut self, selector: Option<String>) -> WatchSpec {
+        self.field_selector = selector;
+        self
+    }
+
+    pub fn sharded(mut self, shard: Option<crate::shard::Shard>) -> WatchSpec {
+        self.shard = shard;
+        self
+    }
+
     /// `pods` or `pods@kube-system`: thread names and the `resource` of log lines.
     pub fn label(&self) -> String {
         match (&self.namespace, self.resource.namespaced) {
@@ -116,6 +159,15 @@ impl WatchState {
     }
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
+    }
+    /// True once told to stop.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped()
+    }
+    /// What the loop does after its first full LIST; for tests of code that waits on it.
+    #[cfg(test)]
+    pub(crate) fn mark_synced(&self) {
+        self.synced.store(true, Ordering::Release);
     }
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)

@@ -4,26 +4,41 @@
 use super::Renderer;
 use crate::kube::object::KubeObject;
 use crate::kube::watch::Consumer;
-use crate::store::{ObjectMap, Store};
+use crate::store::{ObjectMap, RenderedObject, Store};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-pub struct MetricsConsumer<T: 'static> {
-    renderer: Arc<Renderer<T>>,
-    store: Arc<Store>,
-    staging: Option<ObjectMap>,
+/// Turns an object into the lines its store keeps: a built-in resource's [`Renderer`], or
+/// a custom resource's compiled families.
+pub trait RenderObject<T>: Send + Sync {
+    fn render(&self, obj: &T) -> RenderedObject;
 }
 
-impl<T> MetricsConsumer<T> {
-    pub fn new(renderer: Arc<Renderer<T>>, store: Arc<Store>) -> Self {
+impl<T> RenderObject<T> for Renderer<T> {
+    fn render(&self, obj: &T) -> RenderedObject {
+        Renderer::render(self, obj)
+    }
+}
+
+pub struct MetricsConsumer<T: 'static, R = Renderer<T>> {
+    renderer: Arc<R>,
+    store: Arc<Store>,
+    staging: Option<ObjectMap>,
+    _t: PhantomData<fn(&T)>,
+}
+
+impl<T, R: RenderObject<T>> MetricsConsumer<T, R> {
+    pub fn new(renderer: Arc<R>, store: Arc<Store>) -> Self {
         MetricsConsumer {
             renderer,
             store,
             staging: None,
+            _t: PhantomData,
         }
     }
 }
 
-impl<T: KubeObject> Consumer<T> for MetricsConsumer<T> {
+impl<T: KubeObject, R: RenderObject<T>> Consumer<T> for MetricsConsumer<T, R> {
     fn upsert(&mut self, obj: &T) {
         self.store.upsert(obj.uid(), self.renderer.render(obj));
     }

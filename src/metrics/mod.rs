@@ -1,6 +1,7 @@
 //! Object-state metric families, one file per resource, and the renderer that turns an
 //! object into the bytes its store keeps.
 
+pub mod builtin;
 #[cfg(test)]
 pub mod catalog_check;
 pub mod common;
@@ -9,6 +10,7 @@ pub mod custom;
 pub mod family;
 pub mod filter;
 pub mod quantity;
+pub mod start;
 pub mod time;
 
 pub mod certificatesigningrequest;
@@ -59,51 +61,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Every resource's name and family declarations, for catalog checks and documentation.
 pub fn catalog() -> Vec<(&'static str, Vec<family::FamilyDef>)> {
-    vec![
-        catalog_entry(&certificatesigningrequest::CERTIFICATESIGNINGREQUEST),
-        catalog_entry(&clusterrole::CLUSTERROLE),
-        catalog_entry(&clusterrolebinding::CLUSTERROLEBINDING),
-        catalog_entry(&configmap::CONFIGMAP),
-        catalog_entry(&cronjob::CRONJOB),
-        catalog_entry(&daemonset::DAEMONSET),
-        catalog_entry(&deployment::DEPLOYMENT),
-        catalog_entry(&endpoint::ENDPOINT),
-        catalog_entry(&endpointslice::ENDPOINTSLICE),
-        catalog_entry(&horizontalpodautoscaler::HORIZONTALPODAUTOSCALER),
-        catalog_entry(&ingress::INGRESS),
-        catalog_entry(&ingressclass::INGRESSCLASS),
-        catalog_entry(&job::JOB),
-        catalog_entry(&lease::LEASE),
-        catalog_entry(&limitrange::LIMITRANGE),
-        catalog_entry(&mutatingadmissionpolicy::MUTATINGADMISSIONPOLICY),
-        catalog_entry(&mutatingadmissionpolicybinding::MUTATINGADMISSIONPOLICYBINDING),
-        catalog_entry(&mutatingwebhookconfiguration::MUTATINGWEBHOOKCONFIGURATION),
-        catalog_entry(&namespace::NAMESPACE),
-        catalog_entry(&networkpolicy::NETWORKPOLICY),
-        catalog_entry(&node::NODE),
-        catalog_entry(&persistentvolume::PERSISTENTVOLUME),
-        catalog_entry(&persistentvolumeclaim::PERSISTENTVOLUMECLAIM),
-        catalog_entry(&pod::POD),
-        catalog_entry(&poddisruptionbudget::PODDISRUPTIONBUDGET),
-        catalog_entry(&replicaset::REPLICASET),
-        catalog_entry(&replicationcontroller::REPLICATIONCONTROLLER),
-        catalog_entry(&resourcequota::RESOURCEQUOTA),
-        catalog_entry(&role::ROLE),
-        catalog_entry(&rolebinding::ROLEBINDING),
-        catalog_entry(&secret::SECRET),
-        catalog_entry(&service::SERVICE),
-        catalog_entry(&serviceaccount::SERVICEACCOUNT),
-        catalog_entry(&statefulset::STATEFULSET),
-        catalog_entry(&storageclass::STORAGECLASS),
-        catalog_entry(&validatingadmissionpolicy::VALIDATINGADMISSIONPOLICY),
-        catalog_entry(&validatingadmissionpolicybinding::VALIDATINGADMISSIONPOLICYBINDING),
-        catalog_entry(&validatingwebhookconfiguration::VALIDATINGWEBHOOKCONFIGURATION),
-        catalog_entry(&volumeattachment::VOLUMEATTACHMENT),
-    ]
-}
-
-fn catalog_entry<T>(def: &'static ResourceDef<T>) -> (&'static str, Vec<family::FamilyDef>) {
-    (def.name, def.families.iter().map(|f| f.def).collect())
+    builtin::BUILTIN
+        .iter()
+        .map(|b| (b.name, b.families()))
+        .collect()
 }
 
 /// A resource's metric declaration: its name as `--resources` spells it, the identity labels
@@ -248,10 +209,9 @@ mod catalog_tests {
                 .collect();
             assert_eq!(got, want_rows, "families of {name}");
         }
-        let supported = crate::cli::KSM_RESOURCES;
-        for s in supported {
+        for s in builtin::names() {
             assert!(
-                !empty.contains(s),
+                !empty.contains(&s),
                 "{s} is enabled but declares no families"
             );
         }

@@ -20,15 +20,14 @@ pub mod value;
 #[cfg(test)]
 mod tests;
 
-use crate::kube::client::ApiClient;
 use crate::kube::dynamic::DynamicObject;
-use crate::kube::object::KubeObject;
 use crate::kube::resources::ApiResource;
-use crate::kube::watch::{Backoff, Consumer, InitialSync, WatchSpec, WatchState, Watcher};
+use crate::kube::watch::{Backoff, Consumer, WatchSpec, WatchState};
 use crate::log::Level;
 use crate::log_event;
-use crate::metrics::filter::MetricFilter;
-use crate::store::{FamilyHeaders, ObjectMap, RenderedObject, ResourceWriter, Store};
+use crate::metrics::consumer::MetricsConsumer;
+use crate::metrics::start::WatchCtx;
+use crate::store::{FamilyHeaders, RenderedObject, ResourceWriter, Store};
 use crate::telemetry::Telemetry;
 use api_discovery::Discovered;
 use config::{CompiledFamily, CompiledResource, Gvk};
@@ -98,51 +97,10 @@ impl CustomRenderer {
     }
 }
 
-/// Feeds a custom resource's store, as `MetricsConsumer` does for built-in ones.
-struct CustomConsumer {
-    renderer: Arc<CustomRenderer>,
-    store: Arc<Store>,
-    staging: Option<ObjectMap>,
-}
-
-impl Consumer<DynamicObject> for CustomConsumer {
-    fn upsert(&mut self, obj: &DynamicObject) {
-        self.store.upsert(obj.uid(), self.renderer.render(obj));
+impl super::consumer::RenderObject<DynamicObject> for CustomRenderer {
+    fn render(&self, obj: &DynamicObject) -> RenderedObject {
+        CustomRenderer::render(self, obj)
     }
-    fn delete(&mut self, obj: &DynamicObject) {
-        self.store.delete(obj.uid());
-    }
-    fn relist_begin(&mut self) {
-        self.staging = Some(ObjectMap::with_capacity(self.store.len()));
-    }
-    fn relist_item(&mut self, obj: &DynamicObject) {
-        if let Some(m) = &mut self.staging {
-            m.insert(obj.uid().into(), Arc::new(self.renderer.render(obj)));
-        }
-    }
-    fn relist_commit(&mut self) {
-        if let Some(m) = self.staging.take() {
-            self.store.replace(m);
-        }
-    }
-    fn relist_abort(&mut self) {
-        self.staging = None;
-    }
-}
-
-/// What starting custom resource watches needs from the application's start context.
-#[derive(Clone)]
-pub struct CrsCtx {
-    pub client: Arc<ApiClient>,
-    pub filter: MetricFilter,
-    pub namespaces: Vec<String>,
-    /// `metadata.namespace!=…` selector for namespaced resources, if any.
-    pub denylist_selector: Option<String>,
-    pub use_apiserver_cache: bool,
-    pub initial_sync: InitialSync,
-    pub watch_list_idle: Duration,
-    pub telemetry: Arc<Telemetry>,
-    pub shard: Option<crate::shard::Shard>,
 }
 
 /// Everything one config's worth of custom resources runs; stopped as a whole on reload.
@@ -185,7 +143,8 @@ struct Published {
 
 /// The running custom resources and the writer list the main port reads.
 pub struct CustomResources {
-    ctx: CrsCtx,
+    ctx: WatchCtx,
+    telemetry: Arc<Telemetry>,
     writers: CustomWriters,
     /// Sorted by name; the source of `writers`. Locked before `writers`.
     published: Mutex<Vec<Published>>,
@@ -228,9 +187,12 @@ fn build_writers(published: &[Published]) -> Vec<Arc<ResourceWriter>> {
 }
 
 impl CustomResources {
-    pub fn new(ctx: CrsCtx, writers: CustomWriters) -> Arc<Self> {
+    /// `ctx` is the built-in resources' watch context (client, options, filter, namespaces,
+    /// shard); `telemetry` counts types, reloads and conversion errors.
+    pub fn new(ctx: WatchCtx, telemetry: Arc<Telemetry>, writers: CustomWriters) -> Arc<Self> {
         Arc::new(CustomResources {
             ctx,
+            telemetry,
             writers,
             published: Mutex::new(Vec::new()),
             current: Mutex::new(None),
@@ -300,8 +262,7 @@ impl CustomResources {
         }
         published.clear();
         *self.writers.0.write() = Vec::new();
-        self.ctx
-            .telemetry
+        self.telemetry
             .crs
             .types_removed(old.discovered.swap(0, Ordering::Relaxed));
     }
@@ -341,7 +302,7 @@ impl CustomResources {
             published.retain(|p| p.name != name);
             *self.writers.0.write() = build_writers(&published);
             gen.discovered.fetch_sub(1, Ordering::Relaxed);
-            self.ctx.telemetry.crs.types_removed(1);
+            self.telemetry.crs.types_removed(1);
         }
     }
 
@@ -355,17 +316,7 @@ impl CustomResources {
     ) {
         let (tx, rx) = crossbeam_channel::bounded::<()>(1);
         let cache = CrdCache::default();
-        let state = WatchState::new();
-        let spec = WatchSpec {
-            resource: CRDS,
-            namespace: None,
-            field_selector: None,
-            use_apiserver_cache: self.ctx.use_apiserver_cache,
-            page_size: 500,
-            initial_sync: self.ctx.initial_sync,
-            watch_list_idle: self.ctx.watch_list_idle,
-            shard: None,
-        };
+        let spec = WatchSpec::new(CRDS, &self.ctx.options);
         let consumers: Vec<Box<dyn Consumer<Crd>>> =
             vec![Box::new(CrdConsumer::new(cache.clone(), tx))];
         {
@@ -373,23 +324,18 @@ impl CustomResources {
             if gen.stopped.load(Ordering::Acquire) {
                 return;
             }
-            let started = Watcher::new(
-                self.ctx.client.clone(),
-                spec,
-                consumers,
-                state.clone(),
-                self.ctx.telemetry.clone(),
-            )
-            .spawn();
-            if let Err(e) = started {
-                log_event!(
-                    Level::Error,
-                    "cannot start the watch thread",
-                    resource = "customresourcedefinitions",
-                    err = e
-                );
-                return;
-            }
+            let state = match self.ctx.spawn(spec, consumers) {
+                Ok((_, state)) => state,
+                Err(e) => {
+                    log_event!(
+                        Level::Error,
+                        "cannot start the watch thread",
+                        resource = "customresourcedefinitions",
+                        err = e.source
+                    );
+                    return;
+                }
+            };
             *gen.crd_watch.lock() = Some(state);
         }
         let mut active: BTreeMap<String, Arc<Running>> = BTreeMap::new();
@@ -514,13 +460,9 @@ impl CustomResources {
         let renderer = Arc::new(CustomRenderer::new(
             name.clone(),
             families,
-            self.ctx.telemetry.clone(),
+            self.telemetry.clone(),
         ));
-        let scopes: Vec<Option<String>> = if api.namespaced && !self.ctx.namespaces.is_empty() {
-            self.ctx.namespaces.iter().cloned().map(Some).collect()
-        } else {
-            vec![None]
-        };
+        let scopes = self.ctx.scopes(api);
         let mut stores = Vec::new();
         let mut published = self.published.lock();
         if stopped() {
@@ -528,45 +470,25 @@ impl CustomResources {
         }
         for ns in scopes {
             let store = Arc::new(Store::new());
-            let spec = WatchSpec {
-                resource: api,
-                namespace: ns,
-                field_selector: if api.namespaced {
-                    self.ctx.denylist_selector.clone()
-                } else {
-                    None
-                },
-                use_apiserver_cache: self.ctx.use_apiserver_cache,
-                page_size: 500,
-                initial_sync: self.ctx.initial_sync,
-                watch_list_idle: self.ctx.watch_list_idle,
-                shard: self.ctx.shard,
+            let selector = if api.namespaced {
+                self.ctx.denylist_selector()
+            } else {
+                None
             };
-            let state = WatchState::new();
-            let consumers: Vec<Box<dyn Consumer<DynamicObject>>> = vec![Box::new(CustomConsumer {
-                renderer: renderer.clone(),
-                store: store.clone(),
-                staging: None,
-            })];
-            let label = spec.label();
-            match Watcher::new(
-                self.ctx.client.clone(),
-                spec,
-                consumers,
-                state.clone(),
-                self.ctx.telemetry.clone(),
-            )
-            .spawn()
-            {
-                Ok(_) => {
+            let spec = self.ctx.spec(api, ns, selector);
+            let consumers: Vec<Box<dyn Consumer<DynamicObject>>> = vec![Box::new(
+                MetricsConsumer::new(renderer.clone(), store.clone()),
+            )];
+            match self.ctx.spawn(spec, consumers) {
+                Ok((_, state)) => {
                     running.watches.lock().push(state);
                     stores.push(store);
                 }
                 Err(e) => log_event!(
                     Level::Error,
                     "cannot start the watch thread",
-                    resource = label,
-                    err = e
+                    resource = e.watch,
+                    err = e.source
                 ),
             }
         }
@@ -584,7 +506,7 @@ impl CustomResources {
         *running.writer.lock() = Some(name);
         drop(published);
         gen.discovered.fetch_add(1, Ordering::Relaxed);
-        self.ctx.telemetry.crs.type_added();
+        self.telemetry.crs.type_added();
         log_event!(
             Level::Info,
             "custom resource metrics started",
@@ -712,7 +634,7 @@ pub fn watch_file(
                             file = source.name(),
                             resources = resources.len()
                         );
-                        crs.ctx.telemetry.crs.reload(&source.name(), true);
+                        crs.telemetry.crs.reload(&source.name(), true);
                         crs.apply(resources);
                     }
                     Err(e) => {
@@ -722,7 +644,7 @@ pub fn watch_file(
                             file = source.name(),
                             err = e
                         );
-                        crs.ctx.telemetry.crs.reload(&source.name(), false);
+                        crs.telemetry.crs.reload(&source.name(), false);
                     }
                 }
             }

@@ -48,6 +48,41 @@ pub fn watchdog_interval() -> Option<Duration> {
     (usec > 0).then(|| Duration::from_micros(usec / 2))
 }
 
+/// `READY=1` once every watch has synced, then `WATCHDOG=1` every half watchdog period for
+/// as long as every watch thread is alive (a dead loop lets systemd restart us).
+pub fn spawn_notifier(
+    n: std::sync::Arc<Notifier>,
+    watches: Vec<std::sync::Arc<crate::kube::watch::WatchState>>,
+) -> std::io::Result<()> {
+    use crate::log::Level;
+    use crate::log_event;
+    std::thread::Builder::new()
+        .name("systemd".into())
+        .spawn(move || {
+            while !watches.iter().all(|w| w.is_synced()) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if let Err(e) = n.notify("READY=1") {
+                log_event!(Level::Warn, "sd_notify failed", err = e);
+            }
+            let Some(every) = watchdog_interval() else {
+                return;
+            };
+            loop {
+                if watches.iter().all(|w| w.is_alive()) {
+                    let _ = n.notify("WATCHDOG=1");
+                } else {
+                    log_event!(
+                        Level::Error,
+                        "a watch loop has died; withholding watchdog keep-alives"
+                    );
+                }
+                std::thread::sleep(every);
+            }
+        })?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
