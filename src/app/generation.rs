@@ -174,7 +174,7 @@ pub fn start_generation(
         for r in wanted.difference(&served) {
             let watch = sd
                 .spawn_watch(*r, &base.client, &ctx.watch.options, &ctx.watch.reporter)
-                .map_err(AppError::spawn(r.api().plural))?;
+                .map_err(AppError::spawn(&format!("{}(sd)", r.api().plural)))?;
             readiness.push(watch);
         }
     }
