@@ -155,11 +155,14 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
+    /// One build: the options' port, the shard, the new watches.
+    type Build = (u16, Option<Shard>, Vec<Arc<WatchState>>);
+
     /// Builds generations whose watches the test syncs by hand, and records installs.
     #[derive(Default)]
     struct Recorder {
         /// (options' port, shard, watches) of every build, in order.
-        built: Mutex<Vec<(u16, Option<Shard>, Vec<Arc<WatchState>>)>>,
+        built: Mutex<Vec<Build>>,
         /// (options' port, change) of every install, in order.
         installed: Mutex<Vec<(u16, Option<ShardChange>)>>,
         fail: std::sync::atomic::AtomicBool,
