@@ -710,7 +710,7 @@ mod tests {
         for b in builtin::BUILTIN {
             let want = match b.enabled {
                 Enabled::OptIn => format!("{}*", b.name),
-                Enabled::Default => b.name.to_string(),
+                Enabled::ByDefault => b.name.to_string(),
             };
             assert!(words.contains(&want.as_str()), "{want} in\n{h}");
         }

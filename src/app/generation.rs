@@ -7,7 +7,7 @@ use crate::cli::Options;
 use crate::discovery::manager::{Discovery, Resource as SdResource, SdOptions};
 use crate::kube::client::ApiClient;
 use crate::kube::watch::{WatchMetrics, WatchOptions, WatchState};
-use crate::metrics::builtin::{self, Builtin};
+use crate::metrics::builtin::{self, Builtin, SdUse};
 use crate::metrics::filter::{Allowlist, MetricFilter};
 use crate::metrics::start::{BuiltinCtx, WatchCtx};
 use crate::shard::Shard;
@@ -155,7 +155,8 @@ pub fn start_generation(
     let mut writers = Vec::new();
     let mut readiness = Vec::new();
     for b in enabled(opts) {
-        let sd_resource = SdResource::for_api(b.api).filter(|r| b.discovery && wanted.contains(r));
+        let sd_resource = SdResource::for_api(b.api)
+            .filter(|r| b.discovery == SdUse::Reads && wanted.contains(r));
         let shared = match (&sd, sd_resource) {
             (Some(sd), Some(r)) if sd_can_share(b, &ctx, autosharding) => {
                 Some((r, sd.shared_consumer(r)))
@@ -210,7 +211,7 @@ mod tests {
         assert_eq!(sd.resources().len(), SdResource::ALL.len());
         for b in builtin::BUILTIN {
             let r = SdResource::for_api(b.api);
-            assert_eq!(b.discovery, r.is_some(), "{}", b.name);
+            assert_eq!(b.discovery == SdUse::Reads, r.is_some(), "{}", b.name);
             if let Some(r) = r {
                 assert!(b.accepts(&*sd.shared_consumer(r)), "{}", b.name);
             }

@@ -15,11 +15,19 @@ use std::any::Any;
 /// Whether a resource is watched when `--resources` is not given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enabled {
-    Default,
+    ByDefault,
     /// kube-state-metrics exports it only when `--resources` names it.
     OptIn,
 }
 use Enabled::*;
+
+/// Whether a Prometheus service discovery role reads the resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdUse {
+    /// Discovery may ride on the metrics watch instead of opening its own.
+    Reads,
+    Unused,
+}
 
 /// One built-in resource.
 pub struct Builtin {
@@ -27,9 +35,7 @@ pub struct Builtin {
     pub name: &'static str,
     pub api: ApiResource,
     pub enabled: Enabled,
-    /// A Prometheus service discovery role reads this resource, so discovery may ride on its
-    /// metrics watch instead of opening its own.
-    pub discovery: bool,
+    pub discovery: SdUse,
     def: &'static dyn BuiltinDef,
 }
 
@@ -71,7 +77,7 @@ impl<T: KubeObject> BuiltinDef for ResourceDef<T> {
 const fn builtin<T: KubeObject>(
     def: &'static ResourceDef<T>,
     enabled: Enabled,
-    discovery: bool,
+    discovery: SdUse,
     api: ApiResource,
 ) -> Builtin {
     Builtin {
@@ -87,8 +93,8 @@ const fn builtin<T: KubeObject>(
 pub static BUILTIN: &[Builtin] = &[
     builtin(
         &certificatesigningrequest::CERTIFICATESIGNINGREQUEST,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "certificates.k8s.io",
             version: "v1",
@@ -101,7 +107,7 @@ pub static BUILTIN: &[Builtin] = &[
     builtin(
         &clusterrolebinding::CLUSTERROLEBINDING,
         OptIn,
-        false,
+        SdUse::Unused,
         ApiResource {
             group: "rbac.authorization.k8s.io",
             version: "v1",
@@ -114,7 +120,7 @@ pub static BUILTIN: &[Builtin] = &[
     builtin(
         &clusterrole::CLUSTERROLE,
         OptIn,
-        false,
+        SdUse::Unused,
         ApiResource {
             group: "rbac.authorization.k8s.io",
             version: "v1",
@@ -126,8 +132,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &configmap::CONFIGMAP,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "",
             version: "v1",
@@ -139,8 +145,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &cronjob::CRONJOB,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "batch",
             version: "v1",
@@ -152,8 +158,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &daemonset::DAEMONSET,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "apps",
             version: "v1",
@@ -165,8 +171,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &deployment::DEPLOYMENT,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "apps",
             version: "v1",
@@ -176,17 +182,22 @@ pub static BUILTIN: &[Builtin] = &[
             go_type: "*v1.Deployment",
         },
     ),
-    builtin(&endpoint::ENDPOINT, OptIn, true, resources::ENDPOINTS),
+    builtin(
+        &endpoint::ENDPOINT,
+        OptIn,
+        SdUse::Reads,
+        resources::ENDPOINTS,
+    ),
     builtin(
         &endpointslice::ENDPOINTSLICE,
-        Default,
-        true,
+        ByDefault,
+        SdUse::Reads,
         resources::ENDPOINTSLICES,
     ),
     builtin(
         &horizontalpodautoscaler::HORIZONTALPODAUTOSCALER,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "autoscaling",
             version: "v2",
@@ -199,7 +210,7 @@ pub static BUILTIN: &[Builtin] = &[
     builtin(
         &ingressclass::INGRESSCLASS,
         OptIn,
-        false,
+        SdUse::Unused,
         ApiResource {
             group: "networking.k8s.io",
             version: "v1",
@@ -209,12 +220,17 @@ pub static BUILTIN: &[Builtin] = &[
             go_type: "*v1.IngressClass",
         },
     ),
-    builtin(&ingress::INGRESS, Default, true, resources::INGRESSES),
-    builtin(&job::JOB, Default, true, resources::JOBS),
+    builtin(
+        &ingress::INGRESS,
+        ByDefault,
+        SdUse::Reads,
+        resources::INGRESSES,
+    ),
+    builtin(&job::JOB, ByDefault, SdUse::Reads, resources::JOBS),
     builtin(
         &lease::LEASE,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "coordination.k8s.io",
             version: "v1",
@@ -226,8 +242,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &limitrange::LIMITRANGE,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "",
             version: "v1",
@@ -239,8 +255,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &mutatingadmissionpolicy::MUTATINGADMISSIONPOLICY,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "admissionregistration.k8s.io",
             version: "v1",
@@ -252,8 +268,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &mutatingadmissionpolicybinding::MUTATINGADMISSIONPOLICYBINDING,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "admissionregistration.k8s.io",
             version: "v1",
@@ -265,8 +281,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &mutatingwebhookconfiguration::MUTATINGWEBHOOKCONFIGURATION,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "admissionregistration.k8s.io",
             version: "v1",
@@ -276,11 +292,16 @@ pub static BUILTIN: &[Builtin] = &[
             go_type: "*v1.MutatingWebhookConfiguration",
         },
     ),
-    builtin(&namespace::NAMESPACE, Default, true, resources::NAMESPACES),
+    builtin(
+        &namespace::NAMESPACE,
+        ByDefault,
+        SdUse::Reads,
+        resources::NAMESPACES,
+    ),
     builtin(
         &networkpolicy::NETWORKPOLICY,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "networking.k8s.io",
             version: "v1",
@@ -290,11 +311,11 @@ pub static BUILTIN: &[Builtin] = &[
             go_type: "*v1.NetworkPolicy",
         },
     ),
-    builtin(&node::NODE, Default, true, resources::NODES),
+    builtin(&node::NODE, ByDefault, SdUse::Reads, resources::NODES),
     builtin(
         &persistentvolumeclaim::PERSISTENTVOLUMECLAIM,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "",
             version: "v1",
@@ -306,8 +327,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &persistentvolume::PERSISTENTVOLUME,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "",
             version: "v1",
@@ -319,8 +340,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &poddisruptionbudget::PODDISRUPTIONBUDGET,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "policy",
             version: "v1",
@@ -330,17 +351,17 @@ pub static BUILTIN: &[Builtin] = &[
             go_type: "*v1.PodDisruptionBudget",
         },
     ),
-    builtin(&pod::POD, Default, true, resources::PODS),
+    builtin(&pod::POD, ByDefault, SdUse::Reads, resources::PODS),
     builtin(
         &replicaset::REPLICASET,
-        Default,
-        true,
+        ByDefault,
+        SdUse::Reads,
         resources::REPLICASETS,
     ),
     builtin(
         &replicationcontroller::REPLICATIONCONTROLLER,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "",
             version: "v1",
@@ -352,8 +373,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &resourcequota::RESOURCEQUOTA,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "",
             version: "v1",
@@ -366,7 +387,7 @@ pub static BUILTIN: &[Builtin] = &[
     builtin(
         &rolebinding::ROLEBINDING,
         OptIn,
-        false,
+        SdUse::Unused,
         ApiResource {
             group: "rbac.authorization.k8s.io",
             version: "v1",
@@ -379,7 +400,7 @@ pub static BUILTIN: &[Builtin] = &[
     builtin(
         &role::ROLE,
         OptIn,
-        false,
+        SdUse::Unused,
         ApiResource {
             group: "rbac.authorization.k8s.io",
             version: "v1",
@@ -391,8 +412,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &secret::SECRET,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "",
             version: "v1",
@@ -405,7 +426,7 @@ pub static BUILTIN: &[Builtin] = &[
     builtin(
         &serviceaccount::SERVICEACCOUNT,
         OptIn,
-        false,
+        SdUse::Unused,
         ApiResource {
             group: "",
             version: "v1",
@@ -415,17 +436,22 @@ pub static BUILTIN: &[Builtin] = &[
             go_type: "*v1.ServiceAccount",
         },
     ),
-    builtin(&service::SERVICE, Default, true, resources::SERVICES),
+    builtin(
+        &service::SERVICE,
+        ByDefault,
+        SdUse::Reads,
+        resources::SERVICES,
+    ),
     builtin(
         &statefulset::STATEFULSET,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         resources::STATEFULSETS,
     ),
     builtin(
         &storageclass::STORAGECLASS,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "storage.k8s.io",
             version: "v1",
@@ -437,8 +463,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &validatingadmissionpolicy::VALIDATINGADMISSIONPOLICY,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "admissionregistration.k8s.io",
             version: "v1",
@@ -450,8 +476,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &validatingadmissionpolicybinding::VALIDATINGADMISSIONPOLICYBINDING,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "admissionregistration.k8s.io",
             version: "v1",
@@ -463,8 +489,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &validatingwebhookconfiguration::VALIDATINGWEBHOOKCONFIGURATION,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "admissionregistration.k8s.io",
             version: "v1",
@@ -476,8 +502,8 @@ pub static BUILTIN: &[Builtin] = &[
     ),
     builtin(
         &volumeattachment::VOLUMEATTACHMENT,
-        Default,
-        false,
+        ByDefault,
+        SdUse::Unused,
         ApiResource {
             group: "storage.k8s.io",
             version: "v1",
@@ -526,7 +552,7 @@ pub fn names() -> Vec<&'static str> {
 pub fn defaults() -> Vec<&'static str> {
     BUILTIN
         .iter()
-        .filter(|b| b.enabled == Default)
+        .filter(|b| b.enabled == ByDefault)
         .map(|b| b.name)
         .collect()
 }
