@@ -1,5 +1,5 @@
-//! Object-state metric families, one file per resource, and the renderer that turns an
-//! object into the bytes its store keeps.
+//! Object-state metric families, one file per resource listed in the [`BUILTIN`] table
+//! below, and the renderer that turns an object into the bytes its store keeps.
 
 pub mod builtin;
 #[cfg(test)]
@@ -52,6 +52,437 @@ pub mod validatingadmissionpolicy;
 pub mod validatingadmissionpolicybinding;
 pub mod validatingwebhookconfiguration;
 pub mod volumeattachment;
+
+use crate::kube::resources::{self, ApiResource};
+use builtin::{builtin, Builtin, Enabled::*, SdUse};
+
+/// The one table of built-in resources, sorted by name: adding a resource is its own file
+/// under `metrics/` (families and `ResourceDef`), its `pub mod` line above and one entry
+/// here (definition, default on or opt-in, service discovery use, API coordinates).
+pub static BUILTIN: &[Builtin] = &[
+    builtin(
+        &certificatesigningrequest::CERTIFICATESIGNINGREQUEST,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "certificates.k8s.io",
+            version: "v1",
+            plural: "certificatesigningrequests",
+            kind: "CertificateSigningRequest",
+            namespaced: false,
+            go_type: "*v1.CertificateSigningRequest",
+        },
+    ),
+    builtin(
+        &clusterrolebinding::CLUSTERROLEBINDING,
+        OptIn,
+        SdUse::Unused,
+        ApiResource {
+            group: "rbac.authorization.k8s.io",
+            version: "v1",
+            plural: "clusterrolebindings",
+            kind: "ClusterRoleBinding",
+            namespaced: false,
+            go_type: "*v1.ClusterRoleBinding",
+        },
+    ),
+    builtin(
+        &clusterrole::CLUSTERROLE,
+        OptIn,
+        SdUse::Unused,
+        ApiResource {
+            group: "rbac.authorization.k8s.io",
+            version: "v1",
+            plural: "clusterroles",
+            kind: "ClusterRole",
+            namespaced: false,
+            go_type: "*v1.ClusterRole",
+        },
+    ),
+    builtin(
+        &configmap::CONFIGMAP,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "",
+            version: "v1",
+            plural: "configmaps",
+            kind: "ConfigMap",
+            namespaced: true,
+            go_type: "*v1.ConfigMap",
+        },
+    ),
+    builtin(
+        &cronjob::CRONJOB,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "batch",
+            version: "v1",
+            plural: "cronjobs",
+            kind: "CronJob",
+            namespaced: true,
+            go_type: "*v1.CronJob",
+        },
+    ),
+    builtin(
+        &daemonset::DAEMONSET,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "apps",
+            version: "v1",
+            plural: "daemonsets",
+            kind: "DaemonSet",
+            namespaced: true,
+            go_type: "*v1.DaemonSet",
+        },
+    ),
+    builtin(
+        &deployment::DEPLOYMENT,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "apps",
+            version: "v1",
+            plural: "deployments",
+            kind: "Deployment",
+            namespaced: true,
+            go_type: "*v1.Deployment",
+        },
+    ),
+    builtin(
+        &endpoint::ENDPOINT,
+        OptIn,
+        SdUse::Reads,
+        resources::ENDPOINTS,
+    ),
+    builtin(
+        &endpointslice::ENDPOINTSLICE,
+        ByDefault,
+        SdUse::Reads,
+        resources::ENDPOINTSLICES,
+    ),
+    builtin(
+        &horizontalpodautoscaler::HORIZONTALPODAUTOSCALER,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "autoscaling",
+            version: "v2",
+            plural: "horizontalpodautoscalers",
+            kind: "HorizontalPodAutoscaler",
+            namespaced: true,
+            go_type: "*v2.HorizontalPodAutoscaler",
+        },
+    ),
+    builtin(
+        &ingressclass::INGRESSCLASS,
+        OptIn,
+        SdUse::Unused,
+        ApiResource {
+            group: "networking.k8s.io",
+            version: "v1",
+            plural: "ingressclasses",
+            kind: "IngressClass",
+            namespaced: false,
+            go_type: "*v1.IngressClass",
+        },
+    ),
+    builtin(
+        &ingress::INGRESS,
+        ByDefault,
+        SdUse::Reads,
+        resources::INGRESSES,
+    ),
+    builtin(&job::JOB, ByDefault, SdUse::Reads, resources::JOBS),
+    builtin(
+        &lease::LEASE,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "coordination.k8s.io",
+            version: "v1",
+            plural: "leases",
+            kind: "Lease",
+            namespaced: true,
+            go_type: "*v1.Lease",
+        },
+    ),
+    builtin(
+        &limitrange::LIMITRANGE,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "",
+            version: "v1",
+            plural: "limitranges",
+            kind: "LimitRange",
+            namespaced: true,
+            go_type: "*v1.LimitRange",
+        },
+    ),
+    builtin(
+        &mutatingadmissionpolicy::MUTATINGADMISSIONPOLICY,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "admissionregistration.k8s.io",
+            version: "v1",
+            plural: "mutatingadmissionpolicies",
+            kind: "MutatingAdmissionPolicy",
+            namespaced: false,
+            go_type: "*v1.MutatingAdmissionPolicy",
+        },
+    ),
+    builtin(
+        &mutatingadmissionpolicybinding::MUTATINGADMISSIONPOLICYBINDING,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "admissionregistration.k8s.io",
+            version: "v1",
+            plural: "mutatingadmissionpolicybindings",
+            kind: "MutatingAdmissionPolicyBinding",
+            namespaced: false,
+            go_type: "*v1.MutatingAdmissionPolicyBinding",
+        },
+    ),
+    builtin(
+        &mutatingwebhookconfiguration::MUTATINGWEBHOOKCONFIGURATION,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "admissionregistration.k8s.io",
+            version: "v1",
+            plural: "mutatingwebhookconfigurations",
+            kind: "MutatingWebhookConfiguration",
+            namespaced: false,
+            go_type: "*v1.MutatingWebhookConfiguration",
+        },
+    ),
+    builtin(
+        &namespace::NAMESPACE,
+        ByDefault,
+        SdUse::Reads,
+        resources::NAMESPACES,
+    ),
+    builtin(
+        &networkpolicy::NETWORKPOLICY,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "networking.k8s.io",
+            version: "v1",
+            plural: "networkpolicies",
+            kind: "NetworkPolicy",
+            namespaced: true,
+            go_type: "*v1.NetworkPolicy",
+        },
+    ),
+    builtin(&node::NODE, ByDefault, SdUse::Reads, resources::NODES),
+    builtin(
+        &persistentvolumeclaim::PERSISTENTVOLUMECLAIM,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "",
+            version: "v1",
+            plural: "persistentvolumeclaims",
+            kind: "PersistentVolumeClaim",
+            namespaced: true,
+            go_type: "*v1.PersistentVolumeClaim",
+        },
+    ),
+    builtin(
+        &persistentvolume::PERSISTENTVOLUME,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "",
+            version: "v1",
+            plural: "persistentvolumes",
+            kind: "PersistentVolume",
+            namespaced: false,
+            go_type: "*v1.PersistentVolume",
+        },
+    ),
+    builtin(
+        &poddisruptionbudget::PODDISRUPTIONBUDGET,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "policy",
+            version: "v1",
+            plural: "poddisruptionbudgets",
+            kind: "PodDisruptionBudget",
+            namespaced: true,
+            go_type: "*v1.PodDisruptionBudget",
+        },
+    ),
+    builtin(&pod::POD, ByDefault, SdUse::Reads, resources::PODS),
+    builtin(
+        &replicaset::REPLICASET,
+        ByDefault,
+        SdUse::Reads,
+        resources::REPLICASETS,
+    ),
+    builtin(
+        &replicationcontroller::REPLICATIONCONTROLLER,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "",
+            version: "v1",
+            plural: "replicationcontrollers",
+            kind: "ReplicationController",
+            namespaced: true,
+            go_type: "*v1.ReplicationController",
+        },
+    ),
+    builtin(
+        &resourcequota::RESOURCEQUOTA,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "",
+            version: "v1",
+            plural: "resourcequotas",
+            kind: "ResourceQuota",
+            namespaced: true,
+            go_type: "*v1.ResourceQuota",
+        },
+    ),
+    builtin(
+        &rolebinding::ROLEBINDING,
+        OptIn,
+        SdUse::Unused,
+        ApiResource {
+            group: "rbac.authorization.k8s.io",
+            version: "v1",
+            plural: "rolebindings",
+            kind: "RoleBinding",
+            namespaced: true,
+            go_type: "*v1.RoleBinding",
+        },
+    ),
+    builtin(
+        &role::ROLE,
+        OptIn,
+        SdUse::Unused,
+        ApiResource {
+            group: "rbac.authorization.k8s.io",
+            version: "v1",
+            plural: "roles",
+            kind: "Role",
+            namespaced: true,
+            go_type: "*v1.Role",
+        },
+    ),
+    builtin(
+        &secret::SECRET,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "",
+            version: "v1",
+            plural: "secrets",
+            kind: "Secret",
+            namespaced: true,
+            go_type: "*v1.Secret",
+        },
+    ),
+    builtin(
+        &serviceaccount::SERVICEACCOUNT,
+        OptIn,
+        SdUse::Unused,
+        ApiResource {
+            group: "",
+            version: "v1",
+            plural: "serviceaccounts",
+            kind: "ServiceAccount",
+            namespaced: true,
+            go_type: "*v1.ServiceAccount",
+        },
+    ),
+    builtin(
+        &service::SERVICE,
+        ByDefault,
+        SdUse::Reads,
+        resources::SERVICES,
+    ),
+    builtin(
+        &statefulset::STATEFULSET,
+        ByDefault,
+        SdUse::Unused,
+        resources::STATEFULSETS,
+    ),
+    builtin(
+        &storageclass::STORAGECLASS,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "storage.k8s.io",
+            version: "v1",
+            plural: "storageclasses",
+            kind: "StorageClass",
+            namespaced: false,
+            go_type: "*v1.StorageClass",
+        },
+    ),
+    builtin(
+        &validatingadmissionpolicy::VALIDATINGADMISSIONPOLICY,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "admissionregistration.k8s.io",
+            version: "v1",
+            plural: "validatingadmissionpolicies",
+            kind: "ValidatingAdmissionPolicy",
+            namespaced: false,
+            go_type: "*v1.ValidatingAdmissionPolicy",
+        },
+    ),
+    builtin(
+        &validatingadmissionpolicybinding::VALIDATINGADMISSIONPOLICYBINDING,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "admissionregistration.k8s.io",
+            version: "v1",
+            plural: "validatingadmissionpolicybindings",
+            kind: "ValidatingAdmissionPolicyBinding",
+            namespaced: false,
+            go_type: "*v1.ValidatingAdmissionPolicyBinding",
+        },
+    ),
+    builtin(
+        &validatingwebhookconfiguration::VALIDATINGWEBHOOKCONFIGURATION,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "admissionregistration.k8s.io",
+            version: "v1",
+            plural: "validatingwebhookconfigurations",
+            kind: "ValidatingWebhookConfiguration",
+            namespaced: false,
+            go_type: "*v1.ValidatingWebhookConfiguration",
+        },
+    ),
+    builtin(
+        &volumeattachment::VOLUMEATTACHMENT,
+        ByDefault,
+        SdUse::Unused,
+        ApiResource {
+            group: "storage.k8s.io",
+            version: "v1",
+            plural: "volumeattachments",
+            kind: "VolumeAttachment",
+            namespaced: false,
+            go_type: "*v1.VolumeAttachment",
+        },
+    ),
+];
 
 use crate::exposition::negotiate::Format;
 use crate::store::{FamilyHeaders, RenderedObject};
