@@ -1459,6 +1459,82 @@ mod tests {
         assert_eq!(status(big.as_bytes()), 431);
     }
 
+    #[test]
+    fn header_scan_resumes_where_it_stopped() {
+        let full = b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\nGET /next";
+        let mut scan = HeaderScan::default();
+        let mut buf = Vec::new();
+        let mut found = None;
+        // byte by byte, as a slow client sends it: the same answer as a scan of the whole
+        for (i, b) in full.iter().enumerate() {
+            buf.push(*b);
+            found = scan.find(&buf);
+            assert_eq!(found, header_end(&buf), "after {} bytes", i + 1);
+            assert!(scan.pos <= buf.len());
+            if found.is_some() {
+                break;
+            }
+        }
+        assert_eq!(found, Some(29));
+        // the scan did not go back: each call looked only at the new byte
+        assert_eq!(scan.pos, 29);
+        // found stays found as more arrives, until reset
+        buf.extend_from_slice(b" HTTP/1.1\r\n");
+        assert_eq!(scan.find(&buf), Some(29));
+        buf.drain(..29);
+        scan.reset();
+        assert_eq!(scan.find(&buf), None);
+        buf.extend_from_slice(b"Host: x\r\n\r\n");
+        assert_eq!(scan.find(&buf), Some(buf.len()));
+    }
+
+    #[test]
+    fn absolute_form_targets_route_as_their_path() {
+        let target = |t: &str| {
+            parse_head(format!("GET {t} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+                .map(|h| h.target)
+                .map_err(|r| r.status)
+        };
+        assert_eq!(target("http://host:8080/metrics"), Ok("/metrics".into()));
+        assert_eq!(target("HTTP://host/metrics?x=1"), Ok("/metrics?x=1".into()));
+        assert_eq!(target("https://10.0.0.1:8443/healthz"), Ok("/healthz".into()));
+        assert_eq!(target("http://[::1]:8080/readyz"), Ok("/readyz".into()));
+        assert_eq!(target("http://host"), Ok("/".into()));
+        assert_eq!(target("http://host?a=b"), Ok("/?a=b".into()));
+        assert_eq!(target("/metrics"), Ok("/metrics".into()));
+        for bad in [
+            "ftp://host/metrics",
+            "http:///metrics",
+            "http://:8080/metrics",
+            "http://user:pw@host/metrics",
+            "http://host/metrics#frag",
+            "host:8080",
+            "*",
+            "metrics",
+        ] {
+            assert_eq!(target(bad), Err(400), "{bad}");
+        }
+    }
+
+    #[test]
+    fn control_characters_in_header_values_are_rejected() {
+        let status = |v: &[u8]| {
+            let mut req = b"GET / HTTP/1.1\r\nHost: a\r\nX-Test: ".to_vec();
+            req.extend_from_slice(v);
+            req.extend_from_slice(b"\r\n\r\n");
+            parse_head(&req).map(|h| h.headers[1].1.clone()).map_err(|r| r.status)
+        };
+        assert_eq!(status(b"a\tb"), Ok("a\tb".into()), "HTAB is allowed");
+        assert_eq!(status(b" \tpadded \t"), Ok("padded".into()));
+        assert_eq!(status(b"visible ~!"), Ok("visible ~!".into()));
+        for c in (0u8..0x20).filter(|c| *c != b'\t' && *c != b'\n') {
+            assert_eq!(status(&[b'a', c, b'b']), Err(400), "byte {c:#04x}");
+        }
+        assert_eq!(status(b"a\x7fb"), Err(400), "DEL");
+        assert_eq!(status(b"bare\rCR"), Err(400));
+        assert_eq!(status(b"trailing\x00"), Err(400));
+    }
+
     fn start(limits: Limits) -> Server {
         serve("test", "127.0.0.1:0", 2, limits, None, |req: &Request| {
             if req.path() == "/panic" {
@@ -1630,6 +1706,146 @@ mod tests {
             0,
             "idle keep-alive closed"
         );
+        s.shutdown(Duration::from_secs(1));
+    }
+
+    /// Lets `X-Key: good` through at once, sends `X-Key: slow` to the verifiers, which wait
+    /// until `release` and then let it through.
+    #[derive(Default)]
+    struct SlowGate {
+        entered: AtomicUsize,
+        released: parking_lot::Mutex<bool>,
+        cond: parking_lot::Condvar,
+    }
+
+    impl Gate for SlowGate {
+        fn admit(&self, req: &Request) -> Admission {
+            match req.header("X-Key") {
+                Some("good") => Admission::Pass,
+                Some("slow") => Admission::Verify,
+                _ => Admission::Refuse(Response::text(401, "no\n")),
+            }
+        }
+
+        fn verify(&self, _req: &Request) -> Admission {
+            self.entered.fetch_add(1, Ordering::SeqCst);
+            let mut r = self.released.lock();
+            while !*r {
+                self.cond.wait(&mut r);
+            }
+            Admission::Pass
+        }
+
+        fn busy(&self) -> Response {
+            Response::text(429, "busy\n").with_header("Retry-After", "1")
+        }
+    }
+
+    #[test]
+    fn slow_checks_neither_hold_workers_nor_queue_without_bound() {
+        let gate = Arc::new(SlowGate::default());
+        let s = serve_gated(
+            "gated",
+            "127.0.0.1:0",
+            2,
+            Limits::default(),
+            None,
+            Some(gate.clone() as Arc<dyn Gate>),
+            |req: &Request| Response::text(200, &format!("hello {}", req.path())),
+        )
+        .unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let send = |key: &'static str, path: &'static str| {
+            let tx = tx.clone();
+            let addr = s.addr;
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(addr).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                write!(
+                    c,
+                    "GET {path} HTTP/1.1\r\nHost: x\r\nX-Key: {key}\r\nConnection: close\r\n\r\n"
+                )
+                .unwrap();
+                let mut all = Vec::new();
+                let _ = c.read_to_end(&mut all);
+                let _ = tx.send((key, String::from_utf8_lossy(&all).into_owned()));
+            });
+        };
+        for _ in 0..VERIFIERS {
+            send("slow", "/slow");
+        }
+        let until = Instant::now() + Duration::from_secs(10);
+        while gate.entered.load(Ordering::SeqCst) < VERIFIERS && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(gate.entered.load(Ordering::SeqCst), VERIFIERS);
+        // every verifier is busy: the queue takes VERIFY_QUEUE more, the rest are refused now
+        let extra = 4;
+        for _ in 0..VERIFY_QUEUE + extra {
+            send("slow", "/slow");
+        }
+        for _ in 0..extra {
+            let (_, resp) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert!(resp.starts_with("HTTP/1.1 429 "), "{resp}");
+            assert!(resp.contains("Retry-After: 1\r\n"), "{resp}");
+        }
+        // a request the gate admits at once is answered while the verifiers are stuck
+        for _ in 0..3 {
+            send("good", "/good");
+            let (key, resp) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert_eq!(key, "good", "{resp}");
+            assert!(resp.ends_with("hello /good"), "{resp}");
+        }
+        *gate.released.lock() = true;
+        gate.cond.notify_all();
+        for _ in 0..VERIFIERS + VERIFY_QUEUE {
+            let (key, resp) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert_eq!(key, "slow");
+            assert!(resp.ends_with("hello /slow"), "{resp}");
+        }
+        assert_eq!(
+            gate.entered.load(Ordering::SeqCst),
+            VERIFIERS + VERIFY_QUEUE
+        );
+        s.shutdown(Duration::from_secs(2));
+    }
+
+    #[test]
+    fn verified_requests_keep_their_connection_and_pipeline() {
+        let gate = Arc::new(SlowGate::default());
+        *gate.released.lock() = true;
+        let s = serve_gated(
+            "gated",
+            "127.0.0.1:0",
+            1,
+            Limits::default(),
+            None,
+            Some(gate.clone() as Arc<dyn Gate>),
+            |req: &Request| Response::text(200, &format!("hello {}", req.path())),
+        )
+        .unwrap();
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // verified, then admitted at once, then refused, in order on one connection
+        c.write_all(
+            b"GET /a HTTP/1.1\r\nHost: x\r\nX-Key: slow\r\n\r\n\
+              GET /b HTTP/1.1\r\nHost: x\r\nX-Key: good\r\n\r\n\
+              GET /c HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .unwrap();
+        let mut r = io::BufReader::new(c.try_clone().unwrap());
+        assert_eq!(read_response(&mut r).2, b"hello /a");
+        assert_eq!(read_response(&mut r).2, b"hello /b");
+        let (st, _, _) = read_response(&mut r);
+        assert_eq!(st, "HTTP/1.1 401 Unauthorized");
+        // still open: a HEAD that needs the verifiers
+        c.write_all(b"HEAD /d HTTP/1.1\r\nHost: x\r\nX-Key: slow\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).unwrap();
+        assert!(rest.starts_with("HTTP/1.1 200 OK\r\n"), "{rest}");
+        assert!(rest.ends_with("Connection: close\r\n\r\n"), "{rest}");
+        assert_eq!(gate.entered.load(Ordering::SeqCst), 2);
         s.shutdown(Duration::from_secs(1));
     }
 
