@@ -1281,7 +1281,7 @@ impl Worker {
                     },
                 ),
             };
-            if !self.respond(&mut c, resp, framing) || framing.close {
+            if !self.respond(&mut c, resp, framing) {
                 c.close();
                 return None;
             }

@@ -1,5 +1,6 @@
 //! Hostile clients for the auth tests and the auth-storm benchmark: loops that send requests
 //! with bad credentials as fast as they are answered, and a legitimate scraper beside them.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::Read;
