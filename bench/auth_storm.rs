@@ -8,10 +8,10 @@
 //! latency quiet and under the storm (p50, p99, max over `SCRAPES`, default 100, one every
 //! 50 ms on a keep-alive connection) and what the storm got back.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
 #[path = "../tests/support/storm.rs"]
 mod storm;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -132,7 +132,10 @@ fn run(scenario: &str, bin: &PathBuf, scrapes: usize) {
         tally.statuses
     );
     if scenario == "token" {
-        println!("{scenario}: reviews asked of the API server {}", fake.reviews());
+        println!(
+            "{scenario}: reviews asked of the API server {}",
+            fake.reviews()
+        );
     }
 }
 
@@ -148,7 +151,10 @@ fn main() {
     if scenarios.is_empty() {
         scenarios = vec!["basic".into(), "basic-fresh".into(), "token".into()];
     }
-    println!("binary {}, {LOOPS} storm loops, {scrapes} scrapes 50 ms apart", bin.display());
+    println!(
+        "binary {}, {LOOPS} storm loops, {scrapes} scrapes 50 ms apart",
+        bin.display()
+    );
     for s in &scenarios {
         run(s, &bin, scrapes);
     }

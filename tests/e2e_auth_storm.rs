@@ -5,9 +5,9 @@
 //! (429 with `Retry-After`) instead of unbounded bcrypt. Latency is measured in
 //! `bench/auth_storm.rs`, not here.
 
-mod support;
 #[path = "support/storm.rs"]
 mod storm;
+mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,10 +18,7 @@ use support::kubestate::Kubestate;
 const LOOPS: usize = 40;
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "kubestate-e2e-storm-{name}-{}",
-        std::process::id()
-    ));
+    let d = std::env::temp_dir().join(format!("kubestate-e2e-storm-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).expect("tmp dir");
     d
 }
@@ -68,10 +65,15 @@ fn wrong_password_storm_does_not_starve_the_scraper() {
         ks.get("/readyz", &[("Authorization", &good)]).0 == 200
     });
     assert!(ready.is_some(), "never ready; log:\n{}", ks.logs());
-    assert_all_scraped(&scrape_loop(port, "/metrics", &good, 1, Duration::ZERO), "quiet");
+    assert_all_scraped(
+        &scrape_loop(port, "/metrics", &good, 1, Duration::ZERO),
+        "quiet",
+    );
 
     // each loop repeats its own wrong password: one bcrypt each, then the cache answers
-    let storm = Storm::start(port, LOOPS, "/metrics", |i, _| basic("prom", &format!("wrong-{i}")));
+    let storm = Storm::start(port, LOOPS, "/metrics", |i, _| {
+        basic("prom", &format!("wrong-{i}"))
+    });
     let scrapes = scrape_loop(port, "/metrics", &good, 20, Duration::from_millis(100));
     let tally = storm.stop();
     assert_all_scraped(&scrapes, "repeated wrong passwords");
@@ -106,8 +108,14 @@ fn wrong_password_storm_does_not_starve_the_scraper() {
     let scrapes = scrape_loop(port, "/metrics", &good, 20, Duration::from_millis(100));
     let tally = storm.stop();
     assert_all_scraped(&scrapes, "fresh wrong passwords");
-    let after = sample(&tel(&ks), "kubestate_http_auth_checks_total{check=\"bcrypt\"}");
-    assert!(tally.count(429) > 0, "the queue was full at times: {tally:?}");
+    let after = sample(
+        &tel(&ks),
+        "kubestate_http_auth_checks_total{check=\"bcrypt\"}",
+    );
+    assert!(
+        tally.count(429) > 0,
+        "the queue was full at times: {tally:?}"
+    );
     assert_eq!(tally.retry_after_missing, 0, "429 carries Retry-After");
     assert!(
         after - bcrypts < tally.total() as f64,
@@ -132,7 +140,10 @@ fn bogus_token_storm_does_not_starve_the_scraper() {
     ks.wait_ready();
     let good = "Bearer good-token";
     let port = ks.port;
-    assert_all_scraped(&scrape_loop(port, "/metrics", good, 1, Duration::ZERO), "quiet");
+    assert_all_scraped(
+        &scrape_loop(port, "/metrics", good, 1, Duration::ZERO),
+        "quiet",
+    );
     let before = fake.reviews();
     assert_eq!(before, 2, "one TokenReview and one SubjectAccessReview");
 
@@ -142,7 +153,11 @@ fn bogus_token_storm_does_not_starve_the_scraper() {
     assert_all_scraped(&scrapes, "bogus tokens");
     let reviews = fake.reviews() - before;
     assert!(tally.count(401) > 0, "{tally:?}");
-    assert_eq!(tally.count(401) + tally.count(429), tally.total(), "{tally:?}");
+    assert_eq!(
+        tally.count(401) + tally.count(429),
+        tally.total(),
+        "{tally:?}"
+    );
     // each bogus token reviewed once (negative answers are cached), the good one not again
     assert!(reviews <= LOOPS, "{reviews} reviews for {tally:?}");
     assert!(
@@ -152,11 +167,17 @@ fn bogus_token_storm_does_not_starve_the_scraper() {
     assert_eq!(tally.retry_after_missing, 0);
     let t = String::from_utf8(ks.get_telemetry(good).2).expect("utf8");
     assert!(
-        sample(&t, "kubestate_http_auth_checks_total{check=\"token_review\"}") <= (LOOPS + 1) as f64,
+        sample(
+            &t,
+            "kubestate_http_auth_checks_total{check=\"token_review\"}"
+        ) <= (LOOPS + 1) as f64,
         "{t}"
     );
     assert!(
-        sample(&t, "kubestate_http_auth_cache_hits_total{check=\"token_review\"}") > 0.0,
+        sample(
+            &t,
+            "kubestate_http_auth_cache_hits_total{check=\"token_review\"}"
+        ) > 0.0,
         "{t}"
     );
 }

@@ -80,8 +80,15 @@ impl Keyer {
 /// tag; the whole tag is compared in constant time. At the bound, expired entries go first,
 /// then the one closest to expiry (or any, without expiry): a miss only costs time.
 struct Cache<V: Clone> {
-    map: Mutex<HashMap<u64, (Tag, Option<Instant>, V)>>,
+    map: Mutex<HashMap<u64, Entry<V>>>,
     max: usize,
+}
+
+struct Entry<V> {
+    tag: Tag,
+    /// None: kept until evicted.
+    until: Option<Instant>,
+    value: V,
 }
 
 impl<V: Clone> Cache<V> {
@@ -100,9 +107,9 @@ impl<V: Clone> Cache<V> {
 
     fn get(&self, tag: &Tag) -> Option<V> {
         let m = self.map.lock();
-        let (stored, until, v) = m.get(&Self::index(tag))?;
-        let fresh = until.is_none_or(|u| Instant::now() < u);
-        (fresh && bool::from(stored.ct_eq(tag))).then(|| v.clone())
+        let e = m.get(&Self::index(tag))?;
+        let fresh = e.until.is_none_or(|u| Instant::now() < u);
+        (fresh && bool::from(e.tag.ct_eq(tag))).then(|| e.value.clone())
     }
 
     /// Keeps `v` for `ttl` (None: until evicted).
@@ -110,18 +117,22 @@ impl<V: Clone> Cache<V> {
         let now = Instant::now();
         let mut m = self.map.lock();
         if m.len() >= self.max && !m.contains_key(&Self::index(&tag)) {
-            m.retain(|_, (_, until, _)| until.is_none_or(|u| now < u));
+            m.retain(|_, e| e.until.is_none_or(|u| now < u));
             if m.len() >= self.max {
-                let victim = m
-                    .iter()
-                    .min_by_key(|(_, (_, until, _))| *until)
-                    .map(|(k, _)| *k);
+                let victim = m.iter().min_by_key(|(_, e)| e.until).map(|(k, _)| *k);
                 if let Some(k) = victim {
                     m.remove(&k);
                 }
             }
         }
-        m.insert(Self::index(&tag), (tag, ttl.map(|t| now + t), v));
+        m.insert(
+            Self::index(&tag),
+            Entry {
+                tag,
+                until: ttl.map(|t| now + t),
+                value: v,
+            },
+        );
     }
 
     #[cfg(test)]
@@ -549,9 +560,11 @@ impl Guard {
     }
 
     fn unauthorized(&self, scheme: &str) -> Admission {
-        Admission::Refuse(self.finish(
-            Response::text(401, "Unauthorized\n").with_header("WWW-Authenticate", scheme),
-        ))
+        Admission::Refuse(
+            self.finish(
+                Response::text(401, "Unauthorized\n").with_header("WWW-Authenticate", scheme),
+            ),
+        )
     }
 
     fn filtered(&self, decision: Result<Decision, ReviewError>) -> Admission {
@@ -594,7 +607,10 @@ impl Guard {
              # TYPE kubestate_http_auth_checks_total counter"
         );
         for (check, n) in checks {
-            let _ = writeln!(out, "kubestate_http_auth_checks_total{{check=\"{check}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "kubestate_http_auth_checks_total{{check=\"{check}\"}} {n}"
+            );
         }
         let _ = writeln!(
             out,
@@ -602,7 +618,10 @@ impl Guard {
              # TYPE kubestate_http_auth_cache_hits_total counter"
         );
         for (check, n) in hits {
-            let _ = writeln!(out, "kubestate_http_auth_cache_hits_total{{check=\"{check}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "kubestate_http_auth_cache_hits_total{{check=\"{check}\"}} {n}"
+            );
         }
         let _ = writeln!(
             out,
@@ -793,11 +812,17 @@ mod tests {
             stats.contains("kubestate_http_auth_checks_total{check=\"bcrypt\"} 2\n"),
             "{stats}"
         );
-        assert!(stats.contains("kubestate_http_auth_busy_total 1\n"), "{stats}");
+        assert!(
+            stats.contains("kubestate_http_auth_busy_total 1\n"),
+            "{stats}"
+        );
         let mut none = Vec::new();
         Guard::default().render_stats(&mut none);
         assert!(none.is_empty());
-        assert!(matches!(Guard::default().admit(&req(None)), Admission::Pass));
+        assert!(matches!(
+            Guard::default().admit(&req(None)),
+            Admission::Pass
+        ));
     }
 
     #[test]
@@ -810,7 +835,11 @@ mod tests {
         c.put(t, Decision::Allow, Some(Duration::ZERO));
         assert_eq!(c.get(&t), None);
         for i in 0..10u8 {
-            c.put(k.tag(&[&[i]]), Decision::Forbidden, Some(Duration::from_secs(i.into())));
+            c.put(
+                k.tag(&[&[i]]),
+                Decision::Forbidden,
+                Some(Duration::from_secs(i.into())),
+            );
         }
         assert_eq!(c.len(), 3);
         // the longest-lived entries stayed
@@ -820,6 +849,10 @@ mod tests {
         other[31] ^= 1;
         assert_eq!(c.get(&other), None);
         assert_ne!(k.tag(&[b"ab", b"c"]), k.tag(&[b"a", b"bc"]));
-        assert_ne!(k.tag(&[b"x"]), Keyer::new().tag(&[b"x"]), "a key per process");
+        assert_ne!(
+            k.tag(&[b"x"]),
+            Keyer::new().tag(&[b"x"]),
+            "a key per process"
+        );
     }
 }

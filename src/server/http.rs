@@ -1263,8 +1263,8 @@ impl Worker {
                                 verdict: None,
                             });
                             match self.hand_to_verifiers(c) {
-                                Ok(()) => return None,
-                                Err(back) => c = back,
+                                None => return None,
+                                Some(back) => c = back,
                             }
                             c.pending = None;
                             self.busy()
@@ -1291,12 +1291,13 @@ impl Worker {
 
     /// Queues a connection whose request needs the expensive check; gives it back when the
     /// queue is full, so it is answered at once rather than wait without bound.
-    fn hand_to_verifiers(&self, c: Conn) -> Result<(), Conn> {
+    fn hand_to_verifiers(&self, c: Conn) -> Option<Conn> {
         match &self.verify {
-            Some(tx) => tx.try_send(c).map_err(|e| match e {
-                TrySendError::Full(c) | TrySendError::Disconnected(c) => c,
-            }),
-            None => Err(c),
+            Some(tx) => match tx.try_send(c) {
+                Ok(()) => None,
+                Err(TrySendError::Full(c) | TrySendError::Disconnected(c)) => Some(c),
+            },
+            None => Some(c),
         }
     }
 
@@ -1497,7 +1498,10 @@ mod tests {
         };
         assert_eq!(target("http://host:8080/metrics"), Ok("/metrics".into()));
         assert_eq!(target("HTTP://host/metrics?x=1"), Ok("/metrics?x=1".into()));
-        assert_eq!(target("https://10.0.0.1:8443/healthz"), Ok("/healthz".into()));
+        assert_eq!(
+            target("https://10.0.0.1:8443/healthz"),
+            Ok("/healthz".into())
+        );
         assert_eq!(target("http://[::1]:8080/readyz"), Ok("/readyz".into()));
         assert_eq!(target("http://host"), Ok("/".into()));
         assert_eq!(target("http://host?a=b"), Ok("/?a=b".into()));
@@ -1522,7 +1526,9 @@ mod tests {
             let mut req = b"GET / HTTP/1.1\r\nHost: a\r\nX-Test: ".to_vec();
             req.extend_from_slice(v);
             req.extend_from_slice(b"\r\n\r\n");
-            parse_head(&req).map(|h| h.headers[1].1.clone()).map_err(|r| r.status)
+            parse_head(&req)
+                .map(|h| h.headers[1].1.clone())
+                .map_err(|r| r.status)
         };
         assert_eq!(status(b"a\tb"), Ok("a\tb".into()), "HTAB is allowed");
         assert_eq!(status(b" \tpadded \t"), Ok("padded".into()));

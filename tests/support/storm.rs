@@ -20,7 +20,12 @@ pub fn agent() -> ureq::Agent {
 
 /// GET `path` with `Authorization: auth`: (status, `Retry-After`, body); status 0 when the
 /// request failed outright.
-pub fn get(agent: &ureq::Agent, port: u16, path: &str, auth: &str) -> (u16, Option<String>, Vec<u8>) {
+pub fn get(
+    agent: &ureq::Agent,
+    port: u16,
+    path: &str,
+    auth: &str,
+) -> (u16, Option<String>, Vec<u8>) {
     let resp = agent
         .get(&format!("http://127.0.0.1:{port}{path}"))
         .header("Authorization", auth)
@@ -153,6 +158,12 @@ pub fn basic(user: &str, pass: &str) -> String {
 pub fn sample(exposition: &str, series: &str) -> f64 {
     exposition
         .lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+        .find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
         .unwrap_or_else(|| panic!("no sample {series} in:\n{exposition}"))
 }
