@@ -488,6 +488,9 @@ struct Conn {
     scan: HeaderScan,
     /// A request parsed and sent to the verifiers, answered first when the connection is back.
     pending: Option<Pending>,
+    /// A request on this connection passed the gate: its next ones take the workers' priority
+    /// lane, ahead of connections that never showed good credentials.
+    trusted: bool,
     peer: SocketAddr,
     phase: Phase,
     /// When it was last handed to the acceptor: the longest parked is evicted first.
@@ -859,6 +862,8 @@ where
     });
     // Every queued connection is also counted as open, so the queue can never be full.
     let (work_tx, work_rx) = crossbeam_channel::bounded::<Conn>(shared.limits.max_connections);
+    let (trusted_tx, trusted_rx) =
+        crossbeam_channel::bounded::<Conn>(shared.limits.max_connections);
     let (back_tx, back_rx) = crossbeam_channel::unbounded::<Conn>();
     let handler = Arc::new(handler);
     let mut threads = Vec::new();
@@ -886,6 +891,7 @@ where
         let w = Worker {
             shared: shared.clone(),
             work: work_rx.clone(),
+            trusted: trusted_rx.clone(),
             back: back_tx.clone(),
             verify: verify_tx.clone(),
             wake: wake_tx.try_clone().map_err(HttpError::Spawn)?,
@@ -903,6 +909,7 @@ where
         listener,
         wake: wake_rx,
         work: work_tx,
+        trusted: trusted_tx,
         back: back_rx,
         parked: Vec::new(),
     };
@@ -931,6 +938,8 @@ struct Acceptor {
     listener: TcpListener,
     wake: UnixStream,
     work: Sender<Conn>,
+    /// The priority lane, for trusted connections.
+    trusted: Sender<Conn>,
     back: Receiver<Conn>,
     parked: Vec<Conn>,
 }
@@ -1079,7 +1088,8 @@ impl Acceptor {
     }
 
     fn dispatch(&mut self, c: Conn) {
-        if let Err(TrySendError::Full(c) | TrySendError::Disconnected(c)) = self.work.try_send(c) {
+        let lane = if c.trusted { &self.trusted } else { &self.work };
+        if let Err(TrySendError::Full(c) | TrySendError::Disconnected(c)) = lane.try_send(c) {
             c.close();
         }
     }
@@ -1129,6 +1139,7 @@ impl Acceptor {
                 buf: Vec::new(),
                 scan: HeaderScan::default(),
                 pending: None,
+                trusted: false,
                 peer,
                 phase: Phase::Header {
                     deadline: now + self.shared.limits.header_time(),
@@ -1182,6 +1193,8 @@ struct Pending {
 struct Worker {
     shared: Arc<Shared>,
     work: Receiver<Conn>,
+    /// Served first: connections whose credentials passed (only with a gate).
+    trusted: Receiver<Conn>,
     back: Sender<Conn>,
     /// The verifier queue; None without a gate.
     verify: Option<Sender<Conn>>,
@@ -1189,8 +1202,30 @@ struct Worker {
 }
 
 impl Worker {
+    /// The next connection to answer, trusted ones first; None once the acceptor and the
+    /// verifiers are gone and both queues are drained.
+    fn next(&self) -> Option<Conn> {
+        if let Ok(c) = self.trusted.try_recv() {
+            return Some(c);
+        }
+        loop {
+            crossbeam_channel::select_biased! {
+                recv(self.trusted) -> c => match c {
+                    Ok(c) => return Some(c),
+                    // the acceptor stopped: what the verifiers still hand back
+                    Err(_) => return self.work.recv().ok(),
+                },
+                recv(self.work) -> c => match c {
+                    Ok(c) => return Some(c),
+                    // the acceptor stopped: drain what is left of the priority lane
+                    Err(_) => return self.trusted.try_recv().ok(),
+                },
+            }
+        }
+    }
+
     fn run<H: Fn(&Request) -> Response>(self, handler: &H) {
-        while let Ok(c) = self.work.recv() {
+        while let Some(c) = self.next() {
             let Some(mut c) = self.answer(c, handler) else {
                 continue;
             };
@@ -1210,7 +1245,10 @@ impl Worker {
     fn answer<H: Fn(&Request) -> Response>(&self, mut c: Conn, handler: &H) -> Option<Conn> {
         if let Some(p) = c.pending.take() {
             let resp = match p.verdict {
-                Some(Admission::Pass) => self.call(handler, &p.req),
+                Some(Admission::Pass) => {
+                    c.trusted = true;
+                    self.call(handler, &p.req)
+                }
                 Some(Admission::Refuse(resp)) => resp,
                 // a verifier always decides; be safe rather than let it through
                 Some(Admission::Verify) | None => Response::text(500, "internal server error\n"),
@@ -1254,7 +1292,10 @@ impl Worker {
                         (None, _) => Admission::Pass,
                     };
                     let resp = match admission {
-                        Admission::Pass => self.call(handler, &req),
+                        Admission::Pass => {
+                            c.trusted |= self.shared.gate.is_some();
+                            self.call(handler, &req)
+                        }
                         Admission::Refuse(resp) => resp,
                         Admission::Verify => {
                             c.pending = Some(Pending {
@@ -1852,6 +1893,96 @@ mod tests {
         assert!(rest.starts_with("HTTP/1.1 200 OK\r\n"), "{rest}");
         assert!(rest.ends_with("Connection: close\r\n\r\n"), "{rest}");
         assert_eq!(gate.entered.load(Ordering::SeqCst), 2);
+        s.shutdown(Duration::from_secs(1));
+    }
+
+    /// Admits `X-Key: good`, refuses the rest, and records the order it saw paths in.
+    #[derive(Default)]
+    struct OrderGate(parking_lot::Mutex<Vec<String>>);
+
+    impl Gate for OrderGate {
+        fn admit(&self, req: &Request) -> Admission {
+            self.0.lock().push(req.path().to_string());
+            match req.header("X-Key") {
+                Some("good") => Admission::Pass,
+                _ => Admission::Refuse(Response::text(401, "no\n")),
+            }
+        }
+
+        fn verify(&self, _req: &Request) -> Admission {
+            Admission::Pass
+        }
+
+        fn busy(&self) -> Response {
+            Response::text(429, "busy\n")
+        }
+    }
+
+    #[test]
+    fn trusted_connections_go_ahead_of_the_others() {
+        let gate = Arc::new(OrderGate::default());
+        let release = Arc::new((parking_lot::Mutex::new(false), parking_lot::Condvar::new()));
+        let r2 = release.clone();
+        let s = serve_gated(
+            "lanes",
+            "127.0.0.1:0",
+            1,
+            Limits::default(),
+            None,
+            Some(gate.clone() as Arc<dyn Gate>),
+            move |req: &Request| {
+                if req.path() == "/block" {
+                    let mut done = r2.0.lock();
+                    while !*done {
+                        r2.1.wait(&mut done);
+                    }
+                }
+                Response::text(200, "ok")
+            },
+        )
+        .unwrap();
+        let connect = || {
+            let c = TcpStream::connect(s.addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            c
+        };
+        let mut trusted = connect();
+        trusted
+            .write_all(b"GET /first HTTP/1.1\r\nHost: x\r\nX-Key: good\r\n\r\n")
+            .unwrap();
+        let mut tr = io::BufReader::new(trusted.try_clone().unwrap());
+        assert_eq!(read_response(&mut tr).2, b"ok");
+        // the only worker is held; then strangers queue, then the trusted connection asks
+        let mut blocker = connect();
+        blocker
+            .write_all(b"GET /block HTTP/1.1\r\nHost: x\r\nX-Key: good\r\n\r\n")
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while gate.0.lock().len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut strangers: Vec<TcpStream> = (0..3)
+            .map(|i| {
+                let mut c = connect();
+                write!(c, "GET /stranger{i} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                c
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        trusted
+            .write_all(b"GET /second HTTP/1.1\r\nHost: x\r\nX-Key: good\r\n\r\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        *release.0.lock() = true;
+        release.1.notify_all();
+        assert_eq!(read_response(&mut tr).2, b"ok");
+        for c in &mut strangers {
+            let mut r = io::BufReader::new(c.try_clone().unwrap());
+            assert_eq!(read_response(&mut r).0, "HTTP/1.1 401 Unauthorized");
+        }
+        let order = gate.0.lock().clone();
+        assert_eq!(&order[..3], ["/first", "/block", "/second"], "{order:?}");
+        assert_eq!(order.len(), 6, "{order:?}");
         s.shutdown(Duration::from_secs(1));
     }
 
