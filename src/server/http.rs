@@ -1208,19 +1208,17 @@ impl Worker {
         if let Ok(c) = self.trusted.try_recv() {
             return Some(c);
         }
-        loop {
-            crossbeam_channel::select_biased! {
-                recv(self.trusted) -> c => match c {
-                    Ok(c) => return Some(c),
-                    // the acceptor stopped: what the verifiers still hand back
-                    Err(_) => return self.work.recv().ok(),
-                },
-                recv(self.work) -> c => match c {
-                    Ok(c) => return Some(c),
-                    // the acceptor stopped: drain what is left of the priority lane
-                    Err(_) => return self.trusted.try_recv().ok(),
-                },
-            }
+        crossbeam_channel::select_biased! {
+            recv(self.trusted) -> c => match c {
+                Ok(c) => Some(c),
+                // the acceptor stopped: what the verifiers still hand back
+                Err(_) => self.work.recv().ok(),
+            },
+            recv(self.work) -> c => match c {
+                Ok(c) => Some(c),
+                // the acceptor stopped: drain what is left of the priority lane
+                Err(_) => self.trusted.try_recv().ok(),
+            },
         }
     }
 
