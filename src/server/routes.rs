@@ -233,6 +233,8 @@ pub fn gzip_members(writers: &[&ResourceWriter], format: Format) -> io::Result<V
 /// The telemetry port: self-metrics and health.
 pub struct TelemetryRoutes {
     pub telemetry: Arc<Telemetry>,
+    /// Both ports' access control, for its self-metrics.
+    pub guard: Arc<super::auth::Guard>,
 }
 
 impl TelemetryRoutes {
@@ -242,6 +244,7 @@ impl TelemetryRoutes {
                 let mut body = Vec::with_capacity(8192);
                 self.telemetry.render(&mut body);
                 super::process::render(&mut body);
+                self.guard.render_stats(&mut body);
                 Response::new(200, Format::Text.content_type(), body)
             }
             "/healthz" | "/livez" | "/readyz" => text(200, "OK"),
@@ -268,6 +271,7 @@ mod tests {
     fn telemetry_port_serves_self_metrics_then_process_metrics() {
         let routes = TelemetryRoutes {
             telemetry: Arc::new(Telemetry::new()),
+            guard: Arc::new(super::super::auth::Guard::new(None, None, Vec::new())),
         };
         routes.telemetry.list("*v1.Pod", true);
         let req = Request {
