@@ -4,7 +4,8 @@
 use crate::cli::Options;
 use crate::discovery::manager::{Discovery, Resource as SdResource, SdObject, SdOptions};
 use crate::kube::client::ApiClient;
-use crate::kube::config::{ClusterConfig, ConfigError, ConfigOptions};
+use crate::kube::config::{ClusterConfig, ConfigOptions};
+use crate::kube::error::ConnectError;
 use crate::kube::object::KubeObject;
 use crate::kube::resources::{self, ApiResource};
 use crate::kube::watch::{Consumer, InitialSync, WatchSpec, WatchState, Watcher};
@@ -34,7 +35,7 @@ pub enum AppError {
     AutoShard(crate::shard::auto::AutoShardError),
     Filter(FilterError),
     SdConfig(crate::discovery::config::ConfigError),
-    Config(ConfigError),
+    Config(ConnectError),
     Server(ServerError),
     WebConfig(crate::server::tls::WebConfigError),
     CustomResources(crate::metrics::custom::LoadError),
@@ -567,7 +568,7 @@ pub fn run(
         context: opts.context.clone(),
         apiserver: opts.apiserver.clone(),
     };
-    let cluster = ClusterConfig::load(&cluster_opts).map_err(AppError::Config)?;
+    let cluster = ClusterConfig::load(&cluster_opts).map_err(|e| AppError::Config(e.into()))?;
     log_event!(
         Level::Info,
         "using API server",
@@ -710,7 +711,10 @@ pub fn run(
                 ),
             },
             Ok(Control::KubeconfigChanged) => {
-                match ClusterConfig::load(&cluster_opts).and_then(ApiClient::new) {
+                match ClusterConfig::load(&cluster_opts)
+                    .map_err(ConnectError::from)
+                    .and_then(ApiClient::new)
+                {
                     Ok(next) => {
                         log_event!(
                             Level::Info,

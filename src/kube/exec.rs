@@ -23,7 +23,8 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::config::ConfigError;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 
 /// The two ExecCredential versions client-go still accepts (`v1alpha1` was removed).
 pub const API_V1: &str = "client.authentication.k8s.io/v1";
@@ -150,6 +151,60 @@ impl fmt::Display for ExecFailure {
     }
 }
 
+/// Why an exec credential plugin gave no credential: its kubeconfig stanza is unusable, or
+/// running it failed. Both name the kubeconfig user, because that is what an operator
+/// edits.
+#[derive(Debug)]
+pub enum ExecError {
+    /// The `exec` stanza of a user is unusable (bad apiVersion, no command, ...).
+    Invalid {
+        user: String,
+        kubeconfig: String,
+        reason: String,
+    },
+    /// Running the plugin did not produce a credential.
+    Failed {
+        user: String,
+        command: String,
+        reason: ExecFailure,
+    },
+}
+
+impl fmt::Display for ExecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExecError::Invalid {
+                user,
+                kubeconfig,
+                reason,
+            } => write!(
+                f,
+                "exec credential plugin of user {user:?} in {kubeconfig}: {reason}"
+            ),
+            ExecError::Failed {
+                user,
+                command,
+                reason,
+            } => write!(
+                f,
+                "exec credential plugin {command:?} of user {user:?}: {reason}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ExecError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExecError::Failed {
+                reason: ExecFailure::Spawn(e),
+                ..
+            } => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// PEM client certificate and key, shared so comparing and cloning is cheap.
 pub type PemPair = (Arc<Vec<u8>>, Arc<Vec<u8>>);
 
@@ -224,8 +279,8 @@ impl ExecAuth {
         kubeconfig_dir: &Path,
         kubeconfig: &str,
         cluster: ClusterInfo,
-    ) -> Result<ExecAuth, ConfigError> {
-        let invalid = |reason: String| ConfigError::InvalidExec {
+    ) -> Result<ExecAuth, ExecError> {
+        let invalid = |reason: String| ExecError::Invalid {
             user: user.to_string(),
             kubeconfig: kubeconfig.to_string(),
             reason,
@@ -291,14 +346,14 @@ impl ExecAuth {
     }
 
     /// The cached credential, or a fresh one if there is none or it is about to expire.
-    pub fn credential(&self) -> Result<Arc<Credential>, ConfigError> {
+    pub fn credential(&self) -> Result<Arc<Credential>, ExecError> {
         let mut cache = self.cache.lock();
         if let Some(cred) = cache.as_ref() {
             if cred.fresh_at(SystemTime::now()) {
                 return Ok(cred.clone());
             }
         }
-        let cred = Arc::new(self.run().map_err(|reason| ConfigError::ExecFailed {
+        let cred = Arc::new(self.run().map_err(|reason| ExecError::Failed {
             user: self.user.clone(),
             command: self.command.clone(),
             reason,
@@ -331,10 +386,7 @@ impl ExecAuth {
                 cluster.insert("insecure-skip-tls-verify", json!(true));
             }
             if let Some(ca) = &c.ca_pem {
-                cluster.insert(
-                    "certificate-authority-data",
-                    json!(super::config::base64_encode(ca)),
-                );
+                cluster.insert("certificate-authority-data", json!(STANDARD.encode(ca)));
             }
             if let Some(proxy) = &c.proxy_url {
                 cluster.insert("proxy-url", json!(proxy));
