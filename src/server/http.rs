@@ -223,20 +223,16 @@ impl std::error::Error for HttpError {}
 /// End (exclusive) of the header block: after the first empty line. Leading empty lines
 /// (allowed before a request line) are part of the block.
 pub fn header_end(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
     let mut seen_content = false;
     let mut line_start = 0;
-    while i < buf.len() {
-        if buf[i] == b'\n' {
-            let line = &buf[line_start..i];
-            let empty = line.is_empty() || line == b"\r";
-            if empty && seen_content {
-                return Some(i + 1);
-            }
-            seen_content |= !empty;
-            line_start = i + 1;
+    for i in memchr::memchr_iter(b'\n', buf) {
+        let line = &buf[line_start..i];
+        let empty = line.is_empty() || line == b"\r";
+        if empty && seen_content {
+            return Some(i + 1);
         }
-        i += 1;
+        seen_content |= !empty;
+        line_start = i + 1;
     }
     None
 }
