@@ -11,7 +11,6 @@ pub mod object;
 pub mod probe;
 pub mod resources;
 pub mod secret;
-pub mod sni;
 pub mod time;
 pub mod tls;
 pub mod watch;

@@ -26,8 +26,8 @@ use ureq::unversioned::transport::{
     RustlsConnector, TcpConnector, Transport, TransportAdapter,
 };
 
-use super::config::ClusterConfig;
-use super::tls::TlsError;
+use super::TlsError;
+use crate::kube::config::ClusterConfig;
 
 /// How the API server certificate is checked.
 pub enum Trust<'a> {

@@ -6,7 +6,7 @@
 //! what client-go does via Go's system pool.
 //!
 //! A kubeconfig `tls-server-name` (SNI and verified name other than the URL host) is
-//! handled by our own TLS connector in [`super::sni`].
+//! handled by our own TLS connector in [`sni`].
 //!
 //! Certificates and keys are validated here with rustls, because ureq would otherwise only
 //! discover a bad client key on the first connection (and panics on it).
@@ -21,8 +21,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
-use super::config::ClusterConfig;
-use super::sni::{self, Trust};
+use crate::kube::config::ClusterConfig;
+use sni::Trust;
+
+mod sni;
 
 /// Used when the configuration names no CA (e.g. `--apiserver` alone, or a kubeconfig
 /// relying on the host's trust store). Debian/Alpine/distroless path.
