@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config_file;
 pub mod discovery;
 pub mod exposition;
+pub mod file_stamp;
 pub mod kube;
 pub mod log;
 pub mod metrics;

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use kubestate::kube::client::{ApiClient, Timeout};
-use kubestate::kube::config::{ClusterConfig, ConfigError, ConfigOptions};
-use kubestate::kube::error::ApiError;
-use kubestate::kube::exec::ExecFailure;
+use kubestate::kube::config::{ClusterConfig, ConfigOptions};
+use kubestate::kube::error::{ApiError, ConnectError};
+use kubestate::kube::exec::{ExecError, ExecFailure};
 use parking_lot::Mutex;
 use support::fake_apiserver::{rfc3339, FakeApiServer, FakeOptions};
 
@@ -189,13 +189,13 @@ fn exec_plugin_v1beta1_token_is_used() {
     assert_eq!(info["apiVersion"], "client.authentication.k8s.io/v1beta1");
 }
 
-/// The `ConfigError` behind a failed request.
+/// The exec plugin error behind a failed request.
 fn exec_error(client: &ApiClient) -> (String, ExecFailure) {
     match client.get("/api", T).unwrap_err() {
-        ApiError::Config(err) => {
+        ApiError::Credentials(err) => {
             let msg = err.to_string();
             match err {
-                ConfigError::ExecFailed { reason, .. } => (msg, reason),
+                ConnectError::Exec(ExecError::Failed { reason, .. }) => (msg, reason),
                 other => panic!("expected ExecFailed, got {other:?}"),
             }
         }

@@ -2,7 +2,7 @@
 
 use super::autoshard::AutoShardError;
 use crate::discovery::config::SdConfigError;
-use crate::kube::config::ConfigError;
+use crate::kube::error::ConnectError;
 use crate::metrics::filter::FilterError;
 use crate::metrics::start::SpawnError;
 use crate::server::tls::WebConfigError;
@@ -14,7 +14,7 @@ pub enum AppError {
     AutoShard(AutoShardError),
     Filter(FilterError),
     SdConfig(SdConfigError),
-    Config(ConfigError),
+    Config(ConnectError),
     Server(ServerError),
     WebConfig(WebConfigError),
     CustomResources(crate::metrics::custom::LoadError),

@@ -19,6 +19,7 @@ pub use error::AppError;
 use crate::cli::Options;
 use crate::discovery::manager::Discovery;
 use crate::kube::client::ApiClient;
+use crate::kube::error::ConnectError;
 use crate::kube::config::{ClusterConfig, ConfigOptions};
 use crate::kube::watch::{WatchMetrics, WatchState};
 use crate::log::Level;
@@ -101,7 +102,7 @@ pub fn run(
         context: opts.context.clone(),
         apiserver: opts.apiserver.clone(),
     };
-    let cluster = ClusterConfig::load(&cluster_opts).map_err(AppError::Config)?;
+    let cluster = ClusterConfig::load(&cluster_opts).map_err(|e| AppError::Config(e.into()))?;
     log_event!(
         Level::Info,
         "using API server",
@@ -246,7 +247,10 @@ pub fn run(
                 ),
             },
             Ok(Control::KubeconfigChanged) => {
-                match ClusterConfig::load(&cluster_opts).and_then(ApiClient::new) {
+                match ClusterConfig::load(&cluster_opts)
+                    .map_err(ConnectError::from)
+                    .and_then(ApiClient::new)
+                {
                     Ok(next) => {
                         log_event!(
                             Level::Info,

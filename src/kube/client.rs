@@ -16,18 +16,19 @@
 //! [`ApiClient::replace`] swaps the whole connection setup under every holder of the client;
 //! requests already under way finish on the old one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use ureq::http::Response;
 use ureq::Body;
 
-use super::config::{Auth, ClientCertFiles, ClusterConfig, ConfigError};
-use super::error::ApiError;
-use super::exec::Credential;
-use super::tls::{self, ClientPem};
+use super::config::{Auth, ClientCertFiles, ClusterConfig};
+use super::error::{ApiError, ConnectError};
+use super::exec::{Credential, ExecError};
+use super::tls::{self, ClientPem, TlsError};
+use crate::file_stamp::FileStamp;
 use crate::log::Level;
 use crate::log_event;
 
@@ -63,7 +64,7 @@ struct OwnedPem {
 /// What the certificate files looked like when last checked.
 struct CertFileWatch {
     files: ClientCertFiles,
-    stamps: [Option<(Option<SystemTime>, u64)>; 2],
+    stamps: Vec<Option<FileStamp>>,
     checked_at: Instant,
 }
 
@@ -78,7 +79,7 @@ pub enum Timeout {
 }
 
 impl ApiClient {
-    pub fn new(config: ClusterConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: ClusterConfig) -> Result<Self, ConnectError> {
         Ok(ApiClient {
             conn: RwLock::new(Arc::new(Connection::new(config)?)),
         })
@@ -120,7 +121,7 @@ impl ApiClient {
     }
 
     /// The Authorization header value of the configured static credentials, if any.
-    pub fn authorization(&self) -> Result<Option<String>, ConfigError> {
+    pub fn authorization(&self) -> Result<Option<String>, ExecError> {
         self.current().config.authorization()
     }
 
@@ -132,7 +133,7 @@ impl ApiClient {
 }
 
 impl Connection {
-    fn new(config: ClusterConfig) -> Result<Self, ConfigError> {
+    fn new(config: ClusterConfig) -> Result<Self, TlsError> {
         let agent = tls::build_agent(&config)?;
         if config.tls.insecure_skip_verify {
             log_event!(
@@ -160,7 +161,7 @@ impl Connection {
             _ => None,
         };
         let cert_files = config.tls.client_cert_files.clone().map(|files| {
-            let stamps = [stamp(&files.cert), stamp(&files.key)];
+            let stamps = FileStamp::of_all(&cert_paths(&files));
             Mutex::new(CertFileWatch {
                 files,
                 stamps,
@@ -213,13 +214,20 @@ impl Connection {
         self.reload_cert_files_if_changed();
         let (authorization, exec_cred) = match &self.config.auth {
             Auth::Exec(exec) => {
-                let cred = exec.credential().map_err(ApiError::Config)?;
+                let cred = exec
+                    .credential()
+                    .map_err(|e| ApiError::Credentials(e.into()))?;
                 (
                     cred.token.as_ref().map(|t| format!("Bearer {t}")),
                     Some(cred),
                 )
             }
-            _ => (self.config.authorization().map_err(ApiError::Config)?, None),
+            _ => (
+                self.config
+                    .authorization()
+                    .map_err(|e| ApiError::Credentials(e.into()))?,
+                None,
+            ),
         };
         let agent = match exec_cred.as_ref().and_then(|c| c.client_cert.as_ref()) {
             Some((cert, key)) => self
@@ -227,7 +235,7 @@ impl Connection {
                     cert: cert.clone(),
                     key: key.clone(),
                 })
-                .map_err(ApiError::Config)?,
+                .map_err(|e| ApiError::Credentials(e.into()))?,
             None => self.agent.read().agent.clone(),
         };
         let mut req = agent.get(url).header("Accept", "application/json");
@@ -251,7 +259,7 @@ impl Connection {
 
     /// The agent presenting `pem`, rebuilt if the current one presents another certificate
     /// (an exec plugin returned a new one).
-    fn agent_for(&self, pem: OwnedPem) -> Result<ureq::Agent, ConfigError> {
+    fn agent_for(&self, pem: OwnedPem) -> Result<ureq::Agent, TlsError> {
         {
             let slot = self.agent.read();
             if slot.client.as_ref() == Some(&pem) {
@@ -288,7 +296,7 @@ impl Connection {
             return;
         }
         watch.checked_at = Instant::now();
-        let stamps = [stamp(&watch.files.cert), stamp(&watch.files.key)];
+        let stamps = FileStamp::of_all(&cert_paths(&watch.files));
         if stamps == watch.stamps {
             return;
         }
@@ -315,9 +323,9 @@ impl Connection {
     }
 
     /// `Ok(true)` if a new agent was swapped in, `Ok(false)` if the content is unchanged.
-    fn rebuild_from_files(&self, files: &ClientCertFiles) -> Result<bool, ConfigError> {
+    fn rebuild_from_files(&self, files: &ClientCertFiles) -> Result<bool, TlsError> {
         let read = |what: &'static str, path: &Path| {
-            std::fs::read(path).map_err(|source| ConfigError::Io {
+            std::fs::read(path).map_err(|source| TlsError::Unreadable {
                 what,
                 path: path.to_path_buf(),
                 source,
@@ -351,8 +359,6 @@ impl Connection {
     }
 }
 
-fn stamp(path: &Path) -> Option<(Option<SystemTime>, u64)> {
-    std::fs::metadata(path)
-        .ok()
-        .map(|md| (md.modified().ok(), md.len()))
+fn cert_paths(files: &ClientCertFiles) -> [PathBuf; 2] {
+    [files.cert.clone(), files.key.clone()]
 }

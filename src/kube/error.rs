@@ -5,6 +5,10 @@ use serde::Deserialize;
 use std::fmt;
 use std::time::Duration;
 
+use super::config::LoadError;
+use super::exec::ExecError;
+use super::tls::TlsError;
+
 /// The parts of a `meta/v1 Status` worth showing.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct Status {
@@ -34,8 +38,58 @@ pub enum ApiError {
     },
     /// Reading the stream failed midway.
     Stream { url: String, source: std::io::Error },
-    /// Credentials could not be loaded.
-    Config(super::config::ConfigError),
+    /// Credentials could not be obtained (an exec plugin failed) or the agent presenting a
+    /// new client certificate could not be built.
+    Credentials(ConnectError),
+}
+
+/// Why kubestate cannot connect to the API server: the configuration could not be loaded,
+/// the TLS agent could not be built from it, or an exec plugin gave no credential. Wraps
+/// the three boundaries' own errors for the callers that cross more than one (start-up, a
+/// kubeconfig reload, a request); the message is the inner one.
+#[derive(Debug)]
+pub enum ConnectError {
+    Load(LoadError),
+    Tls(TlsError),
+    Exec(ExecError),
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Load(e) => e.fmt(f),
+            ConnectError::Tls(e) => e.fmt(f),
+            ConnectError::Exec(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnectError::Load(e) => e.source(),
+            ConnectError::Tls(e) => e.source(),
+            ConnectError::Exec(e) => e.source(),
+        }
+    }
+}
+
+impl From<LoadError> for ConnectError {
+    fn from(e: LoadError) -> Self {
+        ConnectError::Load(e)
+    }
+}
+
+impl From<TlsError> for ConnectError {
+    fn from(e: TlsError) -> Self {
+        ConnectError::Tls(e)
+    }
+}
+
+impl From<ExecError> for ConnectError {
+    fn from(e: ExecError) -> Self {
+        ConnectError::Exec(e)
+    }
 }
 
 impl ApiError {
@@ -110,7 +164,7 @@ impl fmt::Display for ApiError {
                 write!(f, "{url}: malformed {what}: {detail}")
             }
             ApiError::Stream { url, source } => write!(f, "{url}: stream broken: {source}"),
-            ApiError::Config(e) => write!(f, "credentials: {e}"),
+            ApiError::Credentials(e) => write!(f, "credentials: {e}"),
         }
     }
 }

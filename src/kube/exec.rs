@@ -17,13 +17,15 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::config::ConfigError;
+use super::time::{parse_rfc3339, Timestamp};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 
 /// The two ExecCredential versions client-go still accepts (`v1alpha1` was removed).
 pub const API_V1: &str = "client.authentication.k8s.io/v1";
@@ -150,6 +152,60 @@ impl fmt::Display for ExecFailure {
     }
 }
 
+/// Why an exec credential plugin gave no credential: its kubeconfig stanza is unusable, or
+/// running it failed. Both name the kubeconfig user, because that is what an operator
+/// edits.
+#[derive(Debug)]
+pub enum ExecError {
+    /// The `exec` stanza of a user is unusable (bad apiVersion, no command, ...).
+    Invalid {
+        user: String,
+        kubeconfig: String,
+        reason: String,
+    },
+    /// Running the plugin did not produce a credential.
+    Failed {
+        user: String,
+        command: String,
+        reason: ExecFailure,
+    },
+}
+
+impl fmt::Display for ExecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExecError::Invalid {
+                user,
+                kubeconfig,
+                reason,
+            } => write!(
+                f,
+                "exec credential plugin of user {user:?} in {kubeconfig}: {reason}"
+            ),
+            ExecError::Failed {
+                user,
+                command,
+                reason,
+            } => write!(
+                f,
+                "exec credential plugin {command:?} of user {user:?}: {reason}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ExecError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExecError::Failed {
+                reason: ExecFailure::Spawn(e),
+                ..
+            } => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// PEM client certificate and key, shared so comparing and cloning is cheap.
 pub type PemPair = (Arc<Vec<u8>>, Arc<Vec<u8>>);
 
@@ -224,8 +280,8 @@ impl ExecAuth {
         kubeconfig_dir: &Path,
         kubeconfig: &str,
         cluster: ClusterInfo,
-    ) -> Result<ExecAuth, ConfigError> {
-        let invalid = |reason: String| ConfigError::InvalidExec {
+    ) -> Result<ExecAuth, ExecError> {
+        let invalid = |reason: String| ExecError::Invalid {
             user: user.to_string(),
             kubeconfig: kubeconfig.to_string(),
             reason,
@@ -291,14 +347,14 @@ impl ExecAuth {
     }
 
     /// The cached credential, or a fresh one if there is none or it is about to expire.
-    pub fn credential(&self) -> Result<Arc<Credential>, ConfigError> {
+    pub fn credential(&self) -> Result<Arc<Credential>, ExecError> {
         let mut cache = self.cache.lock();
         if let Some(cred) = cache.as_ref() {
             if cred.fresh_at(SystemTime::now()) {
                 return Ok(cred.clone());
             }
         }
-        let cred = Arc::new(self.run().map_err(|reason| ConfigError::ExecFailed {
+        let cred = Arc::new(self.run().map_err(|reason| ExecError::Failed {
             user: self.user.clone(),
             command: self.command.clone(),
             reason,
@@ -331,10 +387,7 @@ impl ExecAuth {
                 cluster.insert("insecure-skip-tls-verify", json!(true));
             }
             if let Some(ca) = &c.ca_pem {
-                cluster.insert(
-                    "certificate-authority-data",
-                    json!(super::config::base64_encode(ca)),
-                );
+                cluster.insert("certificate-authority-data", json!(STANDARD.encode(ca)));
             }
             if let Some(proxy) = &c.proxy_url {
                 cluster.insert("proxy-url", json!(proxy));
@@ -479,6 +532,7 @@ fn parse_credential(stdout: &[u8], expected_version: &str) -> Result<Credential,
         None => None,
         Some(ts) => Some(
             parse_rfc3339(&ts)
+                .and_then(Timestamp::to_system_time)
                 .ok_or_else(|| format!("expirationTimestamp {ts:?} is not RFC 3339"))?,
         ),
     };
@@ -497,105 +551,9 @@ impl Credential {
     }
 }
 
-/// `2024-05-01T12:00:00Z`, with optional fraction and `±hh:mm` offset; no crate for this.
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        if !part.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        part.parse().ok()
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut nanos: u32 = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let mut n: u64 = 0;
-        for (i, c) in frac[..digits].bytes().enumerate() {
-            if i < 9 {
-                n = n * 10 + u64::from(c - b'0');
-            }
-        }
-        for _ in digits..9 {
-            n *= 10;
-        }
-        nanos = u32::try_from(n).ok()?;
-        rest = &frac[digits..];
-    }
-    let offset_secs: i64 = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let rb = rest.as_bytes();
-            if rb.len() != 6 || rb[3] != b':' {
-                return None;
-            }
-            let sign = match rb[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let h: i64 = rest.get(1..3)?.parse().ok()?;
-            let m: i64 = rest.get(4..6)?.parse().ok()?;
-            sign * (h * 3600 + m * 60)
-        }
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86400 + hour * 3600 + min * 60 + sec - offset_secs;
-    let secs = u64::try_from(secs).ok()?;
-    UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
-}
-
-/// Days since 1970-01-01 (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_parses_common_forms() {
-        let t =
-            |s: &str| parse_rfc3339(s).map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64());
-        assert_eq!(t("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(t("2024-02-29T12:34:56Z"), Some(1709210096.0));
-        assert_eq!(t("2024-02-29T14:34:56+02:00"), Some(1709210096.0));
-        assert_eq!(t("2024-02-29T12:34:56.5Z"), Some(1709210096.5));
-        for bad in [
-            "",
-            "2024-02-29",
-            "2024-13-01T00:00:00Z",
-            "2024-02-29T12:34:56",
-            "2024-02-29T12:34:56+0200",
-            "2024-02-29T12:34:56.Z",
-            "x024-02-29T12:34:56Z",
-        ] {
-            assert_eq!(t(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn interactive_mode_without_terminal() {

@@ -12,6 +12,6 @@ pub mod pod_object;
 pub mod probe;
 pub mod resources;
 pub mod secret;
-pub mod sni;
+pub mod time;
 pub mod tls;
 pub mod watch;

@@ -200,6 +200,8 @@ impl<'a> Cursor<'a> {
 
 /// The position of the first `"` or `\` in `b`, eight bytes at a time: the probe and the
 /// LIST decoder spend most of their time inside strings, and this is their inner loop.
+/// Not `memchr2`: JSON strings of an object are mostly short (names, label values), where
+/// it needs about 20% more instructions than this word loop.
 pub(crate) fn find_quote_or_backslash(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;

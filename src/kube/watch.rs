@@ -11,6 +11,7 @@ use super::probe::{probe_event, probe_object, EventProbe};
 use super::resources::ApiResource;
 use crate::log::Level;
 use crate::log_event;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -1081,7 +1082,7 @@ fn read_line_capped<R: BufRead>(
             if buf.is_empty() {
                 return Ok(total);
             }
-            match buf.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', buf) {
                 Some(i) => {
                     out.extend_from_slice(&buf[..=i]);
                     (true, i + 1)
@@ -1106,15 +1107,17 @@ fn read_line_capped<R: BufRead>(
     }
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
+/// What a query value keeps as is: RFC 3986 unreserved characters; everything else is
+/// `%XX` (upper-case hex, UTF-8 bytes one by one).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes a query value (label and field selectors, continue tokens).
 pub fn percent_encode_into(out: &mut String, v: &str) {
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    out.extend(utf8_percent_encode(v, QUERY_VALUE));
 }
 
 #[cfg(test)]

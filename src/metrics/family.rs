@@ -260,28 +260,9 @@ fn push_label_value(buf: &mut Vec<u8>, v: &str) {
     }
 }
 
-/// Whether `b` holds a backslash, newline or double quote. A byte of `w ^ (c * LO)` is zero
-/// where `w` holds `c`, and `(x - LO) & !x & HI` is non-zero exactly when `x` has a zero byte.
+/// Whether `b` holds a backslash, newline or double quote.
 fn needs_escape(b: &[u8]) -> bool {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI != 0;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let w = u64::from_le_bytes(w);
-        if has_zero(w ^ (LO * u64::from(b'\\')))
-            || has_zero(w ^ (LO * u64::from(b'\n')))
-            || has_zero(w ^ (LO * u64::from(b'"')))
-        {
-            return true;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&c| matches!(c, b'\\' | b'\n' | b'"'))
+    memchr::memchr3(b'\\', b'\n', b'"', b).is_some()
 }
 
 /// [`write_float`] with a fast path for whole numbers below 2^53 (counts, sizes, Unix

@@ -278,7 +278,7 @@ impl HeaderScan {
         }
         while let Some(off) = buf
             .get(self.pos..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+            .and_then(|rest| memchr::memchr(b'\n', rest))
         {
             let i = self.pos + off;
             let line = &buf[self.line_start..i];

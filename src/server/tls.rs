@@ -5,6 +5,7 @@
 //! Certificates and the client CA bundle are re-read when their files change, so rotation
 //! needs no restart.
 
+use crate::file_stamp::FileStamp;
 use crate::log::Level;
 use crate::log_event;
 use parking_lot::Mutex;
@@ -21,7 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// How often a handshake may look at the certificate files' modification times.
 const RELOAD_CHECK: Duration = Duration::from_secs(2);
@@ -360,20 +361,8 @@ fn load_key(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<Certif
     Ok(ck)
 }
 
-/// What identifies a version of the two files.
-/// Modification time and size of each file a reloaded value is built from.
-type Stamp = Vec<(Option<SystemTime>, u64)>;
-
-fn stamp(files: &[PathBuf]) -> Stamp {
-    files
-        .iter()
-        .map(|p| {
-            std::fs::metadata(p)
-                .map(|m| (m.modified().ok(), m.len()))
-                .unwrap_or((None, 0))
-        })
-        .collect()
-}
+/// The [`FileStamp`] of each file a reloaded value is built from.
+type Stamp = Vec<Option<FileStamp>>;
 
 struct ReloadState<T> {
     value: T,
@@ -401,7 +390,7 @@ impl<T: Clone> Reloading<T> {
         files: Vec<PathBuf>,
         build: Box<dyn Fn() -> Result<T, String> + Send + Sync>,
     ) -> Result<Self, String> {
-        let stamp = stamp(&files);
+        let stamp = FileStamp::of_all(&files);
         let value = build()?;
         Ok(Reloading {
             what,
@@ -420,7 +409,7 @@ impl<T: Clone> Reloading<T> {
         let mut s = self.state.lock();
         if s.checked.elapsed() >= RELOAD_CHECK {
             s.checked = Instant::now();
-            let now = stamp(&self.files);
+            let now = FileStamp::of_all(&self.files);
             if now != s.stamp && s.failed.as_ref() != Some(&now) {
                 let file = self.files[0].display();
                 match (self.build)() {

@@ -130,9 +130,11 @@ fn prefetch(p: *const u8) {
 /// stage ahead) are prefetched.
 const PREFETCH_AHEAD: usize = 4;
 
-/// Position of the first `\n`, eight bytes at a time (no memchr dependency): a byte of
-/// `w ^ 0x0a0a..` is zero where `w` holds a newline, and the lowest such byte is flagged
-/// exactly by `(x - 0x0101..) & !x & 0x8080..`.
+/// Position of the first `\n`, eight bytes at a time: a byte of `w ^ 0x0a0a..` is zero
+/// where `w` holds a newline, and the lowest such byte is flagged exactly by
+/// `(x - 0x0101..) & !x & 0x8080..`. Not `memchr`: segment lines are short (often `} 1\n`,
+/// the family name and identity being stored once), and there memchr's set-up costs more
+/// than it saves: 35% more instructions on 3-30 byte lines (24% fewer on 40-120 byte ones).
 fn find_newline(s: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;

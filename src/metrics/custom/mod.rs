@@ -20,6 +20,7 @@ pub mod value;
 #[cfg(test)]
 mod tests;
 
+use crate::file_stamp::FileStamp;
 use crate::kube::dynamic::DynamicObject;
 use crate::kube::resources::ApiResource;
 use crate::kube::watch::{Backoff, Consumer, WatchSpec, WatchState};
@@ -602,7 +603,7 @@ pub fn watch_file(
         .name("crs-config-watch".into())
         .spawn(move || {
             let source = Source::File(path.clone());
-            let mut last_meta: Option<(std::time::SystemTime, u64)> = None;
+            let mut last_stamp: Option<FileStamp> = None;
             loop {
                 let woken = match wake.recv_timeout(every) {
                     Ok(()) => true,
@@ -612,13 +613,12 @@ pub fn watch_file(
                         false
                     }
                 };
-                let meta = std::fs::metadata(&path)
-                    .ok()
-                    .and_then(|m| Some((m.modified().ok()?, m.len())));
-                if !woken && meta.is_some() && meta == last_meta && last.is_some() {
+                // Without a modification time an unchanged stamp proves nothing: read.
+                let stamp = FileStamp::of(&path).filter(FileStamp::has_mtime);
+                if !woken && stamp.is_some() && stamp == last_stamp && last.is_some() {
                     continue;
                 }
-                last_meta = meta;
+                last_stamp = stamp;
                 let Ok(bytes) = std::fs::read(&path) else {
                     continue;
                 };

@@ -4,6 +4,8 @@
 use serde_json::Value;
 use std::fmt;
 
+use crate::kube::time::parse_rfc3339;
+
 /// Why a value could not become a sample value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueError {
@@ -57,8 +59,9 @@ pub fn string_to_f64(s: &str) -> Result<f64, ValueError> {
         "false" | "no" | "unknown" => return Ok(0.0),
         _ => {}
     }
-    if let Some(t) = rfc3339_seconds(s) {
-        return Ok(t);
+    // Go's `time.Parse(time.RFC3339, s)`, then `t.Unix()`.
+    if let Some(t) = parse_rfc3339(s) {
+        return Ok(t.unix_seconds as f64);
     }
     if let Some(q) = crate::metrics::quantity::parse_quantity(s) {
         return Ok(q);
@@ -91,89 +94,6 @@ fn parse_go_float(s: &str) -> Option<f64> {
         return None;
     }
     s.replace('_', "").parse::<f64>().ok()
-}
-
-/// Go's `time.Parse(time.RFC3339, s)`: `2006-01-02T15:04:05Z07:00`, optional fraction,
-/// whole seconds returned (`t.Unix()`).
-fn rfc3339_seconds(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        if !part.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        part.parse().ok()
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || min > 59
-        || sec > 59
-    {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        rest = &frac[n..];
-    }
-    let offset = match rest {
-        "Z" => 0,
-        _ => {
-            let ob = rest.as_bytes();
-            if ob.len() != 6 || !(ob[0] == b'+' || ob[0] == b'-') || ob[3] != b':' {
-                return None;
-            }
-            let oh: i64 = rest.get(1..3)?.parse().ok()?;
-            let om: i64 = rest.get(4..6)?.parse().ok()?;
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let o = oh * 3600 + om * 60;
-            if ob[0] == b'-' {
-                -o
-            } else {
-                o
-            }
-        }
-    };
-    let days = days_from_civil(year, month, day);
-    Some((days * 86400 + hour * 3600 + min * 60 + sec - offset) as f64)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
 }
 
 /// Go's `fmt.Sprintf("%v", v)` of a decoded JSON value: integers as integers, other
@@ -275,10 +195,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_timestamps() {
-        assert_eq!(rfc3339_seconds("2022-02-30T00:00:00Z"), None);
-        assert_eq!(rfc3339_seconds("2022-06-28 00:00:00Z"), None);
-        assert_eq!(rfc3339_seconds("2022-06-28T00:00:00"), None);
-        assert_eq!(rfc3339_seconds("1970-01-01T00:00:00-01:30"), Some(5400.0));
+        // The parser's own cases are in `kube::time`; here, that a rejected timestamp is
+        // not a number either and an accepted one is its Unix seconds.
+        for bad in [
+            "2022-02-30T00:00:00Z",
+            "2022-06-28 00:00:00Z",
+            "2022-06-28T00:00:00",
+        ] {
+            assert_eq!(f(json!(bad)), Err(ValueError::NotNumeric(bad.into())));
+        }
+        assert_eq!(f(json!("1970-01-01T00:00:00-01:30")), Ok(5400.0));
+        assert_eq!(f(json!("1969-12-31T23:59:59.5Z")), Ok(-1.0));
     }
 
     #[test]

@@ -26,7 +26,8 @@ use ureq::unversioned::transport::{
     RustlsConnector, TcpConnector, Transport, TransportAdapter,
 };
 
-use super::config::{ClusterConfig, ConfigError};
+use super::TlsError;
+use crate::kube::config::ClusterConfig;
 
 /// How the API server certificate is checked.
 pub enum Trust<'a> {
@@ -46,7 +47,7 @@ pub fn agent(
     provider: &Arc<CryptoProvider>,
     trust: Trust<'_>,
     client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
-) -> Result<ureq::Agent, ConfigError> {
+) -> Result<ureq::Agent, TlsError> {
     let connector = SniConnector::new(cfg, server_name, provider, trust, client)?;
     let chain =
         ().chain(ConnectProxyConnector::default())
@@ -75,27 +76,27 @@ impl SniConnector {
         provider: &Arc<CryptoProvider>,
         trust: Trust<'_>,
         client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, TlsError> {
         let name = ServerName::try_from(server_name.trim())
-            .map_err(|e| ConfigError::InvalidTlsServerName {
+            .map_err(|e| TlsError::InvalidTlsServerName {
                 name: server_name.to_string(),
                 source: cfg.source.clone(),
                 reason: e.to_string(),
             })?
             .to_owned();
-        let uri: Uri = cfg.server.parse().map_err(|_| ConfigError::InvalidServer {
+        let uri: Uri = cfg.server.parse().map_err(|_| TlsError::InvalidServer {
             server: cfg.server.clone(),
             origin: cfg.source.clone(),
             reason: "not a valid URL",
         })?;
         let Some(host) = uri.host() else {
-            return Err(ConfigError::InvalidServer {
+            return Err(TlsError::InvalidServer {
                 server: cfg.server.clone(),
                 origin: cfg.source.clone(),
                 reason: "no host in the URL",
             });
         };
-        let tls_error = |e: rustls::Error| ConfigError::InvalidClientCert {
+        let tls_error = |e: rustls::Error| TlsError::InvalidClientCert {
             source: cfg.source.clone(),
             detail: format!("TLS setup: {e}"),
         };

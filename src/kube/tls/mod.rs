@@ -6,12 +6,13 @@
 //! what client-go does via Go's system pool.
 //!
 //! A kubeconfig `tls-server-name` (SNI and verified name other than the URL host) is
-//! handled by our own TLS connector in [`super::sni`].
+//! handled by our own TLS connector in [`sni`].
 //!
 //! Certificates and keys are validated here with rustls, because ureq would otherwise only
 //! discover a bad client key on the first connection (and panics on it).
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +21,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
-use super::config::{ClusterConfig, ConfigError};
-use super::sni::{self, Trust};
+use crate::kube::config::ClusterConfig;
+use sni::Trust;
+
+mod sni;
 
 /// Used when the configuration names no CA (e.g. `--apiserver` alone, or a kubeconfig
 /// relying on the host's trust store). Debian/Alpine/distroless path.
@@ -31,12 +34,104 @@ const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// loaded control plane to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why no agent could be built for the API server: the TLS material or the connection
+/// settings it is built from are unusable. `source` names where the material came from
+/// (the kubeconfig and context, the service account, an exec plugin, certificate files).
+#[derive(Debug)]
+pub enum TlsError {
+    /// The CA certificates are not usable PEM X.509 certificates.
+    InvalidCa { source: String, detail: String },
+    /// The client certificate/key pair is unusable (bad PEM, unsupported key, mismatch).
+    InvalidClientCert { source: String, detail: String },
+    /// A client certificate or key file could not be read (on reload).
+    Unreadable {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `tls-server-name` is neither a DNS name nor an IP address.
+    InvalidTlsServerName {
+        name: String,
+        source: String,
+        reason: String,
+    },
+    /// No CA configured and no system bundle to fall back to.
+    NoRootCertificates { source: String, bundle: PathBuf },
+    /// The server URL cannot be connected to under `tls-server-name`.
+    InvalidServer {
+        server: String,
+        origin: String,
+        reason: &'static str,
+    },
+    /// ureq refuses the proxy URL.
+    InvalidProxy {
+        /// With credentials removed.
+        proxy: String,
+        origin: String,
+        reason: String,
+    },
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::InvalidCa { source, detail } => {
+                write!(f, "CA certificate from {source} is unusable: {detail}")
+            }
+            TlsError::InvalidClientCert { source, detail } => write!(
+                f,
+                "client certificate/key from {source} is unusable: {detail}"
+            ),
+            TlsError::Unreadable { what, path, source } => {
+                write!(f, "cannot read {what} {}: {source}", path.display())
+            }
+            TlsError::InvalidTlsServerName {
+                name,
+                source,
+                reason,
+            } => write!(
+                f,
+                "tls-server-name {name:?} from {source} is not a DNS name or IP address: \
+                 {reason}"
+            ),
+            TlsError::NoRootCertificates { source, bundle } => write!(
+                f,
+                "{source} configures no certificate authority and the system bundle {} \
+                 is missing or empty; set certificate-authority(-data) in the kubeconfig",
+                bundle.display()
+            ),
+            TlsError::InvalidServer {
+                server,
+                origin,
+                reason,
+            } => write!(
+                f,
+                "API server URL {server:?} from {origin} is invalid: {reason}"
+            ),
+            TlsError::InvalidProxy {
+                proxy,
+                origin,
+                reason,
+            } => write!(f, "proxy {proxy:?} from {origin} is unusable: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TlsError::Unreadable { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
 /// Builds the agent used for every API request.
 ///
 /// No global timeout: watches stream for minutes, so callers set per-request timeouts.
 /// HTTP error statuses are returned as responses because callers decode the Kubernetes
 /// `Status` body themselves.
-pub fn build_agent(cfg: &ClusterConfig) -> Result<ureq::Agent, ConfigError> {
+pub fn build_agent(cfg: &ClusterConfig) -> Result<ureq::Agent, TlsError> {
     build_agent_with_bundle(cfg, configured_client(cfg), Path::new(SYSTEM_CA_BUNDLE))
 }
 
@@ -53,11 +148,11 @@ pub struct ClientPem<'a> {
 pub fn build_agent_with_client(
     cfg: &ClusterConfig,
     client: Option<ClientPem<'_>>,
-) -> Result<ureq::Agent, ConfigError> {
+) -> Result<ureq::Agent, TlsError> {
     build_agent_with_bundle(cfg, Ok(client), Path::new(SYSTEM_CA_BUNDLE))
 }
 
-fn configured_client(cfg: &ClusterConfig) -> Result<Option<ClientPem<'_>>, ConfigError> {
+fn configured_client(cfg: &ClusterConfig) -> Result<Option<ClientPem<'_>>, TlsError> {
     match (&cfg.tls.client_cert_pem, &cfg.tls.client_key_pem) {
         (Some(cert), Some(key)) => Ok(Some(ClientPem {
             cert,
@@ -78,9 +173,9 @@ fn configured_client(cfg: &ClusterConfig) -> Result<Option<ClientPem<'_>>, Confi
 
 fn build_agent_with_bundle(
     cfg: &ClusterConfig,
-    client: Result<Option<ClientPem<'_>>, ConfigError>,
+    client: Result<Option<ClientPem<'_>>, TlsError>,
     system_bundle: &Path,
-) -> Result<ureq::Agent, ConfigError> {
+) -> Result<ureq::Agent, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = TlsConfig::builder().unversioned_rustls_crypto_provider(provider.clone());
 
@@ -111,7 +206,7 @@ fn build_agent_with_bundle(
     let proxy = match &cfg.proxy {
         Some(choice) => {
             Some(
-                ureq::Proxy::new(&choice.url).map_err(|e| ConfigError::InvalidProxy {
+                ureq::Proxy::new(&choice.url).map_err(|e| TlsError::InvalidProxy {
                     proxy: choice.redacted(),
                     origin: choice.origin.clone(),
                     reason: e.to_string(),
@@ -144,8 +239,8 @@ fn build_agent_with_bundle(
 }
 
 /// All certificates in `pem`, each checked to be acceptable as a trust anchor.
-fn parse_ca(pem: &[u8], source: &str) -> Result<Vec<Certificate<'static>>, ConfigError> {
-    let invalid = |detail: String| ConfigError::InvalidCa {
+fn parse_ca(pem: &[u8], source: &str) -> Result<Vec<Certificate<'static>>, TlsError> {
+    let invalid = |detail: String| TlsError::InvalidCa {
         source: source.to_string(),
         detail,
     };
@@ -172,8 +267,8 @@ fn parse_ca(pem: &[u8], source: &str) -> Result<Vec<Certificate<'static>>, Confi
 }
 
 /// The system bundle; unparsable entries are skipped (bundles carry odd legacy roots).
-fn system_roots(bundle: &Path, source: &str) -> Result<Vec<Certificate<'static>>, ConfigError> {
-    let missing = || ConfigError::NoRootCertificates {
+fn system_roots(bundle: &Path, source: &str) -> Result<Vec<Certificate<'static>>, TlsError> {
+    let missing = || TlsError::NoRootCertificates {
         source: source.to_string(),
         bundle: bundle.to_path_buf(),
     };
@@ -209,7 +304,7 @@ struct ClientIdentity {
 fn client_cert(
     pem: ClientPem<'_>,
     provider: &Arc<CryptoProvider>,
-) -> Result<ClientIdentity, ConfigError> {
+) -> Result<ClientIdentity, TlsError> {
     let source = pem.source;
     let mut chain = Vec::new();
     for item in ureq::tls::parse_pem(pem.cert) {
@@ -249,8 +344,8 @@ fn client_cert(
     })
 }
 
-fn invalid_client(source: &str, detail: String) -> ConfigError {
-    ConfigError::InvalidClientCert {
+fn invalid_client(source: &str, detail: String) -> TlsError {
+    TlsError::InvalidClientCert {
         source: source.to_string(),
         detail,
     }
@@ -549,10 +644,10 @@ mod tests {
             )
         };
         let err = build_agent(&cfg(b"not pem at all")).unwrap_err();
-        assert!(matches!(err, ConfigError::InvalidCa { .. }), "{err:?}");
+        assert!(matches!(err, TlsError::InvalidCa { .. }), "{err:?}");
         let garbage = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
         let err = build_agent(&cfg(garbage)).unwrap_err();
-        assert!(matches!(err, ConfigError::InvalidCa { .. }), "{err:?}");
+        assert!(matches!(err, TlsError::InvalidCa { .. }), "{err:?}");
         assert!(err.to_string().contains("test"));
     }
 
@@ -572,7 +667,7 @@ mod tests {
         ] {
             let err = build_agent(&config(tls(cert, key), 1)).unwrap_err();
             assert!(
-                matches!(err, ConfigError::InvalidClientCert { .. }),
+                matches!(err, TlsError::InvalidClientCert { .. }),
                 "{cert:?}/{key:?}: {err:?}"
             );
         }
@@ -584,7 +679,7 @@ mod tests {
         let err = build_agent_with_bundle(&cfg, Ok(None), Path::new("/nonexistent/bundle.crt"))
             .unwrap_err();
         assert!(
-            matches!(err, ConfigError::NoRootCertificates { .. }),
+            matches!(err, TlsError::NoRootCertificates { .. }),
             "{err:?}"
         );
         // Any readable bundle with a valid certificate works as the trust store.
@@ -719,7 +814,7 @@ mod tests {
         let tls = with_server_name(with_ca("ca.crt"), "not a name!");
         let err = build_agent(&config(tls, 1)).unwrap_err();
         assert!(
-            matches!(err, ConfigError::InvalidTlsServerName { .. }),
+            matches!(err, TlsError::InvalidTlsServerName { .. }),
             "{err:?}"
         );
         assert!(err.to_string().contains("not a name!"), "{err}");
