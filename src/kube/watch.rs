@@ -289,7 +289,8 @@ enum SyncError {
 #[derive(Debug, PartialEq, Eq)]
 enum WatchEnd {
     /// Server closed it (timeout) or we were told to stop: resume from the last RV.
-    Closed { events: u64 },
+    /// `early` when the server ended it well before the `timeoutSeconds` we asked for.
+    Closed { events: u64, early: bool },
     /// 410 in the stream: the RV is too old, relist.
     Gone,
 }
@@ -432,11 +433,28 @@ impl<T: KubeObject> Watcher<T> {
             }
             let started = Instant::now();
             match self.watch_once() {
-                Ok(WatchEnd::Closed { events }) => {
-                    // the server ended the stream properly: it is serving
-                    self.answered();
-                    if let Some(r) = self.client.health().server_answered() {
-                        self.log_recovered(r);
+                Ok(WatchEnd::Closed { events, early }) => {
+                    let at_once = events == 0 && started.elapsed() < Duration::from_secs(1);
+                    if early && !at_once && !self.state.stopped() {
+                        // Ended before the timeout we asked for: the server is going away,
+                        // or something between cut the connection at a chunk boundary (which
+                        // reads like a proper end). Either way, not proof that it serves.
+                        if let Some(b) = self.client.health().server_failed(None) {
+                            self.log_outage(b, &"watch ended before its timeout");
+                        }
+                        log_event!(
+                            Level::Debug,
+                            "watch ended early, resuming when the API server answers",
+                            resource = self.label,
+                            rv = self.rv.as_deref().unwrap_or("")
+                        );
+                        continue;
+                    }
+                    if !early {
+                        // ended by the server at our timeout: it is serving
+                        if let Some(r) = self.client.health().server_answered() {
+                            self.log_recovered(r);
+                        }
                     }
                     if started.elapsed() > Duration::from_secs(120) {
                         self.backoff.reset();
@@ -533,10 +551,10 @@ impl<T: KubeObject> Watcher<T> {
         true
     }
 
-    fn log_outage(&self, b: Began, e: &ApiError) {
+    fn log_outage(&self, b: Began, e: &dyn std::fmt::Display) {
         log_event!(
             Level::Warn,
-            "API server not serving; every resource waits while one request at a time probes it",
+            "lost the API server; every resource waits while one request at a time probes it",
             resource = self.label,
             server = self.client.server(),
             err = e,
@@ -906,9 +924,15 @@ impl<T: KubeObject> Watcher<T> {
         let mut reader = BufReader::with_capacity(64 * 1024, resp.into_body().into_reader());
         let mut line = Vec::with_capacity(8 * 1024);
         let mut events = 0u64;
+        let started = Instant::now();
+        // the server counts from when it got the request, a little after `started`
+        let due = Duration::from_secs(timeout_secs.saturating_sub(2));
         loop {
             if self.state.stopped() {
-                return Ok(WatchEnd::Closed { events });
+                return Ok(WatchEnd::Closed {
+                    events,
+                    early: false,
+                });
             }
             line.clear();
             let n =
@@ -919,7 +943,10 @@ impl<T: KubeObject> Watcher<T> {
                     }
                 })?;
             if n == 0 {
-                return Ok(WatchEnd::Closed { events });
+                return Ok(WatchEnd::Closed {
+                    events,
+                    early: started.elapsed() < due,
+                });
             }
             let trimmed = trim_ascii(&line);
             if trimmed.is_empty() {
