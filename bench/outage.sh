@@ -31,6 +31,8 @@ fi
 mkdir -p bench/results
 OUT_TSV=bench/results/outage.tsv
 : >"$OUT_TSV"
+bash bench/machine.sh "${KSM:-true}" "outage_s=$OUTAGE_S status=$STATUS retry_after=$RETRY_AFTER pods=$N runs=$RUNS" \
+  >bench/results/outage.machine.json
 
 OC=$WORK/outage
 oc_state() { cat "$OC.state" 2>/dev/null || echo "? ?"; }
@@ -90,4 +92,5 @@ for prog in "${PROGS[@]}"; do
   s=$(awk -F'\t' -v p="$prog" '$2 == p && $3 == "recovery_s" { printf "%s ", $4 }' "$OUT_TSV")
   printf '%-6s %-28s %-28s\n' "$prog" "$r" "$s"
 done
-log "outage ${OUTAGE_S}s, status $STATUS, Retry-After $RETRY_AFTER; raw: $OUT_TSV"
+python3 bench/report.py
+log "outage ${OUTAGE_S}s, status $STATUS, Retry-After $RETRY_AFTER; raw: $OUT_TSV; bench/RESULTS.md regenerated"
