@@ -148,7 +148,7 @@ def outage_md(d, m):
         rec = [d[r][(prog, "recovery_s")] for r in runs if (prog, "recovery_s") in d[r]]
         if not reqs:
             continue
-        out.append(f"| {label} | {', '.join(fmt(x, 0) for x in reqs)} | {fmt(med(reqs), 0)} | "
+        out.append(f"| {label} | {', '.join(str(int(x)) for x in reqs)} | {int(med(reqs))} | "
                    f"{', '.join(fmt(x) for x in rec)} | {fmt(med(rec))} | {fmt(max(rec))} |")
     return "\n".join(out) + "\n"
 
