@@ -78,9 +78,11 @@ fn a_twenty_second_outage_is_probed_gently_and_what_changed_shows_after_it() {
     std::thread::sleep(Duration::from_secs(10));
     let during = fake.outage_requests();
     fake.end_outage();
-    ks.wait_scrape(Duration::from_secs(40), "the pod created during the outage", |b| {
-        has_pod(b, "born-in-outage") && has_pod(b, "before")
-    });
+    ks.wait_scrape(
+        Duration::from_secs(40),
+        "the pod created during the outage",
+        |b| has_pod(b, "born-in-outage") && has_pod(b, "before"),
+    );
     // kube-state-metrics v2.20.0 sent 28 in the same outage, each reflector on its own
     assert!(
         (3..=14).contains(&during),

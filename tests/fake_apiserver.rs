@@ -695,7 +695,12 @@ fn an_outage_answers_every_request_and_cuts_watches() {
     srv.begin_outage(503, Some(2));
     assert_eq!(srv.open_watches(), 0);
     assert!(!matches!(w.lines.next(), Some(Ok(_))), "stream cut");
-    for path in ["/api/v1/pods", "/apis/apps/v1/deployments?watch=true", "/version", "/readyz"] {
+    for path in [
+        "/api/v1/pods",
+        "/apis/apps/v1/deployments?watch=true",
+        "/version",
+        "/readyz",
+    ] {
         let r = get(&srv, path);
         assert_eq!(r.status, 503, "{path}");
         assert_eq!(r.retry_after.as_deref(), Some("2"), "{path}");
@@ -705,7 +710,10 @@ fn an_outage_answers_every_request_and_cuts_watches() {
     srv.create("pods", pod("ns", "b", "n1", "x"));
     assert_eq!(srv.outage_requests(), 4);
     srv.end_outage();
-    assert_eq!(names(&get_ok(&srv, "/api/v1/pods")["items"]), vec!["a", "b"]);
+    assert_eq!(
+        names(&get_ok(&srv, "/api/v1/pods")["items"]),
+        vec!["a", "b"]
+    );
     assert_eq!(srv.outage_requests(), 4);
     srv.begin_outage(429, None);
     assert_eq!(srv.outage_requests(), 0);

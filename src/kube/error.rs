@@ -158,10 +158,16 @@ mod tests {
     #[test]
     fn outages_are_told_from_refusals() {
         for code in [429, 500, 502, 503, 504] {
-            assert!(ApiError::from_response("u", code, b"", None).is_outage(), "{code}");
+            assert!(
+                ApiError::from_response("u", code, b"", None).is_outage(),
+                "{code}"
+            );
         }
         for code in [400, 401, 403, 404, 410, 422] {
-            assert!(!ApiError::from_response("u", code, b"", None).is_outage(), "{code}");
+            assert!(
+                !ApiError::from_response("u", code, b"", None).is_outage(),
+                "{code}"
+            );
         }
         let stream = |kind| ApiError::Stream {
             url: "u".into(),

@@ -154,10 +154,7 @@ impl GateState {
     pub fn admit(&mut self, now: Instant) -> Decision {
         match &mut self.phase {
             Phase::Healthy => Decision::Go,
-            Phase::Outage {
-                probing: true,
-                ..
-            } => Decision::WaitForProbe,
+            Phase::Outage { probing: true, .. } => Decision::WaitForProbe,
             Phase::Outage {
                 next_probe,
                 probing,
@@ -200,9 +197,9 @@ impl GateState {
         match self.phase {
             Phase::Healthy => {
                 let continues = self.series.is_some()
-                    && self
-                        .recovered_at
-                        .is_some_and(|r| now.saturating_duration_since(r) < self.schedule.reset_after);
+                    && self.recovered_at.is_some_and(|r| {
+                        now.saturating_duration_since(r) < self.schedule.reset_after
+                    });
                 let series = match (continues, self.series) {
                     (true, Some(mut s)) => {
                         s.step = self.next_step(&s, now);
@@ -426,7 +423,10 @@ mod tests {
     }
 
     fn state() -> (GateState, Instant) {
-        (GateState::new(Schedule::default(), 0x9e37_79b9_7f4a_7c15), Instant::now())
+        (
+            GateState::new(Schedule::default(), 0x9e37_79b9_7f4a_7c15),
+            Instant::now(),
+        )
     }
 
     /// Drives an outage of `len` from `t0` in which every probe fails, returning the probe
@@ -458,7 +458,10 @@ mod tests {
         assert_eq!(g.admit(t0), Decision::Go);
         let began = g.failed(t0, false, None).expect("an outage begins");
         assert_eq!(began.in_series, 1);
-        assert!(began.probe_in >= secs(0.8) && began.probe_in < secs(1.2), "{began:?}");
+        assert!(
+            began.probe_in >= secs(0.8) && began.probe_in < secs(1.2),
+            "{began:?}"
+        );
         // a second thread's failure of the same moment does not begin another
         assert_eq!(g.failed(t0, false, None), None);
         assert_eq!(g.admit(t0), Decision::WaitUntil(t0 + began.probe_in));
@@ -501,7 +504,9 @@ mod tests {
         let began = g.failed(t0, false, None).unwrap();
         let due = t0 + began.probe_in;
         assert_eq!(g.admit(due), Decision::Probe);
-        let rec = g.answered(due + secs(0.1), Some(g.epoch())).expect("recovered");
+        let rec = g
+            .answered(due + secs(0.1), Some(g.epoch()))
+            .expect("recovered");
         assert_eq!(rec.probes, 1);
         assert_eq!(rec.lasted, began.probe_in + secs(0.1));
         assert_eq!(g.admit(due + secs(0.1)), Decision::Go);
@@ -624,8 +629,12 @@ mod tests {
         let server_up = Arc::new(AtomicBool::new(false));
         let threads: Vec<_> = (0..4)
             .map(|_| {
-                let (gate, probes, through, up) =
-                    (gate.clone(), probes.clone(), through.clone(), server_up.clone());
+                let (gate, probes, through, up) = (
+                    gate.clone(),
+                    probes.clone(),
+                    through.clone(),
+                    server_up.clone(),
+                );
                 std::thread::spawn(move || loop {
                     let adm = gate.admit(&|| false).unwrap();
                     if adm.is_probe() {
