@@ -66,9 +66,13 @@ pod shop after-outage worker-1 '{"app":"late"}'
 t_pod=$(date +%s%N)
 check "pod created right after a 20 s API server outage shows within 60 s" \
   wait_until 60 has_series kube_pod_info 'pod="after-outage"'
-outage_failures="$(tail -n +"$((OUTAGE_MARK + 1))" "$E2E_TMP/kubestate.log" |
-  grep -cE 'msg="(watch failed|initial sync failed)"' || true)"
-log "  outage: pod in /metrics $(( ($(date +%s%N) - t_pod) / 1000000 )) ms after its creation; $outage_failures failed requests logged during the outage"
+outage_log="$(tail -n +"$((OUTAGE_MARK + 1))" "$E2E_TMP/kubestate.log")"
+# a request that failed logs its status or "cannot reach"; a stream cut is not a request
+outage_failures="$(grep -E 'msg="(watch failed|initial sync failed)"' <<<"$outage_log" |
+  grep -vc 'stream broken' || true)"
+outage_probes="$(grep -o 'msg="API server serving again[^"]*".* probes=[0-9]*' <<<"$outage_log" |
+  sed 's/.*probes=//' | paste -sd+ - || true)"
+log "  outage: pod in /metrics $(( ($(date +%s%N) - t_pod) / 1000000 )) ms after its creation; $outage_failures requests failed during the outage; gate probes per recovery: ${outage_probes:-none}"
 check "kubestate /readyz after the outage" ks_ready
 
 # --- resume from a compacted resourceVersion --------------------------------------------------
