@@ -9,6 +9,7 @@ RESOURCES=pods,nodes,namespaces,deployments,replicasets,services,endpointslices,
 KS=$ROOT/target/release/kubestate
 SIM=$ROOT/target/benchsim/release/benchsim
 PIDS=()
+SIM_ARGS=() # extra benchsim flags (bench/outage.sh: --outage-control)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubestate-bench.XXXXXX")
 
 log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -56,7 +57,7 @@ start_sim() {
   echo 0 >"$CONTROL"
   rm -f "$KUBECONFIG_FILE"
   "$SIM" --pods "$pods" --nodes "$nodes" --port "$(free_port)" \
-    --kubeconfig-out "$KUBECONFIG_FILE" --control "$CONTROL" >"$WORK/sim.log" 2>&1 &
+    --kubeconfig-out "$KUBECONFIG_FILE" --control "$CONTROL" "${SIM_ARGS[@]}" >"$WORK/sim.log" 2>&1 &
   SIM_PID=$!
   PIDS+=("$SIM_PID")
   local i

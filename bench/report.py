@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates bench/RESULTS.md (and bench/results/summary.json) from the raw figures in
-bench/results/: run-full.tsv / run-quick.tsv (bench/run.sh), shard.tsv (bench/shard.sh), the
+bench/results/: run-full.tsv / run-quick.tsv (bench/run.sh), shard.tsv (bench/shard.sh),
+outage.tsv (bench/outage.sh), the
 *.machine.json beside them, and bench/results/NOTES.md (hand-written observations, optional)."""
 import json
 import os
@@ -127,6 +128,31 @@ def shard_table(d):
     return "\n".join(out) + "\n"
 
 
+def outage_md(d, m):
+    """bench/outage.sh: one row per program, the figures of every run."""
+    progs = (("ks", "kubestate"), ("ksm", "KSM v2.20.0"))
+    runs = sorted(d)
+    p = (m or {}).get("params", "")
+    out = ["## API server outage (`bench/outage.sh`)\n",
+           machine_md(m),
+           f"Fresh simulated API server per run and program, four resources watched (pods, nodes, "
+           f"namespaces, deployments); an outage in which every request gets the same error status and "
+           f"the open watches are cut, a pod created halfway through it ({p}). Requests: what the "
+           f"server received during the outage. Recovery: seconds from the server answering again to "
+           f"that pod in `/metrics` (polled every 50 ms).\n",
+           "| program | requests during the outage, per run | median | recovery (s), per run | median | worst |",
+           "|---|---|---:|---|---:|---:|"]
+    med = lambda xs: sorted(xs)[len(xs) // 2] if xs else None
+    for prog, label in progs:
+        reqs = [d[r][(prog, "outage_requests")] for r in runs if (prog, "outage_requests") in d[r]]
+        rec = [d[r][(prog, "recovery_s")] for r in runs if (prog, "recovery_s") in d[r]]
+        if not reqs:
+            continue
+        out.append(f"| {label} | {', '.join(str(int(x)) for x in reqs)} | {int(med(reqs))} | "
+                   f"{', '.join(fmt(x) for x in rec)} | {fmt(med(rec))} | {fmt(max(rec))} |")
+    return "\n".join(out) + "\n"
+
+
 def callgrind_md():
     path = os.path.join(RES, "callgrind.tsv")
     if not os.path.exists(path):
@@ -203,6 +229,10 @@ def main():
         parts.append(machine_md(machine("shard.machine.json")))
         parts.append(shard_table(s))
         summary["shard"] = {str(n): {f"{p}.{m}": v for (p, m), v in x.items()} for n, x in s.items()}
+    o = load("outage.tsv")
+    if o:
+        parts.append(outage_md(o, machine("outage.machine.json")))
+        summary["outage"] = {str(n): {f"{p}.{m}": v for (p, m), v in x.items()} for n, x in o.items()}
     cg = callgrind_md()
     if cg:
         parts.append(cg)

@@ -687,6 +687,43 @@ fn drop_watches_cuts_streams_without_terminator() {
 }
 
 #[test]
+fn an_outage_answers_every_request_and_cuts_watches() {
+    let srv = FakeApiServer::start(FakeOptions::default());
+    srv.create("pods", pod("ns", "a", "n1", "x"));
+    let mut w = Watch::open(&srv, "/api/v1/pods?watch=true&resourceVersion=1");
+    assert!(srv.wait_for_watches(1, Duration::from_secs(2)));
+    srv.begin_outage(503, Some(2));
+    assert_eq!(srv.open_watches(), 0);
+    assert!(!matches!(w.lines.next(), Some(Ok(_))), "stream cut");
+    for path in [
+        "/api/v1/pods",
+        "/apis/apps/v1/deployments?watch=true",
+        "/version",
+        "/readyz",
+    ] {
+        let r = get(&srv, path);
+        assert_eq!(r.status, 503, "{path}");
+        assert_eq!(r.retry_after.as_deref(), Some("2"), "{path}");
+        is_status(&r.body, 503, "ServiceUnavailable");
+    }
+    // objects still change behind it, and show once it ends
+    srv.create("pods", pod("ns", "b", "n1", "x"));
+    assert_eq!(srv.outage_requests(), 4);
+    srv.end_outage();
+    assert_eq!(
+        names(&get_ok(&srv, "/api/v1/pods")["items"]),
+        vec!["a", "b"]
+    );
+    assert_eq!(srv.outage_requests(), 4);
+    srv.begin_outage(429, None);
+    assert_eq!(srv.outage_requests(), 0);
+    let r = get(&srv, "/api/v1/pods");
+    assert_eq!(r.status, 429);
+    assert!(r.retry_after.is_none());
+    assert_eq!(srv.outage_requests(), 1);
+}
+
+#[test]
 fn timeout_ends_stream_with_terminator() {
     let srv = FakeApiServer::start(FakeOptions::default());
     let mut raw = TcpStream::connect(srv.addr()).unwrap();

@@ -9,6 +9,12 @@
 //! every 100 ms. Every 100 ms the server's resourceVersion (one per committed mutation, so the
 //! exact number of watch events a pod watcher receives) is written to `PATH.rv` as
 //! `<rv> <churn steps>`. Runs until killed.
+//!
+//! `--outage-control PATH` (for bench/outage.sh): a file holding `<status> <retry-after>
+//! <markers>`, re-read every 100 ms. A non-zero status begins an outage (every request gets
+//! that status, with `Retry-After: <retry-after>` unless it is 0, and open watches are cut);
+//! 0 ends it. `<markers>` pods named `outage-marker-<i>` are created in namespace `default`
+//! when missing. `PATH.state` holds `<status> <requests the last outage answered>`.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
@@ -53,6 +59,7 @@ fn main() {
     let mut port = 0u16;
     let mut kubeconfig = None;
     let mut control = None;
+    let mut outage_control: Option<PathBuf> = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let Some(value) = it.next() else {
@@ -70,6 +77,7 @@ fn main() {
             "--port" => port = num(&flag, &value),
             "--kubeconfig-out" => kubeconfig = Some(PathBuf::from(value)),
             "--control" => control = Some(PathBuf::from(value)),
+            "--outage-control" => outage_control = Some(PathBuf::from(value)),
             _ => usage(&format!("unknown flag {flag}")),
         }
     }
@@ -101,6 +109,7 @@ fn main() {
     );
     let _ = std::io::stdout().flush();
 
+    let mut outage = OutageControl::default();
     let churner = Churner::new(&spec);
     let mut step = 0u64;
     let mut rate = 0.0f64;
@@ -122,6 +131,9 @@ fn main() {
             if std::fs::write(&tmp, format!("{} {step}\n", srv.current_rv())).is_ok() {
                 let _ = std::fs::rename(&tmp, &rv_out);
             }
+            if let Some(path) = &outage_control {
+                outage.apply(&srv, path);
+            }
         }
         let now = Instant::now();
         if rate <= 0.0 || now < next {
@@ -138,6 +150,52 @@ fn main() {
         next += Duration::from_secs_f64(1.0 / rate);
         if Instant::now().saturating_duration_since(next) > Duration::from_secs(1) {
             next = Instant::now(); // fell behind: don't burst
+        }
+    }
+}
+
+/// What `--outage-control` asked for last.
+#[derive(Default)]
+struct OutageControl {
+    status: u16,
+    markers: usize,
+}
+
+impl OutageControl {
+    fn apply(&mut self, srv: &FakeApiServer, path: &std::path::Path) {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut f = text.split_whitespace().map(|w| w.parse::<u64>().unwrap_or(0));
+        let (status, retry_after, markers) = (
+            f.next().unwrap_or(0) as u16,
+            f.next().unwrap_or(0) as u32,
+            f.next().unwrap_or(0) as usize,
+        );
+        if status != self.status {
+            if status == 0 {
+                srv.end_outage();
+            } else {
+                srv.begin_outage(status, (retry_after > 0).then_some(retry_after));
+            }
+            self.status = status;
+        }
+        while self.markers < markers {
+            srv.create(
+                "pods",
+                serde_json::json!({
+                    "metadata": {"name": format!("outage-marker-{}", self.markers), "namespace": "default"},
+                    "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+                    "status": {"phase": "Pending"}
+                }),
+            );
+            self.markers += 1;
+        }
+        let mut state = path.as_os_str().to_owned();
+        state.push(".state");
+        let state = PathBuf::from(state);
+        let tmp = state.with_extension("state.tmp");
+        let line = format!("{} {}\n", self.status, srv.outage_requests());
+        if std::fs::write(&tmp, line).is_ok() {
+            let _ = std::fs::rename(&tmp, &state);
         }
     }
 }

@@ -29,6 +29,7 @@ use super::error::{ApiError, ConnectError};
 use super::exec::{Credential, ExecError};
 use super::tls::{self, ClientPem, TlsError};
 use crate::file_stamp::FileStamp;
+use super::health::{HealthGate, Schedule};
 use crate::log::Level;
 use crate::log_event;
 
@@ -39,6 +40,9 @@ const CERT_RECHECK_INTERVAL: Duration = Duration::from_secs(5);
 
 pub struct ApiClient {
     conn: RwLock<Arc<Connection>>,
+    /// Shared by every list/watch thread of this server, so that during an outage one
+    /// request at a time looks for it (see [`super::health`]).
+    health: Arc<HealthGate>,
 }
 
 /// One cluster configuration and the agent(s) built from it.
@@ -82,6 +86,7 @@ impl ApiClient {
     pub fn new(config: ClusterConfig) -> Result<Self, ConnectError> {
         Ok(ApiClient {
             conn: RwLock::new(Arc::new(Connection::new(config)?)),
+            health: HealthGate::new(Schedule::default()),
         })
     }
 
@@ -93,12 +98,20 @@ impl ApiClient {
         }
         ApiClient {
             conn: RwLock::new(conn),
+            health: self.health,
         }
     }
 
-    /// Uses `next`'s configuration from now on (a reloaded kubeconfig).
+    /// Uses `next`'s configuration from now on (a reloaded kubeconfig). An outage of the
+    /// old setup says nothing about the new one: threads waiting on it go at once.
     pub fn replace(&self, next: ApiClient) {
         *self.conn.write() = next.conn.into_inner();
+        self.health.reset();
+    }
+
+    /// The health gate of this server.
+    pub fn health(&self) -> &Arc<HealthGate> {
+        &self.health
     }
 
     fn current(&self) -> Arc<Connection> {

@@ -105,6 +105,19 @@ impl ApiError {
         }
     }
 
+    /// Whether this says the server is not serving at all, rather than refusing one
+    /// request: unreachable, a stream cut midway, overloaded (429) or failing (5xx). These
+    /// go through the health gate (one probe at a time for every resource); anything else
+    /// is the answer of a working server and is retried by the resource alone.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            ApiError::Transport { .. } => true,
+            ApiError::Stream { source, .. } => source.kind() != std::io::ErrorKind::InvalidData,
+            ApiError::Status { status, .. } => matches!(status.code, 429 | 500 | 502 | 503 | 504),
+            ApiError::Decode { .. } | ApiError::Config(_) => false,
+        }
+    }
+
     pub fn code(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(status.code),
@@ -194,5 +207,29 @@ mod tests {
         assert_eq!(e.code(), Some(502));
         assert!(e.to_string().len() < 300);
         assert!(ApiError::from_response("u", 410, b"", None).is_gone());
+    }
+
+    #[test]
+    fn outages_are_told_from_refusals() {
+        for code in [429, 500, 502, 503, 504] {
+            assert!(
+                ApiError::from_response("u", code, b"", None).is_outage(),
+                "{code}"
+            );
+        }
+        for code in [400, 401, 403, 404, 410, 422] {
+            assert!(
+                !ApiError::from_response("u", code, b"", None).is_outage(),
+                "{code}"
+            );
+        }
+        let stream = |kind| ApiError::Stream {
+            url: "u".into(),
+            source: std::io::Error::new(kind, "x"),
+        };
+        assert!(stream(std::io::ErrorKind::ConnectionReset).is_outage());
+        assert!(stream(std::io::ErrorKind::TimedOut).is_outage());
+        // an oversized watch line is the data's fault, not the server's health
+        assert!(!stream(std::io::ErrorKind::InvalidData).is_outage());
     }
 }

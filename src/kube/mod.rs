@@ -6,6 +6,7 @@ pub mod config;
 pub mod dynamic;
 pub mod error;
 pub mod exec;
+pub mod health;
 pub mod list;
 pub mod object;
 pub mod pod_object;

@@ -1,10 +1,14 @@
 //! The list/watch engine: one thread per resource (and namespace) keeps its consumers in step
 //! with the API server. Paginated LIST, then WATCH with bookmarks resumed from the last
 //! resourceVersion; a full relist on 410 Gone whose result replaces the consumers' content in
-//! one step; capped exponential backoff with jitter on every failure; 429 Retry-After obeyed.
+//! one step. Failures that say the server is not serving (unreachable, streams cut, 5xx, 429)
+//! go through the server's health gate (`super::health`): one probe at a time until it
+//! answers, then every thread at once. Any other failure is retried by its resource alone,
+//! with client-go's reflector backoff; Retry-After is obeyed either way.
 
 use super::client::{ApiClient, Timeout};
 use super::error::{ApiError, Status};
+use super::health::{Admission, Began, Recovered};
 use super::list::split_list;
 use super::object::KubeObject;
 use super::probe::{probe_event, probe_object, EventProbe};
@@ -175,15 +179,21 @@ impl WatchState {
     }
 }
 
-/// Capped exponential backoff with jitter, as client-go's reflector uses (800 ms doubling to
-/// 30 s, reset once things have been healthy).
+/// Capped exponential backoff with jitter, as client-go's reflector uses: 800 ms doubling to
+/// 30 s, each delay stretched by a random factor in [1, 2) (jitter 1.0), and back to the
+/// start after 2 minutes without a failure.
 #[derive(Debug)]
 pub struct Backoff {
     next: Duration,
     initial: Duration,
     cap: Duration,
     rng: u64,
+    last: Option<Instant>,
 }
+
+/// Without a failure for this long, the next one starts the curve again (client-go's
+/// `resetDuration`).
+const BACKOFF_RESET: Duration = Duration::from_secs(120);
 
 impl Backoff {
     pub fn new(initial: Duration, cap: Duration) -> Self {
@@ -197,6 +207,7 @@ impl Backoff {
             initial,
             cap,
             rng: seed | 1,
+            last: None,
         }
     }
 
@@ -212,12 +223,24 @@ impl Backoff {
         self.rng
     }
 
-    /// The next delay: the current step plus up to 50% random jitter; the step doubles.
+    /// The next delay: the current step stretched by a random factor in [1, 2); the step
+    /// doubles up to the cap.
     pub fn next_delay(&mut self) -> Duration {
-        let frac = (self.random() % 1000) as f64 / 2000.0;
+        self.next_delay_at(Instant::now())
+    }
+
+    fn next_delay_at(&mut self, now: Instant) -> Duration {
+        if self
+            .last
+            .is_some_and(|t| now.saturating_duration_since(t) >= BACKOFF_RESET)
+        {
+            self.reset();
+        }
+        self.last = Some(now);
+        let frac = (self.random() % 1000) as f64 / 1000.0;
         let d = self.next.mul_f64(1.0 + frac);
         self.next = (self.next * 2).min(self.cap);
-        d.min(self.cap.mul_f64(1.5))
+        d
     }
 }
 
@@ -330,7 +353,8 @@ enum SyncError {
 #[derive(Debug, PartialEq, Eq)]
 enum WatchEnd {
     /// Server closed it (timeout) or we were told to stop: resume from the last RV.
-    Closed { events: u64 },
+    /// `early` when the server ended it well before the `timeoutSeconds` we asked for.
+    Closed { events: u64, early: bool },
     /// 410 in the stream: the RV is too old, relist.
     Gone,
 }
@@ -348,6 +372,8 @@ pub struct Watcher<T: KubeObject> {
     label: String,
     rv: Option<String>,
     backoff: Backoff,
+    /// Leave from the health gate for the next request.
+    admission: Option<Admission>,
 }
 
 impl<T: KubeObject> Watcher<T> {
@@ -368,6 +394,7 @@ impl<T: KubeObject> Watcher<T> {
             label,
             rv: None,
             backoff: Backoff::new(Duration::from_millis(800), Duration::from_secs(30)),
+            admission: None,
         }
     }
 
@@ -393,6 +420,9 @@ impl<T: KubeObject> Watcher<T> {
         let mut need_list = true;
         let mut mode = self.spec.initial_sync;
         while !self.state.stopped() {
+            if !self.admit() {
+                break;
+            }
             if need_list {
                 let started = Instant::now();
                 let use_watch_list = mode != InitialSync::List;
@@ -426,6 +456,7 @@ impl<T: KubeObject> Watcher<T> {
                         );
                     }
                     Err(SyncError::WatchListUnsupported(reason)) => {
+                        self.answered();
                         log_event!(
                             Level::Warn,
                             "server does not stream initial events, using LIST from now on",
@@ -436,6 +467,7 @@ impl<T: KubeObject> Watcher<T> {
                         continue;
                     }
                     Err(SyncError::Api(e)) => {
+                        let outage = self.settle(&e);
                         if e.code() == Some(404) {
                             // not a failure: the cluster has no such API (see not_served); not
                             // counted, so the list/watch error-ratio alerts stay quiet
@@ -451,14 +483,43 @@ impl<T: KubeObject> Watcher<T> {
                             // our resume point is too old even for NotOlderThan: start afresh
                             self.rv = None;
                         }
-                        self.fail("initial sync failed", &e);
+                        if outage {
+                            self.wait_for_server("initial sync failed", &e);
+                        } else {
+                            self.fail("initial sync failed", &e);
+                        }
                         continue;
                     }
+                }
+                if !self.admit() {
+                    break;
                 }
             }
             let started = Instant::now();
             match self.watch_once() {
-                Ok(WatchEnd::Closed { events }) => {
+                Ok(WatchEnd::Closed { events, early }) => {
+                    let at_once = events == 0 && started.elapsed() < Duration::from_secs(1);
+                    if early && !at_once && !self.state.stopped() {
+                        // Ended before the timeout we asked for: the server is going away,
+                        // or something between cut the connection at a chunk boundary (which
+                        // reads like a proper end). Either way, not proof that it serves.
+                        if let Some(b) = self.client.health().server_failed(None) {
+                            self.log_outage(b, &"watch ended before its timeout");
+                        }
+                        log_event!(
+                            Level::Debug,
+                            "watch ended early, resuming when the API server answers",
+                            resource = self.label,
+                            rv = self.rv.as_deref().unwrap_or("")
+                        );
+                        continue;
+                    }
+                    if !early {
+                        // ended by the server at our timeout: it is serving
+                        if let Some(r) = self.client.health().server_answered() {
+                            self.log_recovered(r);
+                        }
+                    }
                     if started.elapsed() > Duration::from_secs(120) {
                         self.backoff.reset();
                     } else if events == 0 && started.elapsed() < Duration::from_secs(1) {
@@ -483,6 +544,7 @@ impl<T: KubeObject> Watcher<T> {
                     need_list = true;
                 }
                 Err(e) if e.is_gone() => {
+                    self.answered();
                     log_event!(
                         Level::Info,
                         "resourceVersion expired, relisting",
@@ -491,9 +553,107 @@ impl<T: KubeObject> Watcher<T> {
                     );
                     need_list = true;
                 }
-                Err(e) => self.fail("watch failed", &e),
+                Err(e) => {
+                    if self.settle(&e) {
+                        self.wait_for_server("watch failed", &e);
+                    } else {
+                        self.fail("watch failed", &e);
+                    }
+                }
             }
         }
+    }
+
+    /// Takes leave from the health gate for the next request, waiting while the server is
+    /// down and it is not this thread's turn to probe. False once told to stop.
+    fn admit(&mut self) -> bool {
+        if self.admission.is_some() {
+            return true;
+        }
+        let state = self.state.clone();
+        let gate = self.client.health().clone();
+        self.admission = gate.admit(&|| state.stopped());
+        self.admission.is_some()
+    }
+
+    /// `GET` with the leave taken by [`Self::admit`]: a response, whatever its status, is
+    /// the server answering; the caller settles failures with [`Self::settle`].
+    fn get(
+        &mut self,
+        path: &str,
+        timeout: Timeout,
+    ) -> Result<ureq::http::Response<ureq::Body>, ApiError> {
+        let res = self.client.get(path, timeout);
+        if res.is_ok() {
+            self.answered();
+        }
+        res
+    }
+
+    /// Tells the gate the server answered the request in hand.
+    fn answered(&mut self) {
+        if let Some(r) = self.admission.take().and_then(Admission::answered) {
+            self.log_recovered(r);
+        }
+    }
+
+    /// Tells the gate how a failed step went; true when the failure is an outage, which the
+    /// gate paces (no per-resource backoff on top).
+    fn settle(&mut self, e: &ApiError) -> bool {
+        if matches!(e, ApiError::Config(_)) {
+            // nothing was sent (credentials could not be loaded): no verdict on the server;
+            // a probe's turn passes on
+            self.admission = None;
+            return false;
+        }
+        if !e.is_outage() {
+            self.answered();
+            return false;
+        }
+        let began = match self.admission.take() {
+            Some(a) => a.failed(e.retry_after()),
+            // the response had come (a stream cut midway)
+            None => self.client.health().server_failed(e.retry_after()),
+        };
+        if let Some(b) = began {
+            self.log_outage(b, e);
+        }
+        true
+    }
+
+    fn log_outage(&self, b: Began, e: &dyn std::fmt::Display) {
+        log_event!(
+            Level::Warn,
+            "lost the API server; every resource waits while one request at a time probes it",
+            resource = self.label,
+            server = self.client.server(),
+            err = e,
+            outages_in_series = b.in_series,
+            first_probe_in = format!("{:.1}s", b.probe_in.as_secs_f64())
+        );
+    }
+
+    fn log_recovered(&self, r: Recovered) {
+        log_event!(
+            Level::Info,
+            "API server serving again; resuming every resource",
+            resource = self.label,
+            server = self.client.server(),
+            outage = format!("{:.1}s", r.lasted.as_secs_f64()),
+            probes = r.probes
+        );
+    }
+
+    /// One line per failed request during an outage; the wait itself happens at the next
+    /// [`Self::admit`].
+    fn wait_for_server(&self, what: &str, e: &ApiError) {
+        log_event!(
+            Level::Warn,
+            what,
+            resource = self.label,
+            err = e,
+            retry = "when the API server answers"
+        );
     }
 
     /// The API server does not serve this resource (an API too new or switched off on this
@@ -584,7 +744,7 @@ impl<T: KubeObject> Watcher<T> {
         } else {
             Duration::from_secs(360)
         };
-        let resp = match self.client.get(&path, Timeout::Idle(idle)) {
+        let resp = match self.get(&path, Timeout::Idle(idle)) {
             Ok(r) => r,
             Err(e) => {
                 let code = e.code().unwrap_or(0);
@@ -759,10 +919,7 @@ impl<T: KubeObject> Watcher<T> {
                 q.push(("continue", c.clone()));
             }
             let path = self.url_for(&q);
-            let resp = match self
-                .client
-                .get(&path, Timeout::Total(Duration::from_secs(120)))
-            {
+            let resp = match self.get(&path, Timeout::Total(Duration::from_secs(120))) {
                 Ok(r) => r,
                 Err(e) if e.is_gone() && continue_token.is_some() && !restarted => {
                     // the continue token expired mid-list: start over once, from scratch
@@ -824,10 +981,7 @@ impl<T: KubeObject> Watcher<T> {
         q.push(("timeoutSeconds", timeout_secs.to_string()));
         let path = self.url_for(&q);
         let url = format!("{}{}", self.client.server(), path);
-        let resp = match self
-            .client
-            .get(&path, Timeout::Idle(Duration::from_secs(timeout_secs + 60)))
-        {
+        let resp = match self.get(&path, Timeout::Idle(Duration::from_secs(timeout_secs + 60))) {
             Ok(r) => {
                 self.metrics.watch(self.spec.resource.go_type, true);
                 r
@@ -840,9 +994,15 @@ impl<T: KubeObject> Watcher<T> {
         let mut reader = BufReader::with_capacity(64 * 1024, resp.into_body().into_reader());
         let mut line = Vec::with_capacity(8 * 1024);
         let mut events = 0u64;
+        let started = Instant::now();
+        // the server counts from when it got the request, a little after `started`
+        let due = Duration::from_secs(timeout_secs.saturating_sub(2));
         loop {
             if self.state.stopped() {
-                return Ok(WatchEnd::Closed { events });
+                return Ok(WatchEnd::Closed {
+                    events,
+                    early: false,
+                });
             }
             line.clear();
             let n =
@@ -853,7 +1013,10 @@ impl<T: KubeObject> Watcher<T> {
                     }
                 })?;
             if n == 0 {
-                return Ok(WatchEnd::Closed { events });
+                return Ok(WatchEnd::Closed {
+                    events,
+                    early: started.elapsed() < due,
+                });
             }
             let trimmed = trim_ascii(&line);
             if trimmed.is_empty() {
@@ -1125,22 +1288,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_to_cap_with_bounded_jitter() {
-        let mut b = Backoff::new(Duration::from_millis(800), Duration::from_secs(30));
-        let first = b.next_delay();
-        assert!(
-            first >= Duration::from_millis(800) && first <= Duration::from_millis(1200),
-            "{first:?}"
-        );
-        let second = b.next_delay();
-        assert!(second >= Duration::from_millis(1600) && second <= Duration::from_millis(2400));
+    fn backoff_matches_the_reflector_curve() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut b = Backoff::new(ms(800), Duration::from_secs(30));
+        let first = b.next_delay_at(t0);
+        assert!(first >= ms(800) && first < ms(1600), "{first:?}");
+        let second = b.next_delay_at(t0);
+        assert!(second >= ms(1600) && second < ms(3200), "{second:?}");
         for _ in 0..20 {
-            let d = b.next_delay();
-            assert!(d <= Duration::from_secs(45));
+            let d = b.next_delay_at(t0);
+            assert!(d < Duration::from_secs(60), "{d:?}");
         }
-        assert!(b.next_delay() >= Duration::from_secs(30));
+        assert!(b.next_delay_at(t0) >= Duration::from_secs(30));
+        // two minutes without a failure start the curve again
+        let later = b.next_delay_at(t0 + Duration::from_secs(119));
+        assert!(later >= Duration::from_secs(30));
+        let fresh = b.next_delay_at(t0 + Duration::from_secs(119 + 120));
+        assert!(fresh < ms(1600), "{fresh:?}");
+        b.next_delay_at(t0);
         b.reset();
-        assert!(b.next_delay() <= Duration::from_millis(1200));
+        assert!(b.next_delay_at(t0) < ms(1600));
     }
 
     use crate::shard::Shard;

@@ -5,7 +5,7 @@
 //! LISTs with continue tokens that expire on compaction, chunked WATCH streams with
 //! replay from a resourceVersion, `410 Expired` ERROR events, bookmarks, WatchList
 //! (`sendInitialEvents`), bearer-token auth, field/label selectors and injectable
-//! failures (status codes, malformed watch lines, dropped streams).
+//! failures (status codes, malformed watch lines, dropped streams, whole outages).
 //!
 //! The HTTP layer is a small hand-written HTTP/1.1 server on `std::net` rather than
 //! tiny_http: tiny_http keeps the socket for keep-alive and offers no way to cut a
@@ -276,6 +276,13 @@ struct Failures {
     retry_after: Option<u32>,
 }
 
+/// Every request answered with `status` (and `Retry-After`) while it lasts.
+#[derive(Clone, Copy)]
+struct Outage {
+    status: u16,
+    retry_after: Option<u32>,
+}
+
 struct Shared {
     opts: FakeOptions,
     addr: SocketAddr,
@@ -283,6 +290,9 @@ struct Shared {
     changed: Condvar,
     token: Mutex<Option<String>>,
     failures: Mutex<Failures>,
+    outage: Mutex<Option<Outage>>,
+    /// Requests answered by the current (or last) outage.
+    outage_requests: AtomicU64,
     requests: Mutex<Vec<String>>,
     malformed: Mutex<HashMap<String, usize>>,
     conns: Mutex<HashMap<u64, Conn>>,
@@ -328,6 +338,8 @@ impl FakeApiServer {
                 status: 0,
                 retry_after: None,
             }),
+            outage: Mutex::new(None),
+            outage_requests: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
             malformed: Mutex::new(HashMap::new()),
             conns: Mutex::new(HashMap::new()),
@@ -547,6 +559,28 @@ impl FakeApiServer {
             status,
             retry_after,
         };
+    }
+
+    /// From now on every request, whatever its path, gets `status` (with `Retry-After` when
+    /// given) and the open watch streams are cut: an API server going down behind a load
+    /// balancer. Resets [`Self::outage_requests`].
+    pub fn begin_outage(&self, status: u16, retry_after: Option<u32>) {
+        self.shared.outage_requests.store(0, Ordering::SeqCst);
+        *self.shared.outage.lock() = Some(Outage {
+            status,
+            retry_after,
+        });
+        self.drop_watches();
+    }
+
+    /// Serves normally again.
+    pub fn end_outage(&self) {
+        *self.shared.outage.lock() = None;
+    }
+
+    /// Requests the current (or last) outage answered.
+    pub fn outage_requests(&self) -> u64 {
+        self.shared.outage_requests.load(Ordering::SeqCst)
     }
 
     /// Every request seen, as `"GET /path?query"` (query exactly as sent).
@@ -905,6 +939,25 @@ fn status_reason(code: u16) -> &'static str {
     }
 }
 
+/// An injected failure, as kube-apiserver words it.
+fn failure_resp(code: u16, retry_after: Option<u32>) -> Resp {
+    let message = match code {
+        429 => "Too many requests, please try again later.".to_string(),
+        500 => "Internal error occurred: injected failure".to_string(),
+        503 => "the server is currently unable to handle the request".to_string(),
+        _ => format!("injected failure {code}"),
+    };
+    let mut body = status_body(code, status_reason(code), &message);
+    let mut resp_headers = Vec::new();
+    if let Some(ra) = retry_after {
+        body["details"] = json!({ "retryAfterSeconds": ra });
+        resp_headers.push(("Retry-After".to_string(), ra.to_string()));
+    }
+    let mut r = Resp::json(code, &body);
+    r.headers = resp_headers;
+    r
+}
+
 /// A `metav1.Status` failure body.
 pub fn status_body(code: u16, reason: &str, message: &str) -> Value {
     json!({
@@ -1010,6 +1063,10 @@ enum Routed {
 }
 
 fn route(shared: &Shared, req: &Request, id: u64) -> Routed {
+    if let Some(o) = *shared.outage.lock() {
+        shared.outage_requests.fetch_add(1, Ordering::SeqCst);
+        return Routed::Resp(failure_resp(o.status, o.retry_after));
+    }
     let path = req.path.trim_end_matches('/');
     let public = matches!(path, "/livez" | "/readyz" | "/healthz" | "/version");
     // Auth: a missing header is "anonymous" (allowed on the public paths), a wrong token is 401.
@@ -1031,22 +1088,7 @@ fn route(shared: &Shared, req: &Request, id: u64) -> Routed {
         let mut f = shared.failures.lock();
         if f.remaining > 0 {
             f.remaining -= 1;
-            let code = f.status;
-            let message = match code {
-                429 => "Too many requests, please try again later.".to_string(),
-                500 => "Internal error occurred: injected failure".to_string(),
-                503 => "the server is currently unable to handle the request".to_string(),
-                _ => format!("injected failure {code}"),
-            };
-            let mut body = status_body(code, status_reason(code), &message);
-            let mut resp_headers = Vec::new();
-            if let Some(ra) = f.retry_after {
-                body["details"] = json!({ "retryAfterSeconds": ra });
-                resp_headers.push(("Retry-After".to_string(), ra.to_string()));
-            }
-            let mut r = Resp::json(code, &body);
-            r.headers = resp_headers;
-            return Routed::Resp(r);
+            return Routed::Resp(failure_resp(f.status, f.retry_after));
         }
     }
     match path {
