@@ -1,8 +1,9 @@
 //! The demo's simulated cluster (`cluster_gen::generate_all_kinds`, what `bench/demo.sh`
 //! serves) against the real binary: its objects are what kube-apiserver serves (they survive a
-//! round trip through k8s-openapi's types unchanged), every default resource has objects at
-//! the path kubestate watches, kubestate starts without a warning, and every family of every
-//! default resource has samples, but for the documented exceptions.
+//! round trip through k8s-openapi's types unchanged) and reference each other consistently,
+//! every default resource has objects at the path kubestate watches, kubestate starts without
+//! a warning, and every family of every default resource has samples, but for the documented
+//! exceptions.
 
 mod support;
 
@@ -179,6 +180,249 @@ fn generated_objects_are_what_the_api_server_serves() {
         );
         assert!(seen.insert(key.clone()), "duplicate {key:?}");
     }
+}
+
+/// What points at another object names one that exists (and, where the reference carries
+/// it, with that uid): owners, nodes, claims and volumes, service backends, webhook services,
+/// policies of bindings, roles of role bindings; quota usage counts the namespace's pods.
+#[test]
+fn generated_cluster_is_consistent() {
+    let objects = generate_all_kinds(&spec());
+    let meta = |o: &Value, f: &str| o["metadata"][f].as_str().unwrap_or("").to_string();
+    // (resource, namespace, name) -> uid
+    let mut index = std::collections::BTreeMap::new();
+    for (r, o) in &objects {
+        index.insert(
+            (r.clone(), meta(o, "namespace"), meta(o, "name")),
+            meta(o, "uid"),
+        );
+    }
+    let exists =
+        |r: &str, ns: &str, name: &str| index.contains_key(&(r.into(), ns.into(), name.into()));
+    let uid_of =
+        |r: &str, ns: &str, name: &str| index.get(&(r.into(), ns.into(), name.into())).cloned();
+    let plural_of = |kind: &str| {
+        kubestate::kube::resources::ALL
+            .iter()
+            .find(|a| a.kind == kind)
+            .map(|a| (a.plural, a.namespaced))
+            .unwrap_or_else(|| panic!("unknown owner kind {kind}"))
+    };
+    let str_of = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut problems = Vec::new();
+    let mut check = |ok: bool, what: String| {
+        if !ok {
+            problems.push(what);
+        }
+    };
+    for (r, o) in &objects {
+        let ns = meta(o, "namespace");
+        let me = format!("{r} {ns}/{}", meta(o, "name"));
+        if !ns.is_empty() {
+            check(exists("namespaces", "", &ns), format!("{me}: no namespace"));
+        }
+        for owner in o["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let (plural, namespaced) = plural_of(owner["kind"].as_str().unwrap_or(""));
+            let ons = if namespaced { ns.as_str() } else { "" };
+            let name = str_of(&owner["name"]);
+            check(
+                uid_of(plural, ons, &name).as_deref() == owner["uid"].as_str(),
+                format!("{me}: owner {plural} {name} missing or another uid"),
+            );
+        }
+        match r.as_str() {
+            "pods" => {
+                let spec = &o["spec"];
+                if let Some(n) = spec["nodeName"].as_str() {
+                    check(exists("nodes", "", n), format!("{me}: on unknown node {n}"));
+                }
+                for v in spec["volumes"].as_array().into_iter().flatten() {
+                    if let Some(c) = v["persistentVolumeClaim"]["claimName"].as_str() {
+                        check(
+                            exists("persistentvolumeclaims", &ns, c),
+                            format!("{me}: no claim {c}"),
+                        );
+                    }
+                }
+                let sa = str_of(&spec["serviceAccountName"]);
+                let terminating_ns = objects.iter().any(|(r, n)| {
+                    r == "namespaces"
+                        && meta(n, "name") == ns
+                        && n["status"]["phase"] == "Terminating"
+                });
+                check(
+                    terminating_ns || exists("serviceaccounts", &ns, &sa),
+                    format!("{me}: no service account {sa}"),
+                );
+            }
+            "persistentvolumeclaims" => {
+                if let Some(pv) = o["spec"]["volumeName"].as_str() {
+                    let bound = objects.iter().any(|(r, v)| {
+                        r == "persistentvolumes"
+                            && meta(v, "name") == pv
+                            && v["spec"]["claimRef"]["uid"].as_str() == Some(&meta(o, "uid"))
+                    });
+                    check(bound, format!("{me}: volume {pv} not bound back to it"));
+                }
+                let sc = str_of(&o["spec"]["storageClassName"]);
+                check(
+                    exists("storageclasses", "", &sc),
+                    format!("{me}: no storage class {sc}"),
+                );
+            }
+            "persistentvolumes" if o["status"]["phase"] == "Bound" => {
+                let c = &o["spec"]["claimRef"];
+                check(
+                    uid_of(
+                        "persistentvolumeclaims",
+                        &str_of(&c["namespace"]),
+                        &str_of(&c["name"]),
+                    )
+                    .as_deref()
+                        == c["uid"].as_str(),
+                    format!("{me}: bound to a missing claim"),
+                );
+            }
+            "volumeattachments" => {
+                let pv = str_of(&o["spec"]["source"]["persistentVolumeName"]);
+                check(
+                    exists("persistentvolumes", "", &pv),
+                    format!("{me}: no volume {pv}"),
+                );
+                let n = str_of(&o["spec"]["nodeName"]);
+                check(exists("nodes", "", &n), format!("{me}: no node {n}"));
+            }
+            "endpointslices" => {
+                let svc = str_of(&o["metadata"]["labels"]["kubernetes.io/service-name"]);
+                check(
+                    exists("services", &ns, &svc),
+                    format!("{me}: no service {svc}"),
+                );
+                for ep in o["endpoints"].as_array().into_iter().flatten() {
+                    let t = &ep["targetRef"];
+                    if t.is_object() {
+                        let name = str_of(&t["name"]);
+                        check(
+                            uid_of("pods", &ns, &name).as_deref() == t["uid"].as_str(),
+                            format!("{me}: endpoint for missing pod {name}"),
+                        );
+                    }
+                }
+            }
+            "horizontalpodautoscalers" => {
+                let t = str_of(&o["spec"]["scaleTargetRef"]["name"]);
+                check(
+                    exists("deployments", &ns, &t),
+                    format!("{me}: no target {t}"),
+                );
+            }
+            "ingresses" => {
+                let class = str_of(&o["spec"]["ingressClassName"]);
+                check(
+                    exists("ingressclasses", "", &class),
+                    format!("{me}: no class {class}"),
+                );
+                for rule in o["spec"]["rules"].as_array().into_iter().flatten() {
+                    for path in rule["http"]["paths"].as_array().into_iter().flatten() {
+                        let svc = str_of(&path["backend"]["service"]["name"]);
+                        check(
+                            exists("services", &ns, &svc),
+                            format!("{me}: no backend {svc}"),
+                        );
+                    }
+                }
+                for tls in o["spec"]["tls"].as_array().into_iter().flatten() {
+                    let sec = str_of(&tls["secretName"]);
+                    check(
+                        exists("secrets", &ns, &sec),
+                        format!("{me}: no TLS secret {sec}"),
+                    );
+                }
+            }
+            "mutatingwebhookconfigurations" | "validatingwebhookconfigurations" => {
+                for wh in o["webhooks"].as_array().into_iter().flatten() {
+                    let s = &wh["clientConfig"]["service"];
+                    let (sns, name) = (str_of(&s["namespace"]), str_of(&s["name"]));
+                    check(
+                        exists("services", &sns, &name),
+                        format!("{me}: no service {sns}/{name}"),
+                    );
+                }
+            }
+            "validatingadmissionpolicybindings" | "mutatingadmissionpolicybindings" => {
+                let policy = str_of(&o["spec"]["policyName"]);
+                let plural = r.trim_end_matches("bindings").to_string() + "ies";
+                let plural = plural.replace("policyies", "policies");
+                check(
+                    exists(&plural, "", &policy),
+                    format!("{me}: no policy {policy}"),
+                );
+            }
+            "rolebindings" | "clusterrolebindings" => {
+                let rr = &o["roleRef"];
+                let name = str_of(&rr["name"]);
+                let ok = if rr["kind"] == "Role" {
+                    exists("roles", &ns, &name)
+                } else {
+                    exists("clusterroles", "", &name)
+                };
+                check(ok, format!("{me}: no role {name}"));
+            }
+            "cronjobs" => {
+                for a in o["status"]["active"].as_array().into_iter().flatten() {
+                    let name = str_of(&a["name"]);
+                    check(
+                        uid_of("jobs", &ns, &name).as_deref() == a["uid"].as_str(),
+                        format!("{me}: active job {name} missing"),
+                    );
+                }
+            }
+            "statefulsets" => {
+                let svc = str_of(&o["spec"]["serviceName"]);
+                let terminating = o["metadata"].get("deletionTimestamp").is_some();
+                check(
+                    terminating || exists("services", &ns, &svc),
+                    format!("{me}: no service {svc}"),
+                );
+            }
+            "leases" if ns == "kube-node-lease" => {
+                check(
+                    exists("nodes", "", &meta(o, "name")),
+                    format!("{me}: lease of no node"),
+                );
+            }
+            "resourcequotas" => {
+                let pods = objects
+                    .iter()
+                    .filter(|(r, p)| {
+                        r == "pods"
+                            && meta(p, "namespace") == ns
+                            && !matches!(
+                                p["status"]["phase"].as_str(),
+                                Some("Succeeded" | "Failed")
+                            )
+                    })
+                    .count();
+                check(
+                    o["status"]["used"]["pods"] == json!(pods.to_string()),
+                    format!(
+                        "{me}: used pods {} but {pods} pods run",
+                        o["status"]["used"]["pods"]
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "inconsistent:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]

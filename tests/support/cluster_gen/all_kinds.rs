@@ -13,8 +13,9 @@
 //! - per team namespace: quota (usage summed from the generated pods), limit range, network
 //!   policies, RBAC, service accounts, an ingress, HPAs and PDBs on the base deployments;
 //! - a namespace being deleted (`legacy-billing`): what a real one shows while finalizers
-//!   hold objects back, plus a Karpenter node being drained and a released volume being
-//!   deleted, so the `*_deletion_timestamp` families have samples;
+//!   hold objects back, plus a Karpenter node being drained, a released volume being deleted
+//!   and a retired DaemonSet whose last pods are stopping, so the `*_deletion_timestamp`
+//!   families have samples;
 //! - admission: v1 validating and mutating admission policies with bindings;
 //! - Endpoints for every service, derived from its EndpointSlice.
 //!
@@ -310,7 +311,9 @@ fn cpu_quantity(milli: u64) -> String {
 
 fn mem_quantity(milli: u64) -> String {
     let bytes = milli / 1000;
-    if bytes % (1 << 30) == 0 {
+    if bytes == 0 {
+        "0".to_string()
+    } else if bytes % (1 << 30) == 0 {
         format!("{}Gi", bytes >> 30)
     } else if bytes % (1 << 20) == 0 {
         format!("{}Mi", bytes >> 20)
@@ -353,7 +356,7 @@ pub(super) fn generate(spec: &ClusterSpec, base: &[(String, Value)]) -> Vec<(Str
             .collect();
         json!({
             "metadata": {"name": "kubernetes", "namespace": "default", "uid": r.uid(), "creationTimestamp": ts(90 * 86_400),
-                "labels": {"kubernetes.io/service-name": "kubernetes", "endpointslice.kubernetes.io/managed-by": "endpointslicemirroring-controller.k8s.io"}},
+                "labels": {"kubernetes.io/service-name": "kubernetes"}},
             "addressType": "IPv4", "endpoints": eps,
             "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
         })
@@ -649,8 +652,10 @@ fn cluster_services(spec: &ClusterSpec, out: &mut Out) {
     );
 }
 
+/// kube-proxy and node-exporter on every node, the Karpenter node being drained included
+/// (DaemonSet pods tolerate every taint and are not drained).
 fn daemonsets(spec: &ClusterSpec, out: &mut Out) {
-    let nodes = spec.nodes;
+    let nodes = spec.nodes + 1;
     let cp = control_planes(spec);
     let not_ready = |i: usize| i >= cp && i % 25 == 24;
     let unready = (0..nodes).filter(|&i| not_ready(i)).count();
@@ -970,6 +975,16 @@ fn storage(spec: &ClusterSpec, app_nss: &[String], out: &mut Out) {
             pvc["status"]["conditions"] = json!([{"type": "FileSystemResizePending", "status": "True",
                 "lastProbeTime": null, "lastTransitionTime": ts(5400),
                 "message": "Waiting for user to (re-)start a pod to finish file system resize of volume on node."}]);
+            // The CSI controller already grew the volume; the node has yet to grow the filesystem.
+            let pv_name = pvc["spec"]["volumeName"].clone();
+            if let Some((_, pv)) = out
+                .objs
+                .iter_mut()
+                .rev()
+                .find(|(r, v)| r == "persistentvolumes" && v["metadata"]["name"] == pv_name)
+            {
+                pv["spec"]["capacity"]["storage"] = json!("50Gi");
+            }
         }
         out.push("persistentvolumeclaims", pvc);
         pods.push(p);
