@@ -1,8 +1,10 @@
 //! Deterministic, realistic cluster contents for the fake API server.
 //!
 //! `generate` yields namespaces, nodes, configmaps, secrets, deployments, their
-//! replicasets and pods, services and endpointslices; `churn` yields an endless,
-//! deterministic sequence of pod mutations to replay against a running fake.
+//! replicasets and pods, services and endpointslices (the benchmarks' workload);
+//! `generate_all_kinds` adds every other kind kubestate watches (the demo's cluster, see
+//! `cluster_gen/all_kinds.rs`); `churn` yields an endless, deterministic sequence of pod
+//! mutations to replay against a running fake.
 
 use super::fake_apiserver::{base64_encode, next_rand, rfc3339_secs, uuid_v4};
 use serde_json::{json, Value};
