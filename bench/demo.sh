@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 cargo build --release --bin kubestate --example simcluster
 dir=$(mktemp -d)
 target/release/examples/simcluster --pods "${PODS:-2000}" --nodes "${NODES:-50}" \
-  --churn-per-sec "${CHURN:-5}" --kubeconfig-out "$dir/kubeconfig" &
+  --churn-per-sec "${CHURN:-5}" --all-kinds --kubeconfig-out "$dir/kubeconfig" &
 sim=$!
 trap 'kill $sim 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do [ -s "$dir/kubeconfig" ] && break; sleep 0.1; done

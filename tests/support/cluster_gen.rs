@@ -1,11 +1,15 @@
 //! Deterministic, realistic cluster contents for the fake API server.
 //!
 //! `generate` yields namespaces, nodes, configmaps, secrets, deployments, their
-//! replicasets and pods, services and endpointslices; `churn` yields an endless,
-//! deterministic sequence of pod mutations to replay against a running fake.
+//! replicasets and pods, services and endpointslices (the benchmarks' workload);
+//! `generate_all_kinds` adds every other kind kubestate watches (the demo's cluster, see
+//! `cluster_gen/all_kinds.rs`); `churn` yields an endless, deterministic sequence of pod
+//! mutations to replay against a running fake.
 
 use super::fake_apiserver::{base64_encode, next_rand, rfc3339_secs, uuid_v4};
 use serde_json::{json, Value};
+
+mod all_kinds;
 
 #[derive(Clone, Debug)]
 pub struct ClusterSpec {
@@ -327,6 +331,16 @@ pub fn generate(spec: &ClusterSpec) -> Vec<(String, Value)> {
     out
 }
 
+/// [`generate`] plus every other kind kubestate watches by default (and the opt-in ones), all
+/// consistent with the base cluster: the demo's cluster. [`generate`] alone stays the
+/// benchmarks' workload, so their figures stay comparable with earlier runs.
+pub fn generate_all_kinds(spec: &ClusterSpec) -> Vec<(String, Value)> {
+    let mut out = generate(spec);
+    let extra = all_kinds::generate(spec, &out);
+    out.extend(extra);
+    out
+}
+
 fn node(spec: &ClusterSpec, i: usize) -> Value {
     let mut r = Rng::new(spec.seed, "node", i as u64);
     let name = node_name(i);
@@ -533,7 +547,17 @@ fn pod_ip(i: usize) -> String {
 
 /// The generated pod with global index `i` (`variant` > 0 varies restart counts, for churn).
 fn pod_for(spec: &ClusterSpec, w: &Workload, i: usize, variant: u64) -> Value {
-    let state = pod_state(spec, i);
+    pod_in_state(spec, w, i, variant, pod_state(spec, i))
+}
+
+/// [`pod_for`] with the state chosen by the caller (the extra kinds place pods deliberately).
+fn pod_in_state(
+    spec: &ClusterSpec,
+    w: &Workload,
+    i: usize,
+    variant: u64,
+    state: PodState,
+) -> Value {
     let mut r = Rng::new(spec.seed, "pod", i as u64);
     let name = format!("{}-{}-{}", w.name, w.hash, r.chars(5));
     let node_i = schedulable_node(spec, &mut r);

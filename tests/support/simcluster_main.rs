@@ -2,7 +2,11 @@
 //! demos and benchmarks of kubestate.
 //!
 //! `cargo run --example simcluster -- --pods 2000 --nodes 50 [--namespaces 8] [--seed 1]
-//!  [--port 0] [--kubeconfig-out PATH] [--churn-per-sec N] [--token T]`
+//!  [--port 0] [--kubeconfig-out PATH] [--churn-per-sec N] [--token T] [--all-kinds]`
+//!
+//! `--all-kinds` adds every other kind kubestate watches (the demo's cluster, see
+//! `cluster_gen::generate_all_kinds`); without it the cluster holds the nine kinds the
+//! benchmarks compare.
 //!
 //! Runs until killed.
 
@@ -21,13 +25,14 @@ struct Args {
     kubeconfig: PathBuf,
     churn_per_sec: f64,
     token: Option<String>,
+    all_kinds: bool,
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!("simcluster: {msg}");
     eprintln!(
         "usage: simcluster [--pods N] [--nodes N] [--namespaces N] [--seed N] [--port P] \
-         [--kubeconfig-out PATH] [--churn-per-sec N] [--token T]"
+         [--kubeconfig-out PATH] [--churn-per-sec N] [--token T] [--all-kinds]"
     );
     std::process::exit(2);
 }
@@ -44,11 +49,16 @@ fn parse_args() -> Args {
         kubeconfig: PathBuf::from("./simcluster.kubeconfig"),
         churn_per_sec: 0.0,
         token: None,
+        all_kinds: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             usage("help requested");
+        }
+        if flag == "--all-kinds" {
+            a.all_kinds = true;
+            continue;
         }
         let Some(value) = it.next() else {
             usage(&format!("{flag} needs a value"));
@@ -96,7 +106,11 @@ fn main() {
         ..FakeOptions::default()
     });
     let started = Instant::now();
-    let objects = cluster_gen::generate(&args.spec);
+    let objects = if args.all_kinds {
+        cluster_gen::generate_all_kinds(&args.spec)
+    } else {
+        cluster_gen::generate(&args.spec)
+    };
     let count = objects.len();
     for (r, o) in objects {
         srv.create(&r, o);
