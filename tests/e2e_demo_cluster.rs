@@ -32,11 +32,7 @@ fn spec() -> ClusterSpec {
 }
 
 fn default_resources() -> Vec<&'static str> {
-    kubestate::cli::KSM_RESOURCES
-        .iter()
-        .copied()
-        .filter(|r| !kubestate::cli::OPT_IN_RESOURCES.contains(r))
-        .collect()
+    kubestate::metrics::builtin::defaults()
 }
 
 /// Drops nulls (Go's `omitempty` and k8s-openapi's `Option::None` both leave them out).
@@ -164,7 +160,7 @@ fn generated_objects_are_what_the_api_server_serves() {
         }
     }
     // Every kind kubestate knows, opt-in ones included, has objects.
-    for r in kubestate::cli::KSM_RESOURCES {
+    for r in kubestate::metrics::builtin::names() {
         assert!(kinds.contains(r), "no generated {r}");
     }
     // Names are unique per kind and namespace, as the API server enforces.
@@ -202,8 +198,9 @@ fn generated_cluster_is_consistent() {
     let uid_of =
         |r: &str, ns: &str, name: &str| index.get(&(r.into(), ns.into(), name.into())).cloned();
     let plural_of = |kind: &str| {
-        kubestate::kube::resources::ALL
+        kubestate::metrics::BUILTIN
             .iter()
+            .map(|b| b.api)
             .find(|a| a.kind == kind)
             .map(|a| (a.plural, a.namespaced))
             .unwrap_or_else(|| panic!("unknown owner kind {kind}"))
@@ -437,7 +434,7 @@ fn every_default_resource_syncs_without_warnings_and_every_family_has_samples() 
         .build()
         .new_agent();
     for r in default_resources() {
-        let api = kubestate::kube::resources::by_plural(r).expect("known resource");
+        let api = kubestate::metrics::builtin::by_name(r).expect("known resource").api;
         let url = format!("{}{}", fake.url(), api.collection_path(None));
         let mut resp = agent.get(&url).call().expect("GET collection");
         assert_eq!(resp.status().as_u16(), 200, "{url}");

@@ -114,7 +114,7 @@ impl ApiError {
             ApiError::Transport { .. } => true,
             ApiError::Stream { source, .. } => source.kind() != std::io::ErrorKind::InvalidData,
             ApiError::Status { status, .. } => matches!(status.code, 429 | 500 | 502 | 503 | 504),
-            ApiError::Decode { .. } | ApiError::Config(_) => false,
+            ApiError::Decode { .. } | ApiError::Credentials(_) => false,
         }
     }
 

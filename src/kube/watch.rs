@@ -600,7 +600,7 @@ impl<T: KubeObject> Watcher<T> {
     /// Tells the gate how a failed step went; true when the failure is an outage, which the
     /// gate paces (no per-resource backoff on top).
     fn settle(&mut self, e: &ApiError) -> bool {
-        if matches!(e, ApiError::Config(_)) {
+        if matches!(e, ApiError::Credentials(_)) {
             // nothing was sent (credentials could not be loaded): no verdict on the server;
             // a probe's turn passes on
             self.admission = None;
