@@ -661,6 +661,12 @@ pub fn run(
     };
     let never = crossbeam_channel::never();
     let shard_rx = shard_changes.as_ref().unwrap_or(&never);
+    // the `filename` of the kubeconfig's reload self-metric, as $KUBECONFIG would list it
+    let kubeconfig_files = ClusterConfig::files(&cluster_opts)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
     loop {
         let msg = crossbeam_channel::select! {
             recv(control) -> m => m,
@@ -717,6 +723,8 @@ pub fn run(
                             "kubeconfig changed, reconnecting and rebuilding the stores",
                             server = next.server()
                         );
+                        let t = &rebuilder.base.telemetry.crs;
+                        t.reload_of("kubeconfig", &kubeconfig_files, true);
                         rebuilder.base.client.replace(next);
                         if let Some(crs) = &crs {
                             crs.restart();
@@ -724,11 +732,16 @@ pub fn run(
                         let running = rebuilder.current.lock().opts.clone();
                         rebuilder.reload(running);
                     }
-                    Err(e) => log_event!(
-                        Level::Error,
-                        "kubeconfig changed but cannot be used, keeping the running connection",
-                        err = e
-                    ),
+                    Err(e) => {
+                        log_event!(
+                            Level::Error,
+                            "kubeconfig changed but cannot be used, keeping the running connection",
+                            file = kubeconfig_files,
+                            err = e
+                        );
+                        let t = &rebuilder.base.telemetry.crs;
+                        t.reload_of("kubeconfig", &kubeconfig_files, false);
+                    }
                 }
             }
             Err(_) => loop {
