@@ -54,6 +54,10 @@ impl CustomWriters {
     }
 }
 
+/// (type, filename) of a configuration file, for its reload self-metrics; the value is (last
+/// attempt succeeded, time of the last success).
+type ReloadKey = (&'static str, String);
+
 /// Self-metrics of the CRS machinery (kube-state-metrics' `custom_resource_state_*`, its
 /// config reload gauges, and kubestate's per-family conversion error counter).
 #[derive(Default)]
@@ -64,8 +68,7 @@ pub struct CrsTelemetry {
     cache: AtomicI64,
     errors: Mutex<BTreeMap<(String, String), u64>>,
     /// filename → (last reload ok, unix seconds of the last success)
-    /// (type, filename) → (last attempt succeeded, time of the last success)
-    reloads: Mutex<BTreeMap<(&'static str, String), (bool, f64)>>,
+    reloads: Mutex<BTreeMap<ReloadKey, (bool, f64)>>,
 }
 
 impl CrsTelemetry {
