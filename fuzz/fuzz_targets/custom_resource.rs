@@ -38,7 +38,11 @@ fuzz_target!(|data: &[u8]| {
             buf.clear();
             let _errors = render_family(f, &root, &mut buf);
             // label values come from JSON strings: whatever the object, the lines are UTF-8
-            assert!(std::str::from_utf8(&buf).is_ok(), "{:?}", String::from_utf8_lossy(&buf));
+            assert!(
+                std::str::from_utf8(&buf).is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(&buf)
+            );
         }
     }
 });

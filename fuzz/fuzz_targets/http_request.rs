@@ -24,7 +24,10 @@ fn routes() -> &'static (MainRoutes, Guard) {
     R.get_or_init(|| {
         let renderer = pod_renderer();
         let store = Arc::new(Store::new());
-        store.upsert("u-1", renderer.render(&serde_json::from_str(POD).expect("pod")));
+        store.upsert(
+            "u-1",
+            renderer.render(&serde_json::from_str(POD).expect("pod")),
+        );
         let writer = ResourceWriter::new("pods", renderer.headers(), vec![store]);
         let routes = MainRoutes {
             writers: WriterSet::new(vec![writer]),
@@ -86,7 +89,9 @@ fuzz_target!(|data: &[u8]| {
         let bytes = body(resp);
         if gzipped {
             let mut plain_req = req.clone();
-            plain_req.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("accept-encoding"));
+            plain_req
+                .headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("accept-encoding"));
             let plain = answer(&plain_req);
             assert_eq!(plain.status, status);
             let plain = body(plain);

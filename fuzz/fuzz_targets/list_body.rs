@@ -55,7 +55,10 @@ fuzz_target!(|data: &[u8]| {
         if let (Some(id), Ok(obj)) = (probe_object(raw), serde_json::from_slice::<Object>(raw)) {
             let meta = obj.metadata.expect("probe saw metadata");
             assert_eq!(meta.uid, Some(Value::from(id.uid)));
-            assert_eq!(meta.resource_version, Some(Value::from(id.resource_version)));
+            assert_eq!(
+                meta.resource_version,
+                Some(Value::from(id.resource_version))
+            );
         }
         split_items.push(v);
         Ok(())
@@ -69,7 +72,10 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // a shard keeps the owned items, decoded the same as without sharding
-    let shard = Shard { ordinal: 1, total: 2 };
+    let shard = Shard {
+        ordinal: 1,
+        total: 2,
+    };
     let mut plain: Vec<PodObject> = Vec::new();
     let all = decode_list(reader(), |p: PodObject| plain.push(p));
     let mut owned: Vec<PodObject> = Vec::new();
@@ -82,4 +88,3 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(expected, owned.iter().collect::<Vec<_>>());
     }
 });
-

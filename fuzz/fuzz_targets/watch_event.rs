@@ -40,8 +40,15 @@ fuzz_target!(|line: &[u8]| {
     if let Ok(ev) = serde_json::from_slice::<Event>(line) {
         match probed {
             EventProbe::Object(id) => {
-                assert!(is_object_event(&ev.kind), "probe: object event, serde: {:?}", ev.kind);
-                let meta = ev.object.and_then(|o| o.metadata).expect("probe saw metadata");
+                assert!(
+                    is_object_event(&ev.kind),
+                    "probe: object event, serde: {:?}",
+                    ev.kind
+                );
+                let meta = ev
+                    .object
+                    .and_then(|o| o.metadata)
+                    .expect("probe saw metadata");
                 assert_eq!(meta.uid, Some(serde_json::Value::from(id.uid)));
                 assert_eq!(
                     meta.resource_version,
@@ -49,14 +56,27 @@ fuzz_target!(|line: &[u8]| {
                 );
             }
             EventProbe::NotObject => {
-                assert!(!is_object_event(&ev.kind), "probe: not an object, serde: {:?}", ev.kind)
+                assert!(
+                    !is_object_event(&ev.kind),
+                    "probe: not an object, serde: {:?}",
+                    ev.kind
+                )
             }
             EventProbe::Unknown => {}
         }
     }
 
     let plain = decode_event_line::<PodObject>(None, line);
-    for shard in [Shard { ordinal: 0, total: 2 }, Shard { ordinal: 1, total: 3 }] {
+    for shard in [
+        Shard {
+            ordinal: 0,
+            total: 2,
+        },
+        Shard {
+            ordinal: 1,
+            total: 3,
+        },
+    ] {
         let sharded = decode_event_line::<PodObject>(Some(shard), line);
         let (Ok(plain), Ok(sharded)) = (&plain, sharded) else {
             continue;
