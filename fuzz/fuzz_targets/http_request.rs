@@ -6,7 +6,9 @@
 
 use flate2::read::MultiGzDecoder;
 use kubestate::server::auth::Guard;
-use kubestate::server::http::{header_end, parse_head, Body, Method, Request, Response};
+use kubestate::server::http::{
+    header_end, parse_head, Body, HeaderScan, Method, Request, Response,
+};
 use kubestate::server::routes::MainRoutes;
 use kubestate::server::telemetry::Telemetry;
 use kubestate::store::{ResourceWriter, Store, WriterSet};
@@ -57,7 +59,28 @@ fn answer(req: &Request) -> Response {
     guard.handle(req, |r| routes.handle(r))
 }
 
+/// The incremental scan, fed `buf` in pieces of `step` bytes, finds what one pass finds.
+fn scan_in_pieces(buf: &[u8], step: usize) {
+    let mut scan = HeaderScan::default();
+    let mut end = 0;
+    loop {
+        end = (end + step).min(buf.len());
+        if let Some(found) = scan.find(&buf[..end]) {
+            assert_eq!(Some(found), header_end(&buf[..end]));
+            assert_eq!(Some(found), header_end(buf));
+            return;
+        }
+        if end == buf.len() {
+            assert_eq!(header_end(buf), None);
+            return;
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    for step in [1, 7, 64] {
+        scan_in_pieces(data, step);
+    }
     let mut buf = data;
     // pipelined requests, as the worker answers them
     for _ in 0..4 {
