@@ -45,6 +45,15 @@ impl WatchMetrics for Telemetry {
     fn initial_sync(&self, watch: &str, mode: &'static str, seconds: f64, objects: usize) {
         Telemetry::initial_sync(self, watch, mode, seconds, objects)
     }
+    fn track_decoding(&self, resource: &'static str) {
+        Telemetry::track_decoding(self, resource)
+    }
+    fn watch_decode_error(&self, resource: &'static str) {
+        Telemetry::watch_decode_error(self, resource)
+    }
+    fn object_skipped(&self, resource: &'static str) {
+        Telemetry::object_skipped(self, resource)
+    }
 }
 
 /// The rebuilder's target in production: generations started from the options, installed
@@ -194,6 +203,12 @@ pub fn run(
     );
     let never = crossbeam_channel::never();
     let shard_rx = shard_changes.as_ref().unwrap_or(&never);
+    // the `filename` of the kubeconfig's reload self-metric, as $KUBECONFIG would list it
+    let kubeconfig_files = ClusterConfig::files(&cluster_opts)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
     loop {
         let msg = crossbeam_channel::select! {
             recv(control) -> m => m,
@@ -257,6 +272,9 @@ pub fn run(
                             "kubeconfig changed, reconnecting and rebuilding the stores",
                             server = next.server()
                         );
+                        base.telemetry
+                            .crs
+                            .reload_of("kubeconfig", &kubeconfig_files, true);
                         base.client.replace(next);
                         if let Some(crs) = &crs {
                             crs.restart();
@@ -265,11 +283,17 @@ pub fn run(
                             log_event!(Level::Error, "cannot start rebuild thread", err = e);
                         }
                     }
-                    Err(e) => log_event!(
-                        Level::Error,
-                        "kubeconfig changed but cannot be used, keeping the running connection",
-                        err = e
-                    ),
+                    Err(e) => {
+                        log_event!(
+                            Level::Error,
+                            "kubeconfig changed but cannot be used, keeping the running connection",
+                            file = kubeconfig_files,
+                            err = e
+                        );
+                        base.telemetry
+                            .crs
+                            .reload_of("kubeconfig", &kubeconfig_files, false);
+                    }
                 }
             }
             Err(_) => loop {

@@ -497,7 +497,9 @@ struct RawStatus {
 }
 
 /// Checks the document the way client-go does; the message never quotes the token.
-fn parse_credential(stdout: &[u8], expected_version: &str) -> Result<Credential, String> {
+/// Public (hidden) only so the fuzz target can reach it.
+#[doc(hidden)]
+pub fn parse_credential(stdout: &[u8], expected_version: &str) -> Result<Credential, String> {
     let raw: RawCredential =
         serde_json::from_slice(stdout).map_err(|e| format!("not ExecCredential JSON: {e}"))?;
     let version = raw.api_version.unwrap_or_default();

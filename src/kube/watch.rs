@@ -18,7 +18,7 @@ use crate::log_event;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -46,6 +46,12 @@ pub trait WatchMetrics: Send + Sync {
     fn watch(&self, resource: &'static str, ok: bool);
     /// How the last initial sync (or relist) of the watch labelled `watch` went.
     fn initial_sync(&self, watch: &str, mode: &'static str, seconds: f64, objects: usize);
+    /// Starts the bad-input counters of `resource` (its plural) at 0.
+    fn track_decoding(&self, resource: &'static str);
+    /// A watch line of `resource` was not a watch event.
+    fn watch_decode_error(&self, resource: &'static str);
+    /// An object of `resource` did not decode into its type and was left out.
+    fn object_skipped(&self, resource: &'static str);
 }
 
 /// How the initial state (and every relist) is obtained.
@@ -341,6 +347,81 @@ struct BookmarkMeta {
     annotations: Option<BTreeMap<String, String>>,
 }
 
+/// Who an object that did not decode is, as far as its metadata reads (empty otherwise).
+#[derive(Deserialize, Default)]
+struct Named {
+    #[serde(default)]
+    metadata: NamedMeta,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct NamedMeta {
+    namespace: Option<String>,
+    name: Option<String>,
+    uid: Option<String>,
+    resource_version: Option<String>,
+}
+
+/// Just the metadata of an object, to delete one whose body does not decode.
+#[derive(Deserialize)]
+struct MetadataOnly<'a> {
+    #[serde(borrow)]
+    metadata: &'a RawValue,
+}
+
+/// Remembers the objects that did not decode, by uid and resourceVersion, so each version
+/// is logged and counted once however often a relist or a resumed watch delivers it again.
+#[derive(Default)]
+struct Undecodable {
+    seen: HashMap<String, String>,
+}
+
+impl Undecodable {
+    /// An object is left out when `e` is about its content (valid JSON, a field of the wrong
+    /// type or value): one bad object must not stop the rest of its resource. Returns its
+    /// resourceVersion (if readable) then; `None` when the bytes are not JSON at all, which
+    /// the caller treats as a broken stream.
+    fn skip(
+        &mut self,
+        telemetry: &dyn WatchMetrics,
+        resource: &'static str,
+        label: &str,
+        raw: &[u8],
+        e: &serde_json::Error,
+    ) -> Option<Option<String>> {
+        if e.classify() != serde_json::error::Category::Data {
+            return None;
+        }
+        let m = serde_json::from_slice::<Named>(raw)
+            .unwrap_or_default()
+            .metadata;
+        let first = match (m.uid.as_deref(), m.resource_version.as_deref()) {
+            (Some(uid), Some(rv)) if !uid.is_empty() => {
+                if self.seen.len() >= 10_000 {
+                    self.seen.clear(); // bounded; at worst a version is logged again
+                }
+                self.seen.insert(uid.to_string(), rv.to_string()).as_deref() != Some(rv)
+            }
+            _ => true,
+        };
+        if first {
+            telemetry.object_skipped(resource);
+            log_event!(
+                Level::Warn,
+                "object does not decode, leaving it out",
+                resource = label,
+                namespace = m.namespace.as_deref().unwrap_or(""),
+                name = m.name.as_deref().unwrap_or(""),
+                uid = m.uid.as_deref().unwrap_or(""),
+                rv = m.resource_version.as_deref().unwrap_or(""),
+                err = e
+            );
+        }
+        Some(m.resource_version)
+    }
+}
+
 /// Why an initial sync did not complete.
 #[derive(Debug)]
 enum SyncError {
@@ -374,6 +455,7 @@ pub struct Watcher<T: KubeObject> {
     backoff: Backoff,
     /// Leave from the health gate for the next request.
     admission: Option<Admission>,
+    undecodable: Undecodable,
 }
 
 impl<T: KubeObject> Watcher<T> {
@@ -385,6 +467,7 @@ impl<T: KubeObject> Watcher<T> {
         metrics: Arc<dyn WatchMetrics>,
     ) -> Self {
         let label = spec.label();
+        metrics.track_decoding(spec.resource.plural);
         Watcher {
             client,
             spec,
@@ -395,6 +478,7 @@ impl<T: KubeObject> Watcher<T> {
             rv: None,
             backoff: Backoff::new(Duration::from_millis(800), Duration::from_secs(30)),
             admission: None,
+            undecodable: Undecodable::default(),
         }
     }
 
@@ -825,9 +909,14 @@ impl<T: KubeObject> Watcher<T> {
             if trimmed.is_empty() {
                 continue;
             }
-            let (kind, object) = match decode_event_line::<T>(self.spec.shard, trimmed)
-                .map_err(|(what, e)| decode_err(what, e))?
-            {
+            let decoded = match decode_event_line::<T>(self.spec.shard, trimmed) {
+                Ok(ev) => ev,
+                Err((what, e)) => match self.skip_event_object(trimmed, what, &e) {
+                    Some(_) => continue,
+                    None => return Err(decode_err(what, e)),
+                },
+            };
+            let (kind, object) = match decoded {
                 EventLine::Skipped { .. } => continue,
                 EventLine::Object {
                     deleted: false,
@@ -937,25 +1026,28 @@ impl<T: KubeObject> Watcher<T> {
             let url = format!("{}{}", self.client.server(), path);
             let consumers = &mut self.consumers;
             let body = resp.into_body().into_reader();
-            let decoded = match self.spec.shard {
-                // Cutting each item out first and decoding it from memory costs about half
-                // of decoding it straight from the socket reader (probe-bench).
-                None => split_list(body, |raw| {
-                    let obj: T = serde_json::from_slice(raw)?;
-                    count += 1;
-                    for c in consumers.iter_mut() {
-                        c.relist_item(&obj);
+            let (undecodable, telemetry) = (&mut self.undecodable, self.metrics.as_ref());
+            let (resource, label) = (self.spec.resource.plural, &self.label);
+            // Cutting each item out first and decoding it from memory costs about half of
+            // decoding it straight from the socket reader (probe-bench); with a shard, only
+            // the owned items are decoded.
+            let decoded = split_list(body, |raw| {
+                match decode_owned::<T>(self.spec.shard, RawObject::Bytes(raw)) {
+                    Ok((Some(obj), _)) => {
+                        count += 1;
+                        for c in consumers.iter_mut() {
+                            c.relist_item(&obj);
+                        }
                     }
-                    Ok(())
-                }),
-                // items are cut out of the stream undecoded; only owned ones are decoded
-                Some(shard) => split_owned(body, shard, |obj: T| {
-                    count += 1;
-                    for c in consumers.iter_mut() {
-                        c.relist_item(&obj);
+                    Ok((None, _)) => {}
+                    Err(e) => {
+                        undecodable
+                            .skip(telemetry, resource, label, raw, &e)
+                            .ok_or(e)?;
                     }
-                }),
-            };
+                }
+                Ok(())
+            });
             let meta = decoded.map_err(|e| ApiError::Decode {
                 url: url.clone(),
                 what: "list response".into(),
@@ -1029,16 +1121,71 @@ impl<T: KubeObject> Watcher<T> {
         }
     }
 
-    /// Applies one watch line. A line that does not decode is an error: the watch restarts
-    /// from the last good resourceVersion, so the event is received again rather than lost.
+    /// A watch line did not decode. When it is a well-formed event whose object has a field
+    /// of the wrong type, the object is left out (logged and counted once; a `DELETED` one
+    /// is deleted by its metadata, silently) and `Some(its resourceVersion)` returned, so the
+    /// watch goes on. Otherwise the line is counted as a decode error and `None` returned:
+    /// the caller restarts from the last good resourceVersion.
+    fn skip_event_object(
+        &mut self,
+        line: &[u8],
+        what: &str,
+        e: &serde_json::Error,
+    ) -> Option<Option<String>> {
+        let resource = self.spec.resource.plural;
+        let event = match what {
+            "watch event object" => serde_json::from_slice::<RawEvent>(line).ok(),
+            _ => None,
+        };
+        let skipped = event.as_ref().and_then(|ev| {
+            let raw = ev.object.get().as_bytes();
+            if ev.kind == "DELETED" && e.classify() == serde_json::error::Category::Data {
+                // gone anyway: deleted by its metadata, nothing left out, nothing to report
+                let gone = serde_json::from_slice::<MetadataOnly>(raw)
+                    .ok()
+                    .and_then(|m| {
+                        serde_json::from_str::<T>(&format!("{{\"metadata\":{}}}", m.metadata)).ok()
+                    });
+                if let Some(obj) = gone {
+                    for c in &mut self.consumers {
+                        c.delete(&obj);
+                    }
+                    self.undecodable.seen.remove(obj.uid());
+                    return Some(obj.resource_version().map(str::to_string));
+                }
+            }
+            self.undecodable
+                .skip(self.metrics.as_ref(), resource, &self.label, raw, e)
+        });
+        if skipped.is_none() {
+            self.metrics.watch_decode_error(resource);
+        }
+        skipped
+    }
+
+    /// Applies one watch line. A line that is not a watch event is an error: the watch
+    /// restarts from the last good resourceVersion, so the event is received again rather
+    /// than lost. An event whose object does not decode leaves that object out.
     fn apply_event(&mut self, line: &[u8], url: &str) -> Result<Option<WatchEnd>, ApiError> {
         let decode_err = |what: &str, e: serde_json::Error| ApiError::Decode {
             url: url.to_string(),
             what: what.to_string(),
             detail: e.to_string(),
         };
-        let ev = decode_event_line::<T>(self.spec.shard, line)
-            .map_err(|(what, e)| decode_err(what, e))?;
+        let ev = match decode_event_line::<T>(self.spec.shard, line) {
+            Ok(ev) => ev,
+            Err((what, e)) => {
+                return match self.skip_event_object(line, what, &e) {
+                    Some(rv) => {
+                        if let Some(rv) = rv {
+                            self.rv = Some(rv);
+                        }
+                        Ok(None)
+                    }
+                    None => Err(decode_err(what, e)),
+                };
+            }
+        };
         let (kind, object) = match ev {
             EventLine::Skipped { rv } => {
                 if let Some(rv) = rv {
@@ -1516,6 +1663,55 @@ mod tests {
             .find(|s| s.owns("x"))
             .unwrap();
         assert!(split_owned(bad.as_bytes(), owner, |_: Pod| {}).is_err());
+    }
+
+    #[test]
+    fn objects_of_the_wrong_shape_are_skipped_once_and_broken_json_is_not() {
+        /// Counts skipped objects per resource, as the telemetry registry would.
+        #[derive(Default)]
+        struct Skips(parking_lot::Mutex<std::collections::BTreeMap<&'static str, u64>>);
+        impl WatchMetrics for Skips {
+            fn list(&self, _: &'static str, _: bool) {}
+            fn watch(&self, _: &'static str, _: bool) {}
+            fn initial_sync(&self, _: &str, _: &'static str, _: f64, _: usize) {}
+            fn track_decoding(&self, _: &'static str) {}
+            fn watch_decode_error(&self, _: &'static str) {}
+            fn object_skipped(&self, resource: &'static str) {
+                *self.0.lock().entry(resource).or_insert(0) += 1;
+            }
+        }
+        impl Skips {
+            fn counter(&self, _family: &str, resource: &str, _: &str) -> u64 {
+                self.0.lock().get(resource).copied().unwrap_or(0)
+            }
+        }
+        let t = Skips::default();
+        let mut u = Undecodable::default();
+        let bad = |rv: &str| {
+            format!(
+                r#"{{"metadata":{{"name":"p","namespace":"d","uid":"u1","resourceVersion":"{rv}"}},"spec":{{"containers":"nope"}}}}"#
+            )
+        };
+        let err = |raw: &str| serde_json::from_str::<Pod>(raw).unwrap_err();
+        let raw = bad("7");
+        let e = err(&raw);
+        // the same version again (a relist, a resumed watch) is not counted twice
+        for _ in 0..3 {
+            assert_eq!(
+                u.skip(&t, "pods", "pods", raw.as_bytes(), &e),
+                Some(Some("7".to_string()))
+            );
+        }
+        assert_eq!(t.counter("kubestate_objects_skipped_total", "pods", ""), 1);
+        let raw = bad("8");
+        assert!(u
+            .skip(&t, "pods", "pods", raw.as_bytes(), &err(&raw))
+            .is_some());
+        assert_eq!(t.counter("kubestate_objects_skipped_total", "pods", ""), 2);
+        // not JSON: not an object to leave out, the caller's stream is broken
+        let raw = r#"{"metadata":{"uid":"u2"},"spec":{"containers":[}"#;
+        assert_eq!(u.skip(&t, "pods", "pods", raw.as_bytes(), &err(raw)), None);
+        assert_eq!(t.counter("kubestate_objects_skipped_total", "pods", ""), 2);
     }
 
     #[test]

@@ -7,6 +7,10 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+/// (type, filename) of a configuration file, for its reload self-metrics; the value is (last
+/// attempt succeeded, time of the last success).
+type ReloadKey = (&'static str, String);
+
 /// Self-metrics of the CRS machinery (kube-state-metrics' `custom_resource_state_*`, its
 /// config reload gauges, and kubestate's per-family conversion error counter).
 #[derive(Default)]
@@ -17,7 +21,7 @@ pub struct CrsTelemetry {
     cache: AtomicI64,
     errors: Mutex<BTreeMap<(String, String), u64>>,
     /// filename → (last reload ok, unix seconds of the last success)
-    reloads: Mutex<BTreeMap<String, (bool, f64)>>,
+    reloads: Mutex<BTreeMap<ReloadKey, (bool, f64)>>,
 }
 
 impl CrsTelemetry {
@@ -52,8 +56,14 @@ impl CrsTelemetry {
     }
 
     pub fn reload(&self, filename: &str, ok: bool) {
+        self.reload_of("customresourceconfig", filename, ok)
+    }
+
+    /// A reload attempt of a configuration file of kind `kind` (KSM's `type` label:
+    /// `customresourceconfig`, `config`; here also `kubeconfig`).
+    pub fn reload_of(&self, kind: &'static str, filename: &str, ok: bool) {
         let mut m = self.reloads.lock();
-        let e = m.entry(filename.to_string()).or_insert((ok, 0.0));
+        let e = m.entry((kind, filename.to_string())).or_insert((ok, 0.0));
         e.0 = ok;
         if ok {
             e.1 = std::time::SystemTime::now()
@@ -105,11 +115,11 @@ impl CrsTelemetry {
                 "Whether the last configuration reload attempt was successful.",
                 "gauge",
             );
-            for (file, (ok, _)) in &reloads {
+            for ((kind, file), (ok, _)) in &reloads {
                 line(
                     out,
                     n,
-                    &[("filename", file), ("type", "customresourceconfig")],
+                    &[("filename", file), ("type", kind)],
                     if *ok { 1.0 } else { 0.0 },
                 );
             }
@@ -120,13 +130,8 @@ impl CrsTelemetry {
                 "Timestamp of the last successful configuration reload.",
                 "gauge",
             );
-            for (file, (_, ts)) in &reloads {
-                line(
-                    out,
-                    n,
-                    &[("filename", file), ("type", "customresourceconfig")],
-                    *ts,
-                );
+            for ((kind, file), (_, ts)) in &reloads {
+                line(out, n, &[("filename", file), ("type", kind)], *ts);
             }
         }
         let errors = self.errors.lock().clone();

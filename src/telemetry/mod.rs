@@ -56,6 +56,12 @@ impl Default for Telemetry {
 
 const LIST: &str = "kube_state_metrics_list_total";
 const WATCH: &str = "kube_state_metrics_watch_total";
+/// Watch lines that are not a watch event (the watch restarts from the last good
+/// resourceVersion, so nothing is lost). kube-state-metrics has no counter for these.
+const DECODE_ERRORS: &str = "kubestate_watch_decode_errors_total";
+/// Objects that are valid JSON but not of the resource's shape (a field of the wrong type):
+/// left out, the rest of the resource kept.
+const SKIPPED: &str = "kubestate_objects_skipped_total";
 
 impl Telemetry {
     pub fn new() -> Self {
@@ -85,6 +91,32 @@ impl Telemetry {
     /// A WATCH request was opened (or failed to open).
     pub fn watch(&self, resource: &'static str, ok: bool) {
         self.bump(WATCH, resource, ok);
+    }
+
+    /// Starts the bad-input counters of `resource` at 0, so a rate over them works from the
+    /// first scrape.
+    pub fn track_decoding(&self, resource: &'static str) {
+        let mut c = self.counters.lock();
+        c.entry((DECODE_ERRORS, resource, "")).or_insert(0);
+        c.entry((SKIPPED, resource, "")).or_insert(0);
+    }
+
+    /// A watch line of `resource` (its plural) was not a watch event.
+    pub fn watch_decode_error(&self, resource: &'static str) {
+        *self
+            .counters
+            .lock()
+            .entry((DECODE_ERRORS, resource, ""))
+            .or_insert(0) += 1;
+    }
+
+    /// An object of `resource` (its plural) did not decode and was left out.
+    pub fn object_skipped(&self, resource: &'static str) {
+        *self
+            .counters
+            .lock()
+            .entry((SKIPPED, resource, ""))
+            .or_insert(0) += 1;
     }
 
     /// Records how the last initial sync (or relist) of a watch went.
@@ -168,6 +200,28 @@ impl Telemetry {
                     &[("resource", resource), ("result", result)],
                     *v as f64,
                 );
+            }
+        }
+        for (family, help) in [
+            (
+                DECODE_ERRORS,
+                "Watch lines that were not a watch event; the watch restarted from the last good resourceVersion.",
+            ),
+            (
+                SKIPPED,
+                "Objects that did not decode into their resource's type (a field of the wrong type) and were left out.",
+            ),
+        ] {
+            let rows: Vec<_> = counters
+                .iter()
+                .filter(|((f, _, _), _)| *f == family)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            header(out, family, help, "counter");
+            for ((_, resource, _), v) in rows {
+                line(out, family, &[("resource", resource)], *v as f64);
             }
         }
         header(
@@ -313,5 +367,29 @@ mod tests {
         assert!(s.contains("kube_state_metrics_total_shards 1\n"));
         assert!(s.contains("http_request_duration_seconds_bucket{handler=\"metrics\",method=\"get\",le=\"0.025\"} 1\n"));
         assert!(s.contains("http_request_duration_seconds_bucket{handler=\"metrics\",method=\"get\",le=\"0.01\"} 0\n"));
+    }
+
+    #[test]
+    fn bad_input_counters_start_at_zero_and_count_per_resource() {
+        let t = Telemetry::new();
+        t.track_decoding("pods");
+        t.track_decoding("nodes");
+        t.watch_decode_error("pods");
+        t.object_skipped("pods");
+        t.object_skipped("pods");
+        let mut out = Vec::new();
+        t.render(&mut out);
+        let s = String::from_utf8(out).unwrap();
+        for want in [
+            "# TYPE kubestate_watch_decode_errors_total counter\n",
+            "kubestate_watch_decode_errors_total{resource=\"pods\"} 1\n",
+            "kubestate_watch_decode_errors_total{resource=\"nodes\"} 0\n",
+            "kubestate_objects_skipped_total{resource=\"pods\"} 2\n",
+            "kubestate_objects_skipped_total{resource=\"nodes\"} 0\n",
+        ] {
+            assert!(s.contains(want), "{want}\n{s}");
+        }
+        // the KSM families keep only their own rows
+        assert!(!s.contains("kube_state_metrics_list_total{"), "{s}");
     }
 }

@@ -428,6 +428,7 @@ struct Shared {
     outage_requests: AtomicU64,
     requests: Mutex<Vec<String>>,
     malformed: Mutex<HashMap<String, usize>>,
+    bulk: Mutex<HashMap<String, Bulk>>,
     conns: Mutex<HashMap<u64, Conn>>,
     next_id: AtomicU64,
     drop_gen: AtomicU64,
@@ -475,6 +476,7 @@ impl FakeApiServer {
             outage_requests: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
             malformed: Mutex::new(HashMap::new()),
+            bulk: Mutex::new(HashMap::new()),
             conns: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             drop_gen: AtomicU64::new(0),
@@ -682,6 +684,27 @@ impl FakeApiServer {
             .lock()
             .entry(resource.to_string())
             .or_default() += 1;
+    }
+
+    /// LISTs of `resource` are streamed (chunked) with `items` generated objects after the
+    /// stored ones, written as they are generated so a million of them never exist here at
+    /// once. The first `cut_once` of those LISTs end abruptly after `cut_after` generated
+    /// items (a truncated body); later ones are complete.
+    pub fn serve_bulk_list(&self, resource: &str, items: usize, cut_after: usize, cut_once: usize) {
+        info_or_panic(resource);
+        self.shared.bulk.lock().insert(
+            resource.to_string(),
+            Bulk {
+                items,
+                cut_after,
+                cuts_left: cut_once,
+            },
+        );
+    }
+
+    /// The uid of the `i`th generated object of [`FakeApiServer::serve_bulk_list`].
+    pub fn bulk_uid(i: usize) -> String {
+        format!("b0000000-0000-4000-8000-{i:012}")
     }
 
     /// The next `n` requests under /api and /apis get `status` with a Status body
@@ -1182,6 +1205,14 @@ fn serve_conn(shared: &Arc<Shared>, stream: TcpStream, id: u64) {
                 run_watch(shared, &mut writer, id, w);
                 break;
             }
+            Routed::Bulk(r, n, cut) => {
+                if r.code == 200 {
+                    let _ = write_bulk(&mut writer, &r, n, cut);
+                } else {
+                    let _ = write_resp(&mut writer, &r);
+                }
+                break;
+            }
         }
         if close {
             break;
@@ -1193,6 +1224,79 @@ fn serve_conn(shared: &Arc<Shared>, stream: TcpStream, id: u64) {
 enum Routed {
     Resp(Resp),
     Watch(WatchReq),
+    /// A streamed LIST: stored items, then `n` generated ones, cut after `cut` of those.
+    Bulk(Resp, usize, Option<usize>),
+}
+
+/// See [`FakeApiServer::serve_bulk_list`].
+#[derive(Clone, Copy, Debug)]
+struct Bulk {
+    items: usize,
+    cut_after: usize,
+    cuts_left: usize,
+}
+
+/// Writes `list` (a complete LIST response) as a chunked body with `n` generated items
+/// appended to its `items`, stopping without the final chunk after `cut` of them.
+fn write_bulk(w: &mut TcpStream, list: &Resp, n: usize, cut: Option<usize>) -> io::Result<()> {
+    let body = std::str::from_utf8(&list.body).expect("list JSON");
+    // the stored items end the array: `...,"items":[..]}` (serde_json writes keys sorted)
+    let v: Value = serde_json::from_str(body).expect("list JSON");
+    let stored = v["items"].as_array().map(Vec::len).unwrap_or(0);
+    let rv = v["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("1")
+        .to_string();
+    let head = format!(
+        "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{{\"resourceVersion\":\"{rv}\"}},\"items\":[",
+        v["kind"], v["apiVersion"]
+    );
+    w.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )?;
+    let mut out = io::BufWriter::with_capacity(256 * 1024, ChunkedWriter(w));
+    out.write_all(head.as_bytes())?;
+    for (i, item) in v["items"].as_array().into_iter().flatten().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut out, item)?;
+    }
+    for i in 0..n {
+        if cut == Some(i) {
+            out.flush()?;
+            return Ok(()); // no closing chunk: the caller closes the connection
+        }
+        if i > 0 || stored > 0 {
+            out.write_all(b",")?;
+        }
+        write!(
+            out,
+            r#"{{"metadata":{{"name":"bulk-{i}","namespace":"bulk","uid":"{}","resourceVersion":"{rv}"}}}}"#,
+            FakeApiServer::bulk_uid(i)
+        )?;
+    }
+    out.write_all(b"]}")?;
+    let w = out.into_inner().map_err(|e| e.into_error())?.0;
+    w.write_all(b"0\r\n\r\n")?;
+    w.flush()
+}
+
+/// Frames every write as one HTTP chunk.
+struct ChunkedWriter<'a>(&'a mut TcpStream);
+
+impl Write for ChunkedWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !buf.is_empty() {
+            write!(self.0, "{:x}\r\n", buf.len())?;
+            self.0.write_all(buf)?;
+            self.0.write_all(b"\r\n")?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 fn route(shared: &Shared, req: &Request, id: u64) -> Routed {
@@ -1364,7 +1468,15 @@ fn route(shared: &Shared, req: &Request, id: u64) -> Routed {
             Err(r) => Routed::Resp(r),
         };
     }
-    Routed::Resp(list(shared, req, &scope))
+    let bulk = shared.bulk.lock().get_mut(info.plural).map(|b| {
+        let cut = (b.cuts_left > 0).then_some(b.cut_after);
+        b.cuts_left = b.cuts_left.saturating_sub(1);
+        (b.items, cut)
+    });
+    match bulk {
+        Some((n, cut)) => Routed::Bulk(list(shared, req, &scope), n, cut),
+        None => Routed::Resp(list(shared, req, &scope)),
+    }
 }
 
 fn qualified(info: &ResourceInfo) -> String {
