@@ -814,7 +814,8 @@ impl Rebuilder {
             total_shards = change.total
         );
         let opts = self.current.lock().opts.clone();
-        self.rebuild(opts, Shard::new(change.ordinal, change.total), Some(change));
+        let shard = Shard::new(change.ordinal, change.total, opts.shard_strategy);
+        self.rebuild(opts, shard, Some(change));
     }
 
     fn reload(&self, opts: Options) {
@@ -923,7 +924,10 @@ fn start_autosharding(
     AppError,
 > {
     let (Some(pod), Some(ns)) = (&opts.pod, &opts.pod_namespace) else {
-        return Ok((Shard::new(opts.shard, opts.total_shards), None));
+        return Ok((
+            Shard::new(opts.shard, opts.total_shards, opts.shard_strategy),
+            None,
+        ));
     };
     let (sts, current) =
         crate::shard::auto::discover(&ctx.client, ns, pod).map_err(AppError::AutoShard)?;
@@ -965,7 +969,10 @@ fn start_autosharding(
         resource: "statefulsets(autosharding)".into(),
         source,
     })?;
-    Ok((Shard::new(current.ordinal, current.total), Some(rx)))
+    Ok((
+        Shard::new(current.ordinal, current.total, opts.shard_strategy),
+        Some(rx),
+    ))
 }
 
 /// Timeouts, TLS and access control shared by both ports.

@@ -4,7 +4,7 @@
 
 mod support;
 
-use kubestate::shard::Shard;
+use kubestate::shard::{Shard, Strategy};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -57,7 +57,7 @@ fn static_shards_partition_the_objects_like_kube_state_metrics() {
         let got = exported_pods(&ks.scrape());
         let want: BTreeSet<String> = pods
             .iter()
-            .filter(|(_, uid)| Shard { ordinal, total: 3 }.owns(uid))
+            .filter(|(_, uid)| Shard::jump(ordinal, 3).owns(uid))
             .map(|(n, _)| n.clone())
             .collect();
         assert_eq!(got, want, "shard {ordinal}");
@@ -73,6 +73,15 @@ fn static_shards_partition_the_objects_like_kube_state_metrics() {
 
 #[test]
 fn autosharding_follows_the_statefulset_without_partial_scrapes() {
+    autosharding(Strategy::Jump);
+}
+
+#[test]
+fn range_autosharding_follows_the_statefulset_without_partial_scrapes() {
+    autosharding(Strategy::Range);
+}
+
+fn autosharding(strategy: Strategy) {
     let fake = FakeApiServer::start(FakeOptions::default());
     let sts = fake.create(
         "statefulsets",
@@ -96,21 +105,20 @@ fn autosharding_follows_the_statefulset_without_partial_scrapes() {
         .list("pods")
         .iter()
         .filter(|p| {
-            Shard {
-                ordinal: 1,
-                total: 2,
-            }
-            .owns(p["metadata"]["uid"].as_str().expect("uid"))
+            Shard::new(1, 2, strategy)
+                .expect("sharded")
+                .owns(p["metadata"]["uid"].as_str().expect("uid"))
         })
         .map(|p| p["metadata"]["name"].as_str().expect("name").to_string())
         .collect();
-    let dir = tmpdir("auto");
+    let dir = tmpdir(&format!("auto-{}", strategy.name()));
     let ks = Kubestate::start(
         &fake.write_kubeconfig(&dir),
         &[
             "--resources=pods",
             "--pod=ks-1",
             "--pod-namespace=monitoring",
+            &format!("--shard-strategy={}", strategy.name()),
         ],
     );
     ks.wait_ready();
@@ -127,11 +135,9 @@ fn autosharding_follows_the_statefulset_without_partial_scrapes() {
         .list("pods")
         .iter()
         .filter(|p| {
-            Shard {
-                ordinal: 1,
-                total: 3,
-            }
-            .owns(p["metadata"]["uid"].as_str().expect("uid"))
+            Shard::new(1, 3, strategy)
+                .expect("sharded")
+                .owns(p["metadata"]["uid"].as_str().expect("uid"))
         })
         .map(|p| p["metadata"]["name"].as_str().expect("name").to_string())
         .collect();
