@@ -1,6 +1,7 @@
 //! Sharding through the real binary: static shards split the objects exactly as
-//! kube-state-metrics assigns them, and StatefulSet autosharding reshards without a restart
-//! and without a scrape ever seeing a partial store.
+//! kube-state-metrics assigns them, range shards split them by hash range whether or not the
+//! API server filters for them (KEP-5866), and StatefulSet autosharding reshards without a
+//! restart and without a scrape ever seeing a partial store.
 
 mod support;
 
@@ -69,6 +70,129 @@ fn static_shards_partition_the_objects_like_kube_state_metrics() {
         assert!(ks.telemetry().contains("kube_state_metrics_total_shards 3"));
     }
     assert_eq!(union.len(), 60);
+}
+
+/// The sample lines of a scrape (comments dropped), as a set.
+fn samples(body: &str) -> BTreeSet<String> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Two range shards against a server with `ShardedListAndWatch` on or off: together they
+/// export exactly what an unsharded instance exports, every request carries the shard's
+/// selector, and with the gate on each shard is sent only its own objects.
+fn range_shards_union_is_unsharded(gate: bool, initial_sync: &str) {
+    let fake = FakeApiServer::start(FakeOptions {
+        sharded_list_and_watch: gate,
+        ..FakeOptions::default()
+    });
+    let pods = add_pods(&fake, 50);
+    for i in 0..20 {
+        fake.create(
+            "configmaps",
+            json!({"metadata": {"name": format!("cm{i}"), "namespace": "default"}, "data": {"k": "v"}}),
+        );
+    }
+    let dir = tmpdir(&format!("range-{gate}-{initial_sync}"));
+    let kubeconfig = fake.write_kubeconfig(&dir);
+    let resources = "--resources=pods,configmaps";
+    let unsharded = Kubestate::start(&kubeconfig, &[resources]);
+    unsharded.wait_ready();
+    let want = samples(&unsharded.scrape());
+    assert!(want.len() > 100, "{}", want.len());
+    fake.clear_requests();
+
+    let mut union = BTreeSet::new();
+    let mut all_pods = BTreeSet::new();
+    for ordinal in 0..2 {
+        let shard = Shard::new(ordinal, 2, Strategy::Range).expect("sharded");
+        let ks = Kubestate::start(
+            &kubeconfig,
+            &[
+                resources,
+                &format!("--shard={ordinal}"),
+                "--total-shards=2",
+                "--shard-strategy=range",
+                &format!("--initial-sync={initial_sync}"),
+            ],
+        );
+        ks.wait_ready();
+        let body = ks.scrape();
+        let got = samples(&body);
+        let owned: BTreeSet<String> = pods
+            .iter()
+            .filter(|(_, uid)| shard.owns(uid))
+            .map(|(n, _)| n.clone())
+            .collect();
+        assert_eq!(exported_pods(&body), owned, "shard {ordinal}");
+        assert!(all_pods.is_disjoint(&exported_pods(&body)));
+        all_pods.extend(exported_pods(&body));
+        union.extend(got);
+
+        let selector = shard.selector().expect("range selector");
+        let encoded: String = selector
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let reqs: Vec<String> = fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.contains("/pods") || r.contains("/configmaps"))
+            .collect();
+        assert!(!reqs.is_empty());
+        for r in &reqs {
+            assert!(
+                r.contains(&format!("shardSelector={encoded}")),
+                "request without this shard's selector: {r}"
+            );
+        }
+        fake.clear_requests();
+
+        let owned_objects = fake
+            .list("pods")
+            .iter()
+            .chain(fake.list("configmaps").iter())
+            .filter(|o| shard.owns(o["metadata"]["uid"].as_str().expect("uid")))
+            .count();
+        let served = fake.objects_served(&selector);
+        let filtered = format!(
+            "kubestate_shard_server_filtered{{resource=\"pods\"}} {}",
+            gate as u8
+        );
+        let tele = ks.telemetry();
+        assert!(tele.contains(&filtered), "{filtered} not in:\n{tele}");
+        if gate {
+            assert_eq!(
+                served, owned_objects,
+                "shard {ordinal} was sent others' objects"
+            );
+            assert!(ks.logs().contains("shardSelector applied"), "{}", ks.logs());
+        } else {
+            assert_eq!(served, 70, "shard {ordinal}");
+            assert!(ks.logs().contains("ignored shardSelector"), "{}", ks.logs());
+        }
+    }
+    assert_eq!(all_pods.len(), 50);
+    assert_eq!(union, want);
+}
+
+#[test]
+fn range_shards_with_server_side_filtering() {
+    range_shards_union_is_unsharded(true, "watch-list");
+    range_shards_union_is_unsharded(true, "list");
+}
+
+#[test]
+fn range_shards_without_server_side_filtering() {
+    range_shards_union_is_unsharded(false, "watch-list");
+    range_shards_union_is_unsharded(false, "list");
 }
 
 #[test]
