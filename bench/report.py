@@ -203,6 +203,9 @@ def main():
         parts.append(machine_md(machine("shard.machine.json")))
         parts.append(shard_table(s))
         summary["shard"] = {str(n): {f"{p}.{m}": v for (p, m), v in x.items()} for n, x in s.items()}
+    rng = os.path.join(RES, "range-bytes.md")  # bench/range_bytes.sh, by hand
+    if os.path.exists(rng):
+        parts.append(open(rng).read().rstrip() + "\n")
     cg = callgrind_md()
     if cg:
         parts.append(cg)
