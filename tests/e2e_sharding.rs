@@ -190,6 +190,59 @@ fn range_shards_with_server_side_filtering() {
 }
 
 #[test]
+fn a_server_that_stops_filtering_is_noticed_from_the_watch() {
+    let fake = FakeApiServer::start(FakeOptions {
+        sharded_list_and_watch: true,
+        ..FakeOptions::default()
+    });
+    add_pods(&fake, 10);
+    let dir = tmpdir("range-stop");
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[
+            "--resources=pods",
+            "--shard=0",
+            "--total-shards=2",
+            "--shard-strategy=range",
+        ],
+    );
+    ks.wait_ready();
+    let filtered = |v: u8| format!("kubestate_shard_server_filtered{{resource=\"pods\"}} {v}");
+    assert!(ks.telemetry().contains(&filtered(1)), "{}", ks.telemetry());
+    // the gate goes off and the watch reconnects: the next foreign event tells
+    fake.set_sharded_list_and_watch(false);
+    fake.drop_watches();
+    assert!(fake.wait_for_watches(1, Duration::from_secs(10)));
+    let owner = Shard::new(0, 2, Strategy::Range).expect("sharded");
+    let foreign = (0..20)
+        .map(|i| {
+            fake.create(
+                "pods",
+                json!({"metadata": {"name": format!("late{i}"), "namespace": "default"},
+                       "spec": {"containers": [{"name": "c", "image": "x"}]}}),
+            )
+        })
+        .filter(|p| !owner.owns(p["metadata"]["uid"].as_str().expect("uid")))
+        .count();
+    assert!(foreign > 0);
+    ks.wait_for(Duration::from_secs(10), || {
+        ks.telemetry().contains(&filtered(0))
+    })
+    .unwrap_or_else(|| panic!("still reported as filtered: {}", ks.telemetry()));
+    assert!(ks.logs().contains("ignored shardSelector"), "{}", ks.logs());
+    let want: BTreeSet<String> = fake
+        .list("pods")
+        .iter()
+        .filter(|p| owner.owns(p["metadata"]["uid"].as_str().expect("uid")))
+        .map(|p| p["metadata"]["name"].as_str().expect("name").to_string())
+        .collect();
+    ks.wait_for(Duration::from_secs(10), || {
+        exported_pods(&ks.scrape()) == want
+    })
+    .expect("ownership stays exact");
+}
+
+#[test]
 fn range_shards_without_server_side_filtering() {
     range_shards_union_is_unsharded(false, "watch-list");
     range_shards_union_is_unsharded(false, "list");

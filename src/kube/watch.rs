@@ -876,6 +876,11 @@ impl<T: KubeObject> Watcher<T> {
                 if let Some(rv) = rv {
                     self.rv = Some(rv);
                 }
+                if self.server_filtered == Some(true) {
+                    // another shard's object: the server stopped filtering (restarted
+                    // without the feature gate, say)
+                    self.note_server_filter(false, None);
+                }
                 return Ok(None);
             }
             EventLine::Object { deleted, obj, rv } => {
