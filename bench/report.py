@@ -233,6 +233,9 @@ def main():
     if o:
         parts.append(outage_md(o, machine("outage.machine.json")))
         summary["outage"] = {str(n): {f"{p}.{m}": v for (p, m), v in x.items()} for n, x in o.items()}
+    rng = os.path.join(RES, "range-bytes.md")  # bench/range_bytes.sh, by hand
+    if os.path.exists(rng):
+        parts.append(open(rng).read().rstrip() + "\n")
     cg = callgrind_md()
     if cg:
         parts.append(cg)

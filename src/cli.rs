@@ -54,6 +54,7 @@ static FLAGS: &[FlagDef] = &[
     flag("metric-annotations-allowlist", Value, "", "Kubernetes annotation keys per resource for the *_annotations metrics, same syntax."),
     flag("shard", Value, "0", "The instance's shard index (zero-based); objects are assigned as kube-state-metrics assigns them."),
     flag("total-shards", Value, "1", "The total number of shards; 1 disables sharding."),
+    flag("shard-strategy", Value, "jump", "How objects are assigned to shards: jump (as kube-state-metrics) or range (contiguous UID-hash ranges, which a Kubernetes 1.36+ API server with ShardedListAndWatch filters server-side)."),
     flag("pod", Value, "", "This pod's name (downward API): with --pod-namespace, shard by the StatefulSet that owns the pod."),
     flag("pod-namespace", Value, "", "This pod's namespace (downward API), for --pod."),
     flag("node", Value, "", "Only pods on this node (field selector spec.nodeName=<node>); needs --resources=pods."),
@@ -151,6 +152,7 @@ pub struct Options {
     pub metric_annotations_allowlist: String,
     pub shard: i32,
     pub total_shards: i32,
+    pub shard_strategy: crate::shard::Strategy,
     pub pod: Option<String>,
     pub pod_namespace: Option<String>,
     pub node: Option<String>,
@@ -267,6 +269,7 @@ impl Default for Options {
             metric_annotations_allowlist: String::new(),
             shard: 0,
             total_shards: 1,
+            shard_strategy: crate::shard::Strategy::Jump,
             pod: None,
             pod_namespace: None,
             node: None,
@@ -336,6 +339,14 @@ impl Options {
             "metric-annotations-allowlist" => self.metric_annotations_allowlist = v.to_string(),
             "shard" => self.shard = parse_num(name, v)?,
             "total-shards" => self.total_shards = parse_num(name, v)?,
+            "shard-strategy" => {
+                self.shard_strategy =
+                    crate::shard::Strategy::parse(v).ok_or_else(|| CliError::BadValue {
+                        flag: name.into(),
+                        value: v.into(),
+                        reason: "expected jump or range".into(),
+                    })?
+            }
             "pod" => self.pod = opt(v),
             "pod-namespace" => self.pod_namespace = opt(v),
             "node" => self.node = opt(v),
@@ -612,6 +623,10 @@ mod tests {
         assert_eq!((o.shard, o.total_shards), (1, 3));
         assert!(parse(&["--shard=3", "--total-shards=3"]).is_err());
         assert!(parse(&["--total-shards=0"]).is_err());
+        assert_eq!(o.shard_strategy, crate::shard::Strategy::Jump);
+        let o = parse(&["--shard=1", "--total-shards=3", "--shard-strategy=range"]).unwrap();
+        assert_eq!(o.shard_strategy, crate::shard::Strategy::Range);
+        assert!(parse(&["--shard-strategy=modulo"]).is_err());
         let n = parse(&["--node=worker-1"]).unwrap();
         assert_eq!(n.resources, vec!["pods"]);
         assert!(parse(&["--node=w", "--resources=pods,nodes"]).is_err());

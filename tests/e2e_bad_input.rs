@@ -229,9 +229,13 @@ fn a_list_of_a_million_items_is_streamed_and_never_half_replaces_the_store() {
     let uid = cm["metadata"]["uid"].as_str().expect("uid").to_string();
     // the shard that owns the stored configmap
     let ordinal = (0..TOTAL)
-        .find(|o| kubestate::shard::Shard::new(*o, TOTAL).is_some_and(|s| s.owns(&uid)))
+        .find(|o| {
+            kubestate::shard::Shard::new(*o, TOTAL, kubestate::shard::Strategy::Jump)
+                .is_some_and(|s| s.owns(&uid))
+        })
         .expect("an owner");
-    let shard = kubestate::shard::Shard::new(ordinal, TOTAL).expect("sharded");
+    let shard = kubestate::shard::Shard::new(ordinal, TOTAL, kubestate::shard::Strategy::Jump)
+        .expect("sharded");
     let dir = tmpdir("million");
     let ks = Kubestate::start(
         &fake.write_kubeconfig(&dir),

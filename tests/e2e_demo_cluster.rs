@@ -434,7 +434,9 @@ fn every_default_resource_syncs_without_warnings_and_every_family_has_samples() 
         .build()
         .new_agent();
     for r in default_resources() {
-        let api = kubestate::metrics::builtin::by_name(r).expect("known resource").api;
+        let api = kubestate::metrics::builtin::by_name(r)
+            .expect("known resource")
+            .api;
         let url = format!("{}{}", fake.url(), api.collection_path(None));
         let mut resp = agent.get(&url).call().expect("GET collection");
         assert_eq!(resp.status().as_u16(), 200, "{url}");

@@ -1,10 +1,11 @@
 //! Sharding through the real binary: static shards split the objects exactly as
-//! kube-state-metrics assigns them, and StatefulSet autosharding reshards without a restart
-//! and without a scrape ever seeing a partial store.
+//! kube-state-metrics assigns them, range shards split them by hash range whether or not the
+//! API server filters for them (KEP-5866), and StatefulSet autosharding reshards without a
+//! restart and without a scrape ever seeing a partial store.
 
 mod support;
 
-use kubestate::shard::Shard;
+use kubestate::shard::{Shard, Strategy};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -57,7 +58,7 @@ fn static_shards_partition_the_objects_like_kube_state_metrics() {
         let got = exported_pods(&ks.scrape());
         let want: BTreeSet<String> = pods
             .iter()
-            .filter(|(_, uid)| Shard { ordinal, total: 3 }.owns(uid))
+            .filter(|(_, uid)| Shard::jump(ordinal, 3).owns(uid))
             .map(|(n, _)| n.clone())
             .collect();
         assert_eq!(got, want, "shard {ordinal}");
@@ -71,8 +72,193 @@ fn static_shards_partition_the_objects_like_kube_state_metrics() {
     assert_eq!(union.len(), 60);
 }
 
+/// The sample lines of a scrape (comments dropped), as a set.
+fn samples(body: &str) -> BTreeSet<String> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Two range shards against a server with `ShardedListAndWatch` on or off: together they
+/// export exactly what an unsharded instance exports, every request carries the shard's
+/// selector, and with the gate on each shard is sent only its own objects.
+fn range_shards_union_is_unsharded(gate: bool, initial_sync: &str) {
+    let fake = FakeApiServer::start(FakeOptions {
+        sharded_list_and_watch: gate,
+        ..FakeOptions::default()
+    });
+    let pods = add_pods(&fake, 50);
+    for i in 0..20 {
+        fake.create(
+            "configmaps",
+            json!({"metadata": {"name": format!("cm{i}"), "namespace": "default"}, "data": {"k": "v"}}),
+        );
+    }
+    let dir = tmpdir(&format!("range-{gate}-{initial_sync}"));
+    let kubeconfig = fake.write_kubeconfig(&dir);
+    let resources = "--resources=pods,configmaps";
+    let unsharded = Kubestate::start(&kubeconfig, &[resources]);
+    unsharded.wait_ready();
+    let want = samples(&unsharded.scrape());
+    assert!(want.len() > 100, "{}", want.len());
+    fake.clear_requests();
+
+    let mut union = BTreeSet::new();
+    let mut all_pods = BTreeSet::new();
+    for ordinal in 0..2 {
+        let shard = Shard::new(ordinal, 2, Strategy::Range).expect("sharded");
+        let ks = Kubestate::start(
+            &kubeconfig,
+            &[
+                resources,
+                &format!("--shard={ordinal}"),
+                "--total-shards=2",
+                "--shard-strategy=range",
+                &format!("--initial-sync={initial_sync}"),
+            ],
+        );
+        ks.wait_ready();
+        let body = ks.scrape();
+        let got = samples(&body);
+        let owned: BTreeSet<String> = pods
+            .iter()
+            .filter(|(_, uid)| shard.owns(uid))
+            .map(|(n, _)| n.clone())
+            .collect();
+        assert_eq!(exported_pods(&body), owned, "shard {ordinal}");
+        assert!(all_pods.is_disjoint(&exported_pods(&body)));
+        all_pods.extend(exported_pods(&body));
+        union.extend(got);
+
+        let selector = shard.selector().expect("range selector");
+        let encoded: String = selector
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let reqs: Vec<String> = fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.contains("/pods") || r.contains("/configmaps"))
+            .collect();
+        assert!(!reqs.is_empty());
+        for r in &reqs {
+            assert!(
+                r.contains(&format!("shardSelector={encoded}")),
+                "request without this shard's selector: {r}"
+            );
+        }
+        fake.clear_requests();
+
+        let owned_objects = fake
+            .list("pods")
+            .iter()
+            .chain(fake.list("configmaps").iter())
+            .filter(|o| shard.owns(o["metadata"]["uid"].as_str().expect("uid")))
+            .count();
+        let served = fake.objects_served(&selector);
+        let filtered = format!(
+            "kubestate_shard_server_filtered{{resource=\"pods\"}} {}",
+            gate as u8
+        );
+        let tele = ks.telemetry();
+        assert!(tele.contains(&filtered), "{filtered} not in:\n{tele}");
+        if gate {
+            assert_eq!(
+                served, owned_objects,
+                "shard {ordinal} was sent others' objects"
+            );
+            assert!(ks.logs().contains("shardSelector applied"), "{}", ks.logs());
+        } else {
+            assert_eq!(served, 70, "shard {ordinal}");
+            assert!(ks.logs().contains("ignored shardSelector"), "{}", ks.logs());
+        }
+    }
+    assert_eq!(all_pods.len(), 50);
+    assert_eq!(union, want);
+}
+
+#[test]
+fn range_shards_with_server_side_filtering() {
+    range_shards_union_is_unsharded(true, "watch-list");
+    range_shards_union_is_unsharded(true, "list");
+}
+
+#[test]
+fn a_server_that_stops_filtering_is_noticed_from_the_watch() {
+    let fake = FakeApiServer::start(FakeOptions {
+        sharded_list_and_watch: true,
+        ..FakeOptions::default()
+    });
+    add_pods(&fake, 10);
+    let dir = tmpdir("range-stop");
+    let ks = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &[
+            "--resources=pods",
+            "--shard=0",
+            "--total-shards=2",
+            "--shard-strategy=range",
+        ],
+    );
+    ks.wait_ready();
+    let filtered = |v: u8| format!("kubestate_shard_server_filtered{{resource=\"pods\"}} {v}");
+    assert!(ks.telemetry().contains(&filtered(1)), "{}", ks.telemetry());
+    // the gate goes off and the watch reconnects: the next foreign event tells
+    fake.set_sharded_list_and_watch(false);
+    fake.drop_watches();
+    assert!(fake.wait_for_watches(1, Duration::from_secs(10)));
+    let owner = Shard::new(0, 2, Strategy::Range).expect("sharded");
+    let foreign = (0..20)
+        .map(|i| {
+            fake.create(
+                "pods",
+                json!({"metadata": {"name": format!("late{i}"), "namespace": "default"},
+                       "spec": {"containers": [{"name": "c", "image": "x"}]}}),
+            )
+        })
+        .filter(|p| !owner.owns(p["metadata"]["uid"].as_str().expect("uid")))
+        .count();
+    assert!(foreign > 0);
+    ks.wait_for(Duration::from_secs(10), || {
+        ks.telemetry().contains(&filtered(0))
+    })
+    .unwrap_or_else(|| panic!("still reported as filtered: {}", ks.telemetry()));
+    assert!(ks.logs().contains("ignored shardSelector"), "{}", ks.logs());
+    let want: BTreeSet<String> = fake
+        .list("pods")
+        .iter()
+        .filter(|p| owner.owns(p["metadata"]["uid"].as_str().expect("uid")))
+        .map(|p| p["metadata"]["name"].as_str().expect("name").to_string())
+        .collect();
+    ks.wait_for(Duration::from_secs(10), || {
+        exported_pods(&ks.scrape()) == want
+    })
+    .expect("ownership stays exact");
+}
+
+#[test]
+fn range_shards_without_server_side_filtering() {
+    range_shards_union_is_unsharded(false, "watch-list");
+    range_shards_union_is_unsharded(false, "list");
+}
+
 #[test]
 fn autosharding_follows_the_statefulset_without_partial_scrapes() {
+    autosharding(Strategy::Jump);
+}
+
+#[test]
+fn range_autosharding_follows_the_statefulset_without_partial_scrapes() {
+    autosharding(Strategy::Range);
+}
+
+fn autosharding(strategy: Strategy) {
     let fake = FakeApiServer::start(FakeOptions::default());
     let sts = fake.create(
         "statefulsets",
@@ -96,21 +282,20 @@ fn autosharding_follows_the_statefulset_without_partial_scrapes() {
         .list("pods")
         .iter()
         .filter(|p| {
-            Shard {
-                ordinal: 1,
-                total: 2,
-            }
-            .owns(p["metadata"]["uid"].as_str().expect("uid"))
+            Shard::new(1, 2, strategy)
+                .expect("sharded")
+                .owns(p["metadata"]["uid"].as_str().expect("uid"))
         })
         .map(|p| p["metadata"]["name"].as_str().expect("name").to_string())
         .collect();
-    let dir = tmpdir("auto");
+    let dir = tmpdir(&format!("auto-{}", strategy.name()));
     let ks = Kubestate::start(
         &fake.write_kubeconfig(&dir),
         &[
             "--resources=pods",
             "--pod=ks-1",
             "--pod-namespace=monitoring",
+            &format!("--shard-strategy={}", strategy.name()),
         ],
     );
     ks.wait_ready();
@@ -127,11 +312,9 @@ fn autosharding_follows_the_statefulset_without_partial_scrapes() {
         .list("pods")
         .iter()
         .filter(|p| {
-            Shard {
-                ordinal: 1,
-                total: 3,
-            }
-            .owns(p["metadata"]["uid"].as_str().expect("uid"))
+            Shard::new(1, 3, strategy)
+                .expect("sharded")
+                .owns(p["metadata"]["uid"].as_str().expect("uid"))
         })
         .map(|p| p["metadata"]["name"].as_str().expect("name").to_string())
         .collect();

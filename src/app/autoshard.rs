@@ -194,7 +194,10 @@ pub fn start(
     opts: &Options,
 ) -> Result<(Option<Shard>, Option<Receiver<ShardChange>>), AppError> {
     let (Some(pod), Some(ns)) = (&opts.pod, &opts.pod_namespace) else {
-        return Ok((Shard::new(opts.shard, opts.total_shards), None));
+        return Ok((
+            Shard::new(opts.shard, opts.total_shards, opts.shard_strategy),
+            None,
+        ));
     };
     let (sts, current) = discover(client, ns, pod).map_err(AppError::AutoShard)?;
     telemetry.set_shards(current.ordinal as i64, current.total as i64);
@@ -224,7 +227,10 @@ pub fn start(
     )
     .spawn()
     .map_err(AppError::spawn("statefulsets(autosharding)"))?;
-    Ok((Shard::new(current.ordinal, current.total), Some(rx)))
+    Ok((
+        Shard::new(current.ordinal, current.total, opts.shard_strategy),
+        Some(rx),
+    ))
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ pub use error::AppError;
 use crate::cli::Options;
 use crate::discovery::manager::Discovery;
 use crate::kube::client::ApiClient;
-use crate::kube::error::ConnectError;
 use crate::kube::config::{ClusterConfig, ConfigOptions};
+use crate::kube::error::ConnectError;
 use crate::kube::watch::{WatchMetrics, WatchState};
 use crate::log::Level;
 use crate::log_event;
@@ -53,6 +53,9 @@ impl WatchMetrics for Telemetry {
     }
     fn object_skipped(&self, resource: &'static str) {
         Telemetry::object_skipped(self, resource)
+    }
+    fn shard_server_filtered(&self, watch: &str, applied: bool) {
+        Telemetry::set_shard_server_filtered(self, watch, applied)
     }
 }
 

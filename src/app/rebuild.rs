@@ -81,7 +81,8 @@ impl<T: Target> Rebuilder<T> {
             total_shards = change.total
         );
         let opts = self.running_options();
-        self.rebuild(opts, Shard::new(change.ordinal, change.total), Some(change))
+        let shard = Shard::new(change.ordinal, change.total, opts.shard_strategy);
+        self.rebuild(opts, shard, Some(change))
     }
 
     pub fn reload(&self, opts: Options) -> std::io::Result<()> {
@@ -279,13 +280,13 @@ mod tests {
         r.reshard(change).unwrap();
         wait_until("the build", || t.built.lock().len() == 1);
         let (port, shard, ws) = t.built.lock()[0].clone();
-        assert_eq!((port, shard), (1, Shard::new(1, 3)));
+        assert_eq!((port, shard), (1, Some(Shard::jump(1, 3))));
         sync_all(&ws);
         wait_until("the install", || t.installed.lock().len() == 1);
         assert_eq!(t.installed.lock()[0], (1, Some(change)));
         // a later reload keeps the shard the reshard installed
         r.reload(opts(4)).unwrap();
         wait_until("the second build", || t.built.lock().len() == 2);
-        assert_eq!(t.built.lock()[1].1, Shard::new(1, 3));
+        assert_eq!(t.built.lock()[1].1, Some(Shard::jump(1, 3)));
     }
 }

@@ -27,9 +27,9 @@ use ureq::Body;
 use super::config::{Auth, ClientCertFiles, ClusterConfig};
 use super::error::{ApiError, ConnectError};
 use super::exec::{Credential, ExecError};
+use super::health::{HealthGate, Schedule};
 use super::tls::{self, ClientPem, TlsError};
 use crate::file_stamp::FileStamp;
-use super::health::{HealthGate, Schedule};
 use crate::log::Level;
 use crate::log_event;
 

@@ -29,6 +29,17 @@ pub struct ListMeta {
     pub continue_token: Option<String>,
     #[serde(rename = "remainingItemCount", default)]
     pub remaining_item_count: Option<i64>,
+    /// Present when the server applied a `shardSelector` (KEP-5866); a server without
+    /// `ShardedListAndWatch` ignores the parameter and omits this.
+    #[serde(rename = "shardInfo", default)]
+    pub shard_info: Option<ShardInfo>,
+}
+
+/// `metadata.shardInfo` of a sharded list.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+pub struct ShardInfo {
+    #[serde(default)]
+    pub selector: String,
 }
 
 /// Decodes `{"metadata":{..},"items":[..]}` from `reader`, calling `on_item` for each item
@@ -308,6 +319,7 @@ mod tests {
         assert_eq!(names, vec!["a", "b"]);
         assert_eq!(meta.resource_version, "42");
         assert_eq!(meta.continue_token.as_deref(), Some("abc"));
+        assert_eq!(meta.shard_info, None);
         assert_eq!(meta.remaining_item_count, Some(3));
     }
 
@@ -316,6 +328,18 @@ mod tests {
         let body = br#"{"items":null,"metadata":{"resourceVersion":"7"}}"#;
         let meta = decode_list::<Pod, _, _>(&body[..], |_| panic!("no items")).unwrap();
         assert_eq!(meta.resource_version, "7");
+    }
+
+    #[test]
+    fn shard_info_is_read_from_the_list_metadata() {
+        let body = br#"{"metadata":{"resourceVersion":"9","shardInfo":{"selector":"shardRange(object.metadata.uid, '0x0000000000000000', '0x8000000000000000')"}},"items":[]}"#;
+        for meta in [
+            decode_list::<Pod, _, _>(&body[..], |_| {}).unwrap(),
+            split_list(&body[..], |_| Ok(())).unwrap(),
+        ] {
+            let info = meta.shard_info.expect("shardInfo");
+            assert!(info.selector.starts_with("shardRange(object.metadata.uid"));
+        }
     }
 
     /// Hands out at most `step` bytes per read, so items straddle buffer refills.

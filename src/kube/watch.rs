@@ -52,6 +52,8 @@ pub trait WatchMetrics: Send + Sync {
     fn watch_decode_error(&self, resource: &'static str);
     /// An object of `resource` did not decode into its type and was left out.
     fn object_skipped(&self, resource: &'static str);
+    /// Whether the API server applied the `shardSelector` of watch `watch` (range sharding).
+    fn shard_server_filtered(&self, watch: &str, applied: bool);
 }
 
 /// How the initial state (and every relist) is obtained.
@@ -345,6 +347,9 @@ struct BookmarkMeta {
     resource_version: Option<String>,
     #[serde(default)]
     annotations: Option<BTreeMap<String, String>>,
+    /// A server applying a `shardSelector` may echo it here on the initial-events-end bookmark.
+    #[serde(rename = "shardInfo", default)]
+    shard_info: Option<super::list::ShardInfo>,
 }
 
 /// Who an object that did not decode is, as far as its metadata reads (empty otherwise).
@@ -456,6 +461,10 @@ pub struct Watcher<T: KubeObject> {
     /// Leave from the health gate for the next request.
     admission: Option<Admission>,
     undecodable: Undecodable,
+    /// `shardSelector` sent with every LIST and WATCH (`--shard-strategy=range`).
+    shard_selector: Option<String>,
+    /// Whether the server was last seen applying `shard_selector`, to log only changes.
+    server_filtered: Option<bool>,
 }
 
 impl<T: KubeObject> Watcher<T> {
@@ -468,6 +477,7 @@ impl<T: KubeObject> Watcher<T> {
     ) -> Self {
         let label = spec.label();
         metrics.track_decoding(spec.resource.plural);
+        let shard_selector = spec.shard.and_then(|s| s.selector());
         Watcher {
             client,
             spec,
@@ -479,6 +489,8 @@ impl<T: KubeObject> Watcher<T> {
             backoff: Backoff::new(Duration::from_millis(800), Duration::from_secs(30)),
             admission: None,
             undecodable: Undecodable::default(),
+            shard_selector,
+            server_filtered: None,
         }
     }
 
@@ -788,7 +800,39 @@ impl<T: KubeObject> Watcher<T> {
                 q.push(("fieldSelector", fs.clone()));
             }
         }
+        if let Some(sel) = &self.shard_selector {
+            q.push(("shardSelector", sel.clone()));
+        }
         q
+    }
+
+    /// Records whether the server applied our `shardSelector`. Either way ownership stays
+    /// exact (every object is still checked here); what changes is the traffic, so a change
+    /// is logged once and the current answer is a self-metric.
+    fn note_server_filter(&mut self, applied: bool, echoed: Option<&str>) {
+        let Some(selector) = &self.shard_selector else {
+            return;
+        };
+        self.metrics.shard_server_filtered(&self.label, applied);
+        if self.server_filtered == Some(applied) {
+            return;
+        }
+        self.server_filtered = Some(applied);
+        if applied {
+            log_event!(
+                Level::Info,
+                "API server filters this shard's objects (shardSelector applied)",
+                resource = self.label,
+                selector = echoed.unwrap_or(selector)
+            );
+        } else {
+            log_event!(
+                Level::Warn,
+                "API server ignored shardSelector (no ShardedListAndWatch): receiving every object and filtering here",
+                resource = self.label,
+                selector = selector
+            );
+        }
     }
 
     fn url_for(&self, query: &[(&'static str, String)]) -> String {
@@ -882,6 +926,8 @@ impl<T: KubeObject> Watcher<T> {
         let mut reader = BufReader::with_capacity(64 * 1024, resp.into_body().into_reader());
         let mut line = Vec::with_capacity(8 * 1024);
         let mut count = 0usize;
+        // objects another shard owns: any at all means the server did not filter
+        let mut foreign = 0usize;
         let decode_err = |what: &str, e: serde_json::Error| ApiError::Decode {
             url: url.to_string(),
             what: what.to_string(),
@@ -917,7 +963,10 @@ impl<T: KubeObject> Watcher<T> {
                 },
             };
             let (kind, object) = match decoded {
-                EventLine::Skipped { .. } => continue,
+                EventLine::Skipped { .. } => {
+                    foreign += 1;
+                    continue;
+                }
                 EventLine::Object {
                     deleted: false,
                     obj,
@@ -944,6 +993,13 @@ impl<T: KubeObject> Watcher<T> {
                         .map(|v| v == "true")
                         .unwrap_or(false);
                     if end {
+                        // shardInfo on the bookmark proves the filter; a foreign object
+                        // disproves it; neither (nothing sent yet) proves nothing
+                        match (&b.metadata.shard_info, foreign) {
+                            (Some(info), _) => self.note_server_filter(true, Some(&info.selector)),
+                            (None, n) if n > 0 => self.note_server_filter(false, None),
+                            _ => {}
+                        }
                         let rv = b.metadata.resource_version.unwrap_or_default();
                         return Ok((rv, count));
                     }
@@ -1053,6 +1109,10 @@ impl<T: KubeObject> Watcher<T> {
                 what: "list response".into(),
                 detail: e.to_string(),
             })?;
+            if continue_token.is_none() {
+                let echoed = meta.shard_info.as_ref().map(|i| i.selector.clone());
+                self.note_server_filter(echoed.is_some(), echoed.as_deref());
+            }
             match meta.continue_token.filter(|c| !c.is_empty()) {
                 Some(c) => continue_token = Some(c),
                 None => return Ok((meta.resource_version, count)),
@@ -1190,6 +1250,11 @@ impl<T: KubeObject> Watcher<T> {
             EventLine::Skipped { rv } => {
                 if let Some(rv) = rv {
                     self.rv = Some(rv);
+                }
+                if self.server_filtered == Some(true) {
+                    // another shard's object: the server stopped filtering (restarted
+                    // without the feature gate, say)
+                    self.note_server_filter(false, None);
                 }
                 return Ok(None);
             }
@@ -1488,10 +1553,14 @@ mod tests {
     #[test]
     fn each_object_is_decoded_by_exactly_its_owner() {
         let pods = pods();
-        for total in [2, 3, 4] {
+        use crate::shard::Strategy;
+        for (total, strategy) in [2, 3, 4]
+            .into_iter()
+            .flat_map(|t| [(t, Strategy::Jump), (t, Strategy::Range)])
+        {
             let mut owners = vec![0; pods.len()];
             for ordinal in 0..total {
-                let shard = Shard { ordinal, total };
+                let shard = Shard::new(ordinal, total, strategy).unwrap();
                 for (i, (uid, json)) in pods.iter().enumerate() {
                     let (obj, rv) =
                         decode_owned::<Pod>(Some(shard), RawObject::Bytes(json.as_bytes()))
@@ -1518,16 +1587,7 @@ mod tests {
 
     #[test]
     fn watch_lines_are_skipped_or_decoded_by_ownership() {
-        let shards = [
-            Shard {
-                ordinal: 0,
-                total: 2,
-            },
-            Shard {
-                ordinal: 1,
-                total: 2,
-            },
-        ];
+        let shards = [Shard::jump(0, 2), Shard::jump(1, 2)];
         for (uid, obj) in pods() {
             for kind in ["ADDED", "MODIFIED", "DELETED"] {
                 let line = format!(r#"{{"type":"{kind}","object":{obj}}}"#);
@@ -1641,7 +1701,7 @@ mod tests {
             items.join(",")
         );
         for ordinal in 0..3 {
-            let shard = Shard { ordinal, total: 3 };
+            let shard = Shard::jump(ordinal, 3);
             let mut got = Vec::new();
             let meta = split_owned(body.as_bytes(), shard, |p: Pod| {
                 got.push(p.metadata.uid.unwrap())
@@ -1659,7 +1719,7 @@ mod tests {
         let bad =
             r#"{"items":[{"metadata":{"uid":"x","resourceVersion":"1"},"spec":{"containers":5}}]}"#;
         let owner = (0..3)
-            .map(|ordinal| Shard { ordinal, total: 3 })
+            .map(|ordinal| Shard::jump(ordinal, 3))
             .find(|s| s.owns("x"))
             .unwrap();
         assert!(split_owned(bad.as_bytes(), owner, |_: Pod| {}).is_err());
@@ -1679,6 +1739,7 @@ mod tests {
             fn object_skipped(&self, resource: &'static str) {
                 *self.0.lock().entry(resource).or_insert(0) += 1;
             }
+            fn shard_server_filtered(&self, _: &str, _: bool) {}
         }
         impl Skips {
             fn counter(&self, _family: &str, resource: &str, _: &str) -> u64 {

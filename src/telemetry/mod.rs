@@ -34,6 +34,8 @@ pub struct Telemetry {
     /// watch label → (mode, seconds, objects) of its last initial sync.
     syncs: Mutex<BTreeMap<String, (&'static str, f64, usize)>>,
     total_shards: AtomicI64,
+    /// watch label → whether the API server applied its `shardSelector` (range sharding).
+    shard_server_filtered: Mutex<BTreeMap<String, bool>>,
     /// Custom resource state self-metrics.
     pub crs: crs::CrsTelemetry,
     /// Service discovery self-metrics.
@@ -48,6 +50,7 @@ impl Default for Telemetry {
             shard_ordinal: AtomicI64::new(0),
             syncs: Mutex::new(BTreeMap::new()),
             total_shards: AtomicI64::new(1),
+            shard_server_filtered: Mutex::new(BTreeMap::new()),
             crs: Default::default(),
             sd: Default::default(),
         }
@@ -140,6 +143,17 @@ impl Telemetry {
     pub fn set_shards(&self, ordinal: i64, total: i64) {
         self.shard_ordinal.store(ordinal, Ordering::Relaxed);
         self.total_shards.store(total, Ordering::Relaxed);
+    }
+
+    /// Whether the API server applied the `shardSelector` of watch `watch` on its last sync.
+    pub fn set_shard_server_filtered(&self, watch: &str, applied: bool) {
+        let mut m = self.shard_server_filtered.lock();
+        match m.get_mut(watch) {
+            Some(v) => *v = applied,
+            None => {
+                m.insert(watch.to_string(), applied);
+            }
+        }
     }
 
     pub fn counter(&self, family: &str, resource: &str, result: &str) -> u64 {
@@ -249,6 +263,23 @@ impl Telemetry {
             &[],
             self.total_shards.load(Ordering::Relaxed) as f64,
         );
+        let filtered = self.shard_server_filtered.lock().clone();
+        if !filtered.is_empty() {
+            header(
+                out,
+                "kubestate_shard_server_filtered",
+                "1 when the API server applied this shard's shardSelector (--shard-strategy=range with ShardedListAndWatch) on the resource's last sync, 0 when it ignored it and every object was received and filtered here.",
+                "gauge",
+            );
+            for (w, applied) in &filtered {
+                line(
+                    out,
+                    "kubestate_shard_server_filtered",
+                    &[("resource", w)],
+                    if *applied { 1.0 } else { 0.0 },
+                );
+            }
+        }
         let syncs = self.syncs.lock().clone();
         if !syncs.is_empty() {
             header(
@@ -391,5 +422,29 @@ mod tests {
         }
         // the KSM families keep only their own rows
         assert!(!s.contains("kube_state_metrics_list_total{"), "{s}");
+    }
+
+    #[test]
+    fn server_filtering_is_a_gauge_per_watch_once_known() {
+        let t = Telemetry::new();
+        let render = |t: &Telemetry| {
+            let mut out = Vec::new();
+            t.render(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert!(!render(&t).contains("kubestate_shard_server_filtered"));
+        t.set_shard_server_filtered("pods", true);
+        t.set_shard_server_filtered("nodes", false);
+        let s = render(&t);
+        assert!(
+            s.contains("kubestate_shard_server_filtered{resource=\"pods\"} 1\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("kubestate_shard_server_filtered{resource=\"nodes\"} 0\n"),
+            "{s}"
+        );
+        t.set_shard_server_filtered("pods", false);
+        assert!(render(&t).contains("kubestate_shard_server_filtered{resource=\"pods\"} 0\n"));
     }
 }

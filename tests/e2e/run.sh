@@ -150,6 +150,7 @@ start_apiserver() {
     --service-account-issuer "https://kubernetes.default.svc" \
     --service-cluster-ip-range 10.96.0.0/16 \
     --authorization-mode RBAC \
+    --feature-gates=ShardedListAndWatch=true \
     --profiling=false \
     >>"$E2E_TMP/kube-apiserver.log" 2>&1 &
   APISERVER_PID=$!
@@ -232,6 +233,8 @@ check "service-account token is read-only (create namespace -> 403)" token_canno
 # --- the scenario -----------------------------------------------------------------------------
 # shellcheck source=tests/e2e/scenario.sh
 source "$E2E_DIR/scenario.sh"
+# shellcheck source=tests/e2e/sharding.sh
+source "$E2E_DIR/sharding.sh"
 # shellcheck source=tests/e2e/churn.sh
 source "$E2E_DIR/churn.sh"
 # shellcheck source=tests/e2e/prometheus.sh

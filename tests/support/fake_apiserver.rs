@@ -4,8 +4,9 @@
 //! monotonically increasing resourceVersion (etcd's revision), paginated consistent
 //! LISTs with continue tokens that expire on compaction, chunked WATCH streams with
 //! replay from a resourceVersion, `410 Expired` ERROR events, bookmarks, WatchList
-//! (`sendInitialEvents`), bearer-token auth, field/label selectors and injectable
-//! failures (status codes, malformed watch lines, dropped streams, whole outages).
+//! (`sendInitialEvents`), bearer-token auth, field/label selectors, server-side sharding
+//! (KEP-5866 `shardSelector`, switchable like the `ShardedListAndWatch` feature gate) and
+//! injectable failures (status codes, malformed watch lines, dropped streams, whole outages).
 //!
 //! The HTTP layer is a small hand-written HTTP/1.1 server on `std::net` rather than
 //! tiny_http: tiny_http keeps the socket for keep-alive and offers no way to cut a
@@ -47,6 +48,9 @@ pub struct FakeOptions {
     pub history_limit: usize,
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// Honour `shardSelector` like kube-apiserver with `ShardedListAndWatch` (else the
+    /// parameter is ignored, as by a server without the gate); switchable at run time.
+    pub sharded_list_and_watch: bool,
 }
 
 impl Default for FakeOptions {
@@ -58,6 +62,7 @@ impl Default for FakeOptions {
             max_page: None,
             history_limit: 200_000,
             port: 0,
+            sharded_list_and_watch: false,
         }
     }
 }
@@ -435,6 +440,9 @@ struct Shared {
     shutdown: AtomicBool,
     rng: Mutex<u64>,
     auth: Mutex<super::fake_auth::FakeAuth>,
+    sharded: AtomicBool,
+    /// `shardSelector` as sent ("" without one) → objects served (list items and watch events).
+    served_by_selector: Mutex<HashMap<String, usize>>,
 }
 
 impl Shared {
@@ -461,6 +469,7 @@ impl FakeApiServer {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
             ^ (addr.port() as u64) << 48;
+        let sharded = opts.sharded_list_and_watch;
         let shared = Arc::new(Shared {
             token: Mutex::new(opts.token.clone()),
             opts,
@@ -483,6 +492,8 @@ impl FakeApiServer {
             shutdown: AtomicBool::new(false),
             rng: Mutex::new(seed | 1),
             auth: Mutex::new(Default::default()),
+            sharded: AtomicBool::new(sharded),
+            served_by_selector: Mutex::new(HashMap::new()),
         });
         let sh = shared.clone();
         let accept = std::thread::Builder::new()
@@ -737,6 +748,23 @@ impl FakeApiServer {
     /// Requests the current (or last) outage answered.
     pub fn outage_requests(&self) -> u64 {
         self.shared.outage_requests.load(Ordering::SeqCst)
+    }
+
+    /// Turns `shardSelector` support (the `ShardedListAndWatch` gate) on or off for requests
+    /// from now on.
+    pub fn set_sharded_list_and_watch(&self, on: bool) {
+        self.shared.sharded.store(on, Ordering::SeqCst);
+    }
+
+    /// Objects served (LIST items plus watch object events) to requests carrying `selector`
+    /// as their `shardSelector` ("" for requests without one).
+    pub fn objects_served(&self, selector: &str) -> usize {
+        self.shared
+            .served_by_selector
+            .lock()
+            .get(selector)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Every request seen, as `"GET /path?query"` (query exactly as sent).
@@ -1457,10 +1485,19 @@ fn route(shared: &Shared, req: &Request, id: u64) -> Routed {
         Ok(s) => s,
         Err(msg) => return Routed::Resp(Resp::status(400, &msg)),
     };
+    let shard = match req.param("shardSelector").filter(|s| !s.is_empty()) {
+        Some(sel) if shared.sharded.load(Ordering::SeqCst) => match ShardSelector::parse(sel) {
+            Ok(s) => Some(s),
+            Err(msg) => return Routed::Resp(invalid(info, "shardSelector", &msg)),
+        },
+        _ => None,
+    };
     let scope = Scope {
         info,
         namespace: ns.map(str::to_string),
         selectors,
+        shard,
+        selector_sent: req.param("shardSelector").unwrap_or("").to_string(),
     };
     if req.flag("watch") {
         return match WatchReq::new(shared, req, scope, id) {
@@ -1648,6 +1685,10 @@ struct Scope {
     info: &'static ResourceInfo,
     namespace: Option<String>,
     selectors: Selectors,
+    /// The applied `shardSelector` (`None` when absent or the gate is off).
+    shard: Option<ShardSelector>,
+    /// `shardSelector` as the client sent it, applied or not, for `objects_served`.
+    selector_sent: String,
 }
 
 impl Scope {
@@ -1657,7 +1698,93 @@ impl Scope {
                 return false;
             }
         }
+        if let Some(shard) = &self.shard {
+            if !shard.matches(obj) {
+                return false;
+            }
+        }
         self.selectors.matches(obj)
+    }
+
+    fn count_served(&self, shared: &Shared, n: usize) {
+        *shared
+            .served_by_selector
+            .lock()
+            .entry(self.selector_sent.clone())
+            .or_insert(0) += n;
+    }
+}
+
+/// FNV-1a 64, written out here rather than taken from the crate under test.
+fn fnv1a64(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// A parsed KEP-5866 selector: `shardRange(<field>, '0xLO', '0xHI')` terms joined by `||`;
+/// an object matches when the FNV-1a 64 hash of the field lies in any `[LO, HI)`.
+#[derive(Clone, Debug)]
+struct ShardSelector {
+    /// The selector as the server echoes it in `shardInfo`.
+    text: String,
+    /// (field: uid or namespace, lo, hi)
+    ranges: Vec<(&'static str, u128, u128)>,
+}
+
+impl ShardSelector {
+    fn parse(text: &str) -> Result<ShardSelector, String> {
+        let mut ranges = Vec::new();
+        for term in text.split("||") {
+            let term = term.trim();
+            let args = term
+                .strip_prefix("shardRange(")
+                .and_then(|t| t.strip_suffix(')'))
+                .ok_or_else(|| format!("invalid shard selector term {term:?}: expected shardRange(field, '0xSTART', '0xEND')"))?;
+            let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+            let [field, lo, hi] = parts[..] else {
+                return Err(format!("shardRange takes 3 arguments, got {}", parts.len()));
+            };
+            let field = match field {
+                "object.metadata.uid" => "uid",
+                "object.metadata.namespace" => "namespace",
+                other => return Err(format!("unsupported shardRange field {other:?}")),
+            };
+            let bound = |b: &str| -> Result<u128, String> {
+                let b = b
+                    .strip_prefix('\'')
+                    .and_then(|b| b.strip_suffix('\''))
+                    .unwrap_or(b);
+                let hex = b
+                    .strip_prefix("0x")
+                    .ok_or_else(|| format!("shardRange bound {b:?} lacks the 0x prefix"))?;
+                if hex.is_empty() || hex.len() > 17 {
+                    return Err(format!("shardRange bound {b:?}: 1 to 17 hex digits"));
+                }
+                let v = u128::from_str_radix(hex, 16)
+                    .map_err(|e| format!("shardRange bound {b:?}: {e}"))?;
+                if v > 1u128 << 64 {
+                    return Err(format!("shardRange bound {b:?} exceeds 2^64"));
+                }
+                Ok(v)
+            };
+            let (lo, hi) = (bound(lo)?, bound(hi)?);
+            if lo >= hi {
+                return Err(format!("shardRange start {lo:#x} not below end {hi:#x}"));
+            }
+            ranges.push((field, lo, hi));
+        }
+        Ok(ShardSelector {
+            text: text.to_string(),
+            ranges,
+        })
+    }
+
+    fn matches(&self, obj: &Value) -> bool {
+        self.ranges.iter().any(|&(field, lo, hi)| {
+            let h = fnv1a64(meta_str(obj, field).as_bytes()) as u128;
+            lo <= h && h < hi
+        })
     }
 }
 
@@ -1779,10 +1906,14 @@ fn list(shared: &Shared, req: &Request, scope: &Scope) -> Resp {
             "continue".into(),
             Value::String(encode_continue(snap_rv, last)),
         );
-        if scope.selectors.is_empty() {
+        if scope.selectors.is_empty() && scope.shard.is_none() {
             meta.insert("remainingItemCount".into(), json!(remaining));
         }
     }
+    if let Some(shard) = &scope.shard {
+        meta.insert("shardInfo".into(), json!({"selector": shard.text}));
+    }
+    scope.count_served(shared, items.len());
     Resp::json(
         200,
         &json!({
@@ -1902,10 +2033,19 @@ fn event_line(kind: &str, obj: &Value) -> String {
     )
 }
 
-fn bookmark_line(info: &ResourceInfo, rv: u64, initial_end: bool) -> String {
+/// `shard`: the applied selector, echoed on the initial-events-end bookmark as on a list.
+fn bookmark_line(
+    info: &ResourceInfo,
+    rv: u64,
+    initial_end: bool,
+    shard: Option<&ShardSelector>,
+) -> String {
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if initial_end {
         meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        if let Some(shard) = shard {
+            meta["shardInfo"] = json!({"selector": shard.text});
+        }
     }
     event_line(
         "BOOKMARK",
@@ -1976,13 +2116,14 @@ fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq) {
     let interval = shared.opts.bookmark_interval;
     let mut next_bookmark = started + interval;
     let mut pos = req.start_rv;
+    req.scope.count_served(shared, req.initial.len());
     let mut pending: Vec<String> = req
         .initial
         .iter()
         .map(|o| maybe_malform(shared, info.plural, event_line("ADDED", o)))
         .collect();
     if req.end_bookmark {
-        pending.push(bookmark_line(info, pos, true));
+        pending.push(bookmark_line(info, pos, true, req.scope.shard.as_ref()));
     }
     let mut clean_end = false;
     'outer: loop {
@@ -2003,7 +2144,7 @@ fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq) {
         }
         if req.bookmarks && now >= next_bookmark {
             next_bookmark = now + interval;
-            pending.push(bookmark_line(info, pos, false));
+            pending.push(bookmark_line(info, pos, false, None));
             continue;
         }
         let mut st = shared.state.lock();
@@ -2059,6 +2200,7 @@ fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq) {
         pos = st.rv;
         st.watch_positions.insert(id, pos);
         drop(st);
+        req.scope.count_served(shared, due.len());
         for (kind, object, broken) in due {
             let line = event_line(kind, &object);
             pending.push(if broken { malform(line) } else { line });

@@ -2,7 +2,8 @@
 //! demos and benchmarks of kubestate.
 //!
 //! `cargo run --example simcluster -- --pods 2000 --nodes 50 [--namespaces 8] [--seed 1]
-//!  [--port 0] [--kubeconfig-out PATH] [--churn-per-sec N] [--token T] [--all-kinds]`
+//!  [--port 0] [--kubeconfig-out PATH] [--churn-per-sec N] [--token T] [--all-kinds]
+//!  [--sharded-list-and-watch true|false]`
 //!
 //! `--all-kinds` adds every other kind kubestate watches (the demo's cluster, see
 //! `cluster_gen::generate_all_kinds`); without it the cluster holds the nine kinds the
@@ -26,13 +27,16 @@ struct Args {
     churn_per_sec: f64,
     token: Option<String>,
     all_kinds: bool,
+    /// Honour KEP-5866 `shardSelector`, as kube-apiserver with `ShardedListAndWatch`.
+    sharded: bool,
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!("simcluster: {msg}");
     eprintln!(
         "usage: simcluster [--pods N] [--nodes N] [--namespaces N] [--seed N] [--port P] \
-         [--kubeconfig-out PATH] [--churn-per-sec N] [--token T] [--all-kinds]"
+         [--kubeconfig-out PATH] [--churn-per-sec N] [--token T] [--all-kinds] \
+         [--sharded-list-and-watch true|false]"
     );
     std::process::exit(2);
 }
@@ -50,6 +54,7 @@ fn parse_args() -> Args {
         churn_per_sec: 0.0,
         token: None,
         all_kinds: false,
+        sharded: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +81,7 @@ fn parse_args() -> Args {
             "--kubeconfig-out" => a.kubeconfig = PathBuf::from(value),
             "--churn-per-sec" => a.churn_per_sec = num(&flag, &value),
             "--token" => a.token = Some(value),
+            "--sharded-list-and-watch" => a.sharded = value == "true",
             _ => usage(&format!("unknown flag {flag}")),
         }
     }
@@ -103,6 +109,7 @@ fn main() {
         token: args.token.clone(),
         bookmark_interval: Duration::from_secs(60),
         port: args.port,
+        sharded_list_and_watch: args.sharded,
         ..FakeOptions::default()
     });
     let started = Instant::now();
