@@ -566,6 +566,23 @@ impl Options {
         Ok(o)
     }
 
+    /// `--version` and `version`, shaped like the Prometheus version line kube-state-metrics
+    /// prints, with the git revision `build.rs` stamped in.
+    pub fn version_text() -> String {
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        };
+        format!(
+            "kubestate, version {} (revision: {})\n  platform:         {}/{}",
+            env!("CARGO_PKG_VERSION"),
+            option_env!("KUBESTATE_REVISION").unwrap_or("unknown"),
+            std::env::consts::OS,
+            arch
+        )
+    }
+
     pub fn help_text() -> String {
         let mut s = String::from(
             "kubestate: Kubernetes object-state metrics (kube-state-metrics compatible).\n\nUsage: kubestate [flags]\n\nFlags:\n",

@@ -23,7 +23,7 @@ fn main() {
         return;
     }
     if opts.version {
-        println!("kubestate {}", env!("CARGO_PKG_VERSION"));
+        println!("{}", Options::version_text());
         return;
     }
     let control = match kubestate::signals::listen() {

@@ -215,12 +215,8 @@ mod catalog_tests {
     /// empty are reported, not skipped silently.
     #[test]
     fn declared_families_match_the_catalog() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/spec/ksm-metrics.tsv"
-        );
-        let tsv =
-            std::fs::read_to_string(path).expect("../shared/spec/ksm-metrics.tsv beside the repo");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ksm-metrics.tsv");
+        let tsv = std::fs::read_to_string(path).expect("tests/data/ksm-metrics.tsv");
         let mut want: std::collections::BTreeMap<&str, Vec<(&str, &str, &str)>> =
             Default::default();
         for line in tsv
