@@ -83,6 +83,8 @@ pub struct StartCtx {
     pub namespaces: Vec<String>,
     pub namespace_denylist: Vec<String>,
     pub use_apiserver_cache: bool,
+    /// `--object-limit` (0: none), for the metrics' own watches.
+    pub object_limit: u64,
     pub initial_sync: InitialSync,
     pub watch_list_idle: std::time::Duration,
     pub telemetry: Arc<Telemetry>,
@@ -183,6 +185,7 @@ fn start_sd_only<T: SdObject>(
         field_selector: None,
         use_apiserver_cache: ctx.use_apiserver_cache,
         page_size: 500,
+        object_limit: 0,
         initial_sync: ctx.initial_sync,
         watch_list_idle: ctx.watch_list_idle,
         shard: None,
@@ -249,6 +252,7 @@ fn start_resource_with<T: KubeObject>(
             field_selector: field_selector(api, ctx),
             use_apiserver_cache: ctx.use_apiserver_cache,
             page_size: 500,
+            object_limit: ctx.object_limit,
             initial_sync: ctx.initial_sync,
             watch_list_idle: ctx.watch_list_idle,
             shard: *ctx.shard.read(),
@@ -514,6 +518,7 @@ fn start_generation(
         namespaces: opts.namespaces.clone(),
         namespace_denylist: opts.namespaces_denylist.clone(),
         use_apiserver_cache: opts.use_apiserver_cache,
+        object_limit: opts.object_limit,
         initial_sync: opts.initial_sync,
         watch_list_idle: std::time::Duration::from_millis(opts.watch_list_idle_ms),
         telemetry: base.telemetry.clone(),
@@ -592,7 +597,10 @@ pub fn run(
         sd: parking_lot::RwLock::new(first.sd),
         custom,
     });
-    let tel_routes = Arc::new(TelemetryRoutes { telemetry });
+    let tel_routes = Arc::new(TelemetryRoutes {
+        telemetry,
+        main: main_routes.clone(),
+    });
     let watches: Vec<Arc<WatchState>> = main_routes
         .readiness
         .iter()
@@ -940,6 +948,7 @@ fn start_autosharding(
         field_selector: Some(format!("metadata.name={sts}")),
         use_apiserver_cache: opts.use_apiserver_cache,
         page_size: 500,
+        object_limit: 0,
         initial_sync: opts.initial_sync,
         watch_list_idle: std::time::Duration::from_millis(opts.watch_list_idle_ms),
         shard: None,
@@ -1085,6 +1094,7 @@ fn start_custom_resources(
             namespaces: ctx.namespaces.clone(),
             denylist_selector: denylist_selector(&ctx.namespace_denylist),
             use_apiserver_cache: ctx.use_apiserver_cache,
+            object_limit: ctx.object_limit,
             initial_sync: ctx.initial_sync,
             watch_list_idle: ctx.watch_list_idle,
             telemetry: ctx.telemetry.clone(),

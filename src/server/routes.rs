@@ -91,7 +91,9 @@ impl MainRoutes {
         }
     }
 
-    fn readyz(&self) -> Response {
+    /// 503 until every watch has synced. The telemetry port answers the same: kube-state-
+    /// metrics' standard manifest points its readiness probe there.
+    pub fn readyz(&self) -> Response {
         let waiting: Vec<&str> = self
             .readiness
             .iter()
@@ -233,6 +235,8 @@ pub fn gzip_members(writers: &[&ResourceWriter], format: Format) -> io::Result<V
 /// The telemetry port: self-metrics and health.
 pub struct TelemetryRoutes {
     pub telemetry: Arc<Telemetry>,
+    /// The main port's routes, whose readiness `/readyz` reports.
+    pub main: Arc<MainRoutes>,
 }
 
 impl TelemetryRoutes {
@@ -243,7 +247,8 @@ impl TelemetryRoutes {
                 self.telemetry.render(&mut body);
                 Response::new(200, Format::Text.content_type(), body)
             }
-            "/healthz" | "/livez" | "/readyz" => text(200, "OK"),
+            "/healthz" | "/livez" => text(200, "OK"),
+            "/readyz" => self.main.readyz(),
             "/" => html(),
             _ => text(404, "404 page not found\n"),
         }

@@ -26,6 +26,8 @@ pub struct Telemetry {
     /// watch label → (mode, seconds, objects) of its last initial sync.
     syncs: Mutex<BTreeMap<String, (&'static str, f64, usize)>>,
     total_shards: AtomicI64,
+    /// `--object-limit`: client-go type → (limit, objects kept from the last LIST page).
+    list_objects: Mutex<BTreeMap<&'static str, (u64, u64)>>,
     /// Custom resource state self-metrics.
     pub crs: crate::metrics::custom::CrsTelemetry,
     /// Service discovery self-metrics.
@@ -40,6 +42,7 @@ impl Default for Telemetry {
             shard_ordinal: AtomicI64::new(0),
             syncs: Mutex::new(BTreeMap::new()),
             total_shards: AtomicI64::new(1),
+            list_objects: Mutex::new(BTreeMap::new()),
             crs: Default::default(),
             sd: Default::default(),
         }
@@ -72,6 +75,12 @@ impl Telemetry {
     /// A LIST (all pages of one relist) finished; `resource` is the client-go type name.
     pub fn list(&self, resource: &'static str, ok: bool) {
         self.bump(LIST, resource, ok);
+    }
+
+    /// A LIST page under `--object-limit`: kube-state-metrics' `list_objects_limit` and
+    /// `list_objects` gauges, set only when a limit is in force.
+    pub fn list_objects(&self, resource: &'static str, limit: u64, kept: u64) {
+        self.list_objects.lock().insert(resource, (limit, kept));
     }
 
     /// A WATCH request was opened (or failed to open).
@@ -158,6 +167,37 @@ impl Telemetry {
                     family,
                     &[("resource", resource), ("result", result)],
                     *v as f64,
+                );
+            }
+        }
+        let limits = self.list_objects.lock().clone();
+        if !limits.is_empty() {
+            header(
+                out,
+                "kube_state_metrics_list_objects",
+                "Number of resources listed in kube-state-metrics",
+                "gauge",
+            );
+            for (resource, (_, kept)) in &limits {
+                line(
+                    out,
+                    "kube_state_metrics_list_objects",
+                    &[("resource", resource)],
+                    *kept as f64,
+                );
+            }
+            header(
+                out,
+                "kube_state_metrics_list_objects_limit",
+                "Number of resource list limit in kube-state-metrics",
+                "gauge",
+            );
+            for (resource, (limit, _)) in &limits {
+                line(
+                    out,
+                    "kube_state_metrics_list_objects_limit",
+                    &[("resource", resource)],
+                    *limit as f64,
                 );
             }
         }

@@ -273,6 +273,8 @@ pub struct CrsCtx {
     /// `metadata.namespace!=…` selector for namespaced resources, if any.
     pub denylist_selector: Option<String>,
     pub use_apiserver_cache: bool,
+    /// `--object-limit` (0: none), as kube-state-metrics applies it to custom resources too.
+    pub object_limit: u64,
     pub initial_sync: InitialSync,
     pub watch_list_idle: Duration,
     pub telemetry: Arc<Telemetry>,
@@ -496,6 +498,7 @@ impl CustomResources {
             field_selector: None,
             use_apiserver_cache: self.ctx.use_apiserver_cache,
             page_size: 500,
+            object_limit: 0,
             initial_sync: self.ctx.initial_sync,
             watch_list_idle: self.ctx.watch_list_idle,
             shard: None,
@@ -672,6 +675,7 @@ impl CustomResources {
                 },
                 use_apiserver_cache: self.ctx.use_apiserver_cache,
                 page_size: 500,
+                object_limit: self.ctx.object_limit,
                 initial_sync: self.ctx.initial_sync,
                 watch_list_idle: self.ctx.watch_list_idle,
                 shard: self.ctx.shard,
