@@ -42,7 +42,10 @@ fn main() {
             watched.push(r);
         }
         for w in watched {
-            if let Some(p) = git(dir, &["rev-parse", "--path-format=absolute", "--git-path", &w]) {
+            if let Some(p) = git(
+                dir,
+                &["rev-parse", "--path-format=absolute", "--git-path", &w],
+            ) {
                 if Path::new(&p).exists() {
                     println!("cargo:rerun-if-changed={p}");
                 }
