@@ -64,11 +64,25 @@ pub struct MetricFilter {
     opt_in: Vec<regex_lite::Regex>,
 }
 
+/// regexp2 parses .NET group syntax even in ECMAScript mode, so KSM takes a leading inline
+/// flag group such as `(?i)`, which ECMAScript has only as a modifier group: `(?i)x` is
+/// rewritten to the equivalent `(?i:x)` (non-capturing, so group numbers stay the same).
+fn ecma_source(p: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(rest) = p.strip_prefix("(?") {
+        if let Some((flags, body)) = rest.split_once(')') {
+            if !flags.is_empty() && flags.chars().all(|c| matches!(c, 'i' | 'm' | 's')) {
+                return format!("(?{flags}:{body})").into();
+            }
+        }
+    }
+    p.into()
+}
+
 fn compile_ecma(flag: &'static str, list: &[String]) -> Result<Vec<regress::Regex>, FilterError> {
     list.iter()
         .filter(|p| !p.is_empty())
         .map(|p| {
-            regress::Regex::new(p).map_err(|e| FilterError::BadRegex {
+            regress::Regex::new(&ecma_source(p)).map_err(|e| FilterError::BadRegex {
                 flag,
                 pattern: p.clone(),
                 reason: e.to_string(),
@@ -346,6 +360,11 @@ mod tests {
         // ECMAScript \d and \w are ASCII, backreferences work
         assert!(allow("^kube_(\\w+)_\\1$").includes("kube_pod_pod", false));
         assert!(!allow("^kube_(\\w+)_\\1$").includes("kube_pod_node", false));
+        // a leading .NET inline flag group, which regexp2 accepts
+        assert!(allow("(?i)KUBE_POD_INFO").includes("kube_pod_info", false));
+        assert!(!allow("(?i)KUBE_POD_INFO").includes("kube_node_info", false));
+        assert!(allow("(?i)^(kube)_POD_\\1$").includes("kube_pod_kube", false));
+        assert!(allow("(?i:KUBE)_pod_info").includes("kube_pod_info", false));
         // invalid in ECMAScript: one clear error naming flag and pattern
         let e = MetricFilter::new(&["kube_(?<!".into()], &[], &[]).unwrap_err();
         assert!(e.to_string().contains("--metric-allowlist"), "{e}");
