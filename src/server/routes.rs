@@ -237,6 +237,8 @@ pub struct TelemetryRoutes {
     pub telemetry: Arc<Telemetry>,
     /// The main port's routes, whose readiness `/readyz` reports.
     pub main: Arc<MainRoutes>,
+    /// Both ports' access control, for its self-metrics.
+    pub guard: Arc<super::auth::Guard>,
 }
 
 impl TelemetryRoutes {
@@ -245,6 +247,7 @@ impl TelemetryRoutes {
             "/metrics" => {
                 let mut body = Vec::with_capacity(8192);
                 self.telemetry.render(&mut body);
+                self.guard.render_stats(&mut body);
                 Response::new(200, Format::Text.content_type(), body)
             }
             "/healthz" | "/livez" => text(200, "OK"),
