@@ -9,8 +9,6 @@ use std::fmt;
 enum Kind {
     Bool,
     Value,
-    /// Accepted for compatibility with kube-state-metrics/klog and ignored.
-    Ignored,
 }
 
 struct FlagDef {
@@ -18,6 +16,8 @@ struct FlagDef {
     kind: Kind,
     default: &'static str,
     help: &'static str,
+    /// One of klog's logging flags, which kube-state-metrics registers too.
+    klog: bool,
 }
 
 const fn flag(
@@ -31,6 +31,22 @@ const fn flag(
         kind,
         default,
         help,
+        klog: false,
+    }
+}
+
+const fn klog(
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    help: &'static str,
+) -> FlagDef {
+    FlagDef {
+        name,
+        kind,
+        default,
+        help,
+        klog: true,
     }
 }
 
@@ -85,12 +101,24 @@ static FLAGS: &[FlagDef] = &[
     flag("auth-filter", Bool, "false", "Require a bearer token on /metrics (both ports) that the API server authenticates (TokenReview) and authorises for get on the path (SubjectAccessReview)."),
     flag("version", Bool, "false", "Print the version and exit."),
     flag("help", Bool, "false", "Print this help and exit."),
-    flag("v", Ignored, "", "klog verbosity (accepted for compatibility; use --log-level)."),
-    flag("logtostderr", Ignored, "", "klog flag, accepted for compatibility."),
-    flag("alsologtostderr", Ignored, "", "klog flag, accepted for compatibility."),
-    flag("vmodule", Ignored, "", "klog flag, accepted for compatibility."),
-    flag("auto-gomemlimit", Ignored, "", "Go runtime flag, accepted for compatibility."),
-    flag("auto-gomemlimit-ratio", Ignored, "", "Go runtime flag, accepted for compatibility."),
+    flag("object-limit", Value, "0", "Objects listed per resource and LIST page (kube-state-metrics' meaning: LIST pages of this size, a page the server returns larger is cut to it, no streamed initial state); 0: no limit."),
+    flag("auto-gomemlimit", Bool, "false", "kube-state-metrics: set GOMEMLIMIT from the container's memory limit. Accepted; kubestate has no Go runtime to tune."),
+    flag("auto-gomemlimit-ratio", Value, "0.9", "kube-state-metrics: share of the memory limit for GOMEMLIMIT, in (0, 1]. Accepted; no effect here."),
+    klog("v", Value, "0", "klog verbosity: 4 or more logs debug lines (as --log-level=debug, which wins when given). Also -v N."),
+    klog("logtostderr", Bool, "true", "Log to stderr instead of files (kube-state-metrics' default: true)."),
+    klog("alsologtostderr", Bool, "false", "With files, also log to stderr (lines at or above --alsologtostderrthreshold)."),
+    klog("alsologtostderrthreshold", Value, "INFO", "Severity (INFO, WARNING, ERROR) from which --alsologtostderr copies lines to stderr."),
+    klog("stderrthreshold", Value, "INFO", "Lines below this severity are not written to stderr (INFO, WARNING, ERROR or 0-3)."),
+    klog("legacy_stderr_threshold_behavior", Bool, "false", "If true, --stderrthreshold is ignored when --logtostderr is true (klog's legacy behaviour)."),
+    klog("log_file", Value, "", "With --logtostderr=false: append the log lines to this file."),
+    klog("log_dir", Value, "", "With --logtostderr=false and no --log_file: write kubestate.<host>.<user>.log.<SEVERITY>.<time>.<pid> files (and kubestate.<SEVERITY> links) here; default the temporary directory."),
+    klog("log_file_max_size", Value, "1800", "Size in MB at which a log file starts over (0: unlimited)."),
+    klog("one_output", Bool, "false", "Write a line only to its own severity's file under --log_dir, not also to the lower ones."),
+    klog("add_dir_header", Bool, "false", "klog: source directory in the line header. Accepted; no effect here."),
+    klog("skip_headers", Bool, "false", "klog: no header prefix on lines. Accepted; no effect here (lines are logfmt)."),
+    klog("skip_log_headers", Bool, "false", "klog: no header at the top of log files. Accepted; kubestate writes none."),
+    klog("log_backtrace_at", Value, "", "klog: stack trace at file:N. Accepted; no effect here."),
+    klog("vmodule", Value, "", "klog: per-file verbosity. Accepted; no effect here."),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +210,18 @@ pub struct Options {
     pub custom_resource_state_poll_ms: u64,
     pub version: bool,
     pub help: bool,
+    /// `--object-limit` (0: none).
+    pub object_limit: u64,
+    /// Where log lines go (the klog flags).
+    pub log_output: crate::log::Output,
+    /// `-v`: 4 or more means debug lines unless `--log-level` was given.
+    pub verbosity: i32,
+    pub log_level_given: bool,
+    pub auto_gomemlimit: bool,
+    pub auto_gomemlimit_ratio: String,
+    /// Names of the kube-state-metrics flags given, in order, for the start-up report of
+    /// those that have no effect here.
+    pub given: Vec<String>,
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -202,6 +242,14 @@ fn parse_bool(flag: &str, v: &str) -> Result<bool, CliError> {
             reason: "expected true or false".into(),
         }),
     }
+}
+
+fn severity(flag: &str, v: &str) -> Result<crate::log::Level, CliError> {
+    crate::log::parse_severity(v).ok_or_else(|| CliError::BadValue {
+        flag: flag.into(),
+        value: v.into(),
+        reason: "expected a severity: INFO, WARNING, ERROR, FATAL or 0-3".into(),
+    })
 }
 
 fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, CliError>
@@ -298,9 +346,16 @@ impl Default for Options {
             custom_resource_state_poll_ms: 3000,
             version: false,
             help: false,
+            object_limit: 0,
+            log_output: crate::log::Output::default(),
+            verbosity: 0,
+            log_level_given: false,
+            auto_gomemlimit: false,
+            auto_gomemlimit_ratio: "0.9".into(),
+            given: Vec::new(),
         };
         for f in FLAGS {
-            if f.kind != Ignored && !f.default.is_empty() {
+            if !f.default.is_empty() {
                 o.set(f.name, f.default).expect("flag defaults are valid");
             }
         }
@@ -404,6 +459,45 @@ impl Options {
             }
             "version" => self.version = parse_bool(name, v)?,
             "help" => self.help = parse_bool(name, v)?,
+            "object-limit" => {
+                let n: i64 = parse_num(name, v)?;
+                if n < 0 {
+                    return Err(CliError::BadValue {
+                        flag: name.into(),
+                        value: v.into(),
+                        reason: "must be equal or greater than 0".into(),
+                    });
+                }
+                self.object_limit = n as u64;
+            }
+            "auto-gomemlimit" => self.auto_gomemlimit = parse_bool(name, v)?,
+            "auto-gomemlimit-ratio" => {
+                let r: f64 = parse_num(name, v)?;
+                if !(r > 0.0 && r <= 1.0) {
+                    return Err(CliError::BadValue {
+                        flag: name.into(),
+                        value: v.into(),
+                        reason: "must be greater than 0 and less than or equal to 1".into(),
+                    });
+                }
+                self.auto_gomemlimit_ratio = v.to_string();
+            }
+            "v" => self.verbosity = parse_num(name, v)?,
+            "logtostderr" => self.log_output.to_stderr = parse_bool(name, v)?,
+            "alsologtostderr" => self.log_output.also_to_stderr = parse_bool(name, v)?,
+            "alsologtostderrthreshold" => self.log_output.also_threshold = severity(name, v)?,
+            "stderrthreshold" => self.log_output.stderr_threshold = severity(name, v)?,
+            "legacy_stderr_threshold_behavior" => {
+                self.log_output.legacy_threshold = parse_bool(name, v)?
+            }
+            "log_file" => self.log_output.file = opt(v),
+            "log_dir" => self.log_output.dir = opt(v),
+            "log_file_max_size" => self.log_output.max_mb = parse_num(name, v)?,
+            "one_output" => self.log_output.one_output = parse_bool(name, v)?,
+            "add_dir_header" | "skip_headers" | "skip_log_headers" => {
+                parse_bool(name, v)?;
+            }
+            "log_backtrace_at" | "vmodule" => {}
             _ => {}
         }
         Ok(())
@@ -454,11 +548,18 @@ impl Options {
         let mut explicit_resources = false;
         while let Some(arg) = it.next() {
             let body = if let Some(b) = arg.strip_prefix("--") {
-                b
+                b.to_string()
             } else if let Some(b) = arg.strip_prefix('-').filter(|b| !b.is_empty()) {
                 match b {
-                    "h" => "help",
-                    other => other,
+                    "h" => "help".to_string(),
+                    // pflag shorthand with the value attached: -v2
+                    v if v.len() > 1
+                        && v.starts_with('v')
+                        && v[1..].bytes().all(|c| c.is_ascii_digit()) =>
+                    {
+                        format!("v={}", &v[1..])
+                    }
+                    other => other.to_string(),
                 }
             } else {
                 return Err(CliError::UnexpectedArgument(arg));
@@ -474,18 +575,19 @@ impl Options {
             let value = match (def.kind, inline) {
                 (_, Some(v)) => v,
                 (Bool, None) => "true".to_string(),
-                (Ignored, None) => match it.peek() {
-                    Some(next) if !next.starts_with('-') => it.next().unwrap_or_default(),
-                    _ => String::new(),
-                },
                 (Value, None) => it
                     .next()
                     .ok_or_else(|| CliError::MissingValue(name.clone()))?,
             };
             explicit_resources |= name == "resources";
-            if def.kind != Ignored {
-                o.set(&name, &value)?;
+            o.log_level_given |= name == "log-level";
+            o.set(&name, &value)?;
+            if !o.given.contains(&name) {
+                o.given.push(name);
             }
+        }
+        if o.verbosity >= 4 && !o.log_level_given {
+            o.log_level = crate::log::Level::Debug;
         }
         for r in &o.resources {
             if builtin::by_name(r).is_none() {
@@ -521,22 +623,70 @@ impl Options {
         Ok(o)
     }
 
+    /// `--version` and `version`, shaped like the Prometheus version line kube-state-metrics
+    /// prints, with the git revision `build.rs` stamped in.
+    pub fn version_text() -> String {
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        };
+        format!(
+            "kubestate, version {} (revision: {})\n  platform:         {}/{}",
+            env!("CARGO_PKG_VERSION"),
+            option_env!("KUBESTATE_REVISION").unwrap_or("unknown"),
+            std::env::consts::OS,
+            arch
+        )
+    }
+
+    /// The kube-state-metrics flags given that change nothing here (klog's own
+    /// "no effect when -logtostderr=true" included), for one line at start.
+    pub fn no_effect_flags(&self) -> Vec<String> {
+        let out = &self.log_output;
+        self.given
+            .iter()
+            .filter(|n| match n.as_str() {
+                "add_dir_header" | "skip_headers" | "skip_log_headers" | "log_backtrace_at"
+                | "vmodule" => true,
+                "log_file"
+                | "log_dir"
+                | "log_file_max_size"
+                | "one_output"
+                | "alsologtostderr"
+                | "alsologtostderrthreshold" => {
+                    out.to_stderr
+                        || (n.as_str() == "log_dir" && out.file.is_some())
+                        || (n.as_str() == "one_output" && out.file.is_some())
+                }
+                _ => false,
+            })
+            .map(|n| format!("--{n}"))
+            .collect()
+    }
+
     pub fn help_text() -> String {
         let mut s = String::from(
-            "kubestate: Kubernetes object-state metrics (kube-state-metrics compatible).\n\nUsage: kubestate [flags]\n\nFlags:\n",
+            "kubestate: Kubernetes object-state metrics (kube-state-metrics compatible).\n\nUsage:\n  kubestate [flags]\n  kubestate [command]\n\nAvailable Commands:\n  help        Print this help.\n  rbac        Print the ClusterRole the given flags need.\n  version     Print version information.\n\nFlags:\n",
         );
-        for f in FLAGS.iter().filter(|f| f.kind != Ignored) {
-            let arg = if f.kind == Bool {
-                String::new()
-            } else {
-                " value".to_string()
-            };
-            s.push_str(&format!("  --{}{}\n        {}", f.name, arg, f.help));
-            if !f.default.is_empty() && f.kind != Bool {
-                s.push_str(&format!(" (default {:?})", f.default));
+        let section = |klog: bool, s: &mut String| {
+            for f in FLAGS.iter().filter(|f| f.klog == klog) {
+                let arg = if f.kind == Bool {
+                    String::new()
+                } else {
+                    " value".to_string()
+                };
+                let dash = if f.name.len() == 1 { "-" } else { "--" };
+                s.push_str(&format!("  {dash}{}{}\n        {}", f.name, arg, f.help));
+                if !f.default.is_empty() && f.kind != Bool {
+                    s.push_str(&format!(" (default {:?})", f.default));
+                }
+                s.push('\n');
             }
-            s.push('\n');
-        }
+        };
+        section(false, &mut s);
+        s.push_str("\nLogging flags (klog's, as kube-state-metrics takes them):\n");
+        section(true, &mut s);
         s.push_str("\nResources (--resources; * = opt-in, not in the default):\n");
         let mut line = String::from(" ");
         for b in builtin::BUILTIN {
@@ -687,6 +837,85 @@ mod tests {
         assert!(parse(&["--server-read-timeout=x"]).is_err());
     }
 
+    /// KSM v2.20's `cli-arguments.md`: every flag it lists, in the forms pflag takes.
+    #[test]
+    fn every_kube_state_metrics_flag_is_accepted() {
+        let o = parse(&[
+            "--add_dir_header",
+            "--alsologtostderr",
+            "--alsologtostderrthreshold=WARNING",
+            "--auto-gomemlimit",
+            "--auto-gomemlimit-ratio",
+            "0.8",
+            "--legacy_stderr_threshold_behavior=true",
+            "--log_backtrace_at=main.go:10",
+            "--log_dir=/tmp/logs",
+            "--log_file=/tmp/ksm.log",
+            "--log_file_max_size=10",
+            "--logtostderr=false",
+            "--one_output",
+            "--object-limit=500",
+            "--skip_headers",
+            "--skip_log_headers",
+            "--stderrthreshold",
+            "2",
+            "-v",
+            "4",
+            "--vmodule=server=5",
+            "--enable-gzip-encoding",
+        ])
+        .unwrap();
+        assert_eq!(o.object_limit, 500);
+        assert!(o.auto_gomemlimit);
+        assert_eq!(o.auto_gomemlimit_ratio, "0.8");
+        assert_eq!(o.verbosity, 4);
+        assert_eq!(
+            o.log_level,
+            crate::log::Level::Debug,
+            "-v=4 means debug lines"
+        );
+        let l = &o.log_output;
+        assert!(!l.to_stderr && l.also_to_stderr && l.legacy_threshold && l.one_output);
+        assert_eq!(l.file.as_deref(), Some("/tmp/ksm.log"));
+        assert_eq!(l.dir.as_deref(), Some("/tmp/logs"));
+        assert_eq!(l.max_mb, 10);
+        assert_eq!(l.stderr_threshold, crate::log::Level::Error);
+        assert_eq!(l.also_threshold, crate::log::Level::Warn);
+        // --log_file wins over --log_dir and --one_output, as in klog
+        assert_eq!(
+            o.no_effect_flags(),
+            vec![
+                "--add_dir_header",
+                "--log_backtrace_at",
+                "--log_dir",
+                "--one_output",
+                "--skip_headers",
+                "--skip_log_headers",
+                "--vmodule"
+            ]
+        );
+        // with the default --logtostderr the file flags are klog's "no effect" too
+        let d = parse(&["--log_file=/x", "-v=2", "--v", "1", "-v3"]).unwrap();
+        assert_eq!(d.no_effect_flags(), vec!["--log_file"]);
+        assert_eq!(d.verbosity, 3);
+        assert_eq!(d.log_level, crate::log::Level::Info);
+        let explicit = parse(&["--log-level=warn", "-v=9"]).unwrap();
+        assert_eq!(explicit.log_level, crate::log::Level::Warn);
+        assert!(parse(&[]).unwrap().log_output == crate::log::Output::default());
+    }
+
+    #[test]
+    fn kube_state_metrics_validation() {
+        assert!(parse(&["--object-limit=-1"]).is_err());
+        assert!(parse(&["--object-limit=x"]).is_err());
+        assert!(parse(&["--auto-gomemlimit-ratio=0"]).is_err());
+        assert!(parse(&["--auto-gomemlimit-ratio=1.5"]).is_err());
+        assert!(parse(&["--stderrthreshold=LOUD"]).is_err());
+        assert!(parse(&["-v=x"]).is_err());
+        assert!(parse(&["--logtostderr=maybe"]).is_err());
+        assert_eq!(parse(&[]).unwrap().object_limit, 0);
+    }
+
     #[test]
     fn durations() {
         assert_eq!(
@@ -708,8 +937,9 @@ mod tests {
     #[test]
     fn help_lists_every_flag() {
         let h = Options::help_text();
-        for f in FLAGS.iter().filter(|f| f.kind != Ignored) {
-            assert!(h.contains(&format!("--{}", f.name)), "{}", f.name);
+        for f in FLAGS {
+            let dash = if f.name.len() == 1 { "-" } else { "--" };
+            assert!(h.contains(&format!("{dash}{}", f.name)), "{}", f.name);
         }
     }
 

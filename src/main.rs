@@ -1,7 +1,21 @@
 use kubestate::cli::Options;
+use kubestate::log::Level;
+use kubestate::log_event;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // kube-state-metrics' cobra root command has `version` and `help`; `rbac` is ours
+    match args.first().map(String::as_str) {
+        Some("version") => {
+            println!("{}", Options::version_text());
+            return;
+        }
+        Some("help") => {
+            print!("{}", Options::help_text());
+            return;
+        }
+        _ => {}
+    }
     let rbac = args.first().map(|a| a == "rbac").unwrap_or(false);
     if rbac {
         args.remove(0);
@@ -23,8 +37,26 @@ fn main() {
         return;
     }
     if opts.version {
-        println!("kubestate {}", env!("CARGO_PKG_VERSION"));
+        println!("{}", Options::version_text());
         return;
+    }
+    kubestate::log::set_level(opts.log_level);
+    kubestate::log::configure(opts.log_output.clone());
+    let ignored = opts.no_effect_flags();
+    if !ignored.is_empty() {
+        log_event!(
+            Level::Info,
+            "kube-state-metrics flags accepted with no effect here",
+            flags = ignored.join(",")
+        );
+    }
+    if opts.given.iter().any(|f| f.starts_with("auto-gomemlimit")) {
+        log_event!(
+            Level::Info,
+            "--auto-gomemlimit has no effect: kubestate has no Go runtime or garbage collector to tune, its memory is what the stores hold",
+            auto_gomemlimit = opts.auto_gomemlimit,
+            ratio = opts.auto_gomemlimit_ratio
+        );
     }
     let control = match kubestate::signals::listen() {
         Ok(pair) => pair,

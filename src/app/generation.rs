@@ -94,6 +94,7 @@ pub fn builtin_ctx(
             namespaces: opts.namespaces.clone(),
             namespace_denylist: opts.namespaces_denylist.clone(),
             shard,
+            object_limit: opts.object_limit,
         },
         labels,
         annotations,

@@ -57,6 +57,9 @@ impl WatchMetrics for Telemetry {
     fn shard_server_filtered(&self, watch: &str, applied: bool) {
         Telemetry::set_shard_server_filtered(self, watch, applied)
     }
+    fn list_objects(&self, resource: &'static str, limit: u64, kept: u64) {
+        Telemetry::list_objects(self, resource, limit, kept)
+    }
 }
 
 /// The rebuilder's target in production: generations started from the options, installed
@@ -150,6 +153,7 @@ pub fn run(
     let endpoint = endpoint(&opts, web, &base.client);
     let tel_routes = Arc::new(TelemetryRoutes {
         telemetry,
+        main: main_routes.clone(),
         guard: endpoint.guard.clone(),
     });
     let main_server = serve(

@@ -54,6 +54,9 @@ pub trait WatchMetrics: Send + Sync {
     fn object_skipped(&self, resource: &'static str);
     /// Whether the API server applied the `shardSelector` of watch `watch` (range sharding).
     fn shard_server_filtered(&self, watch: &str, applied: bool);
+    /// `--object-limit`: a LIST page of `resource` (client-go type name) kept `kept` of at
+    /// most `limit` objects.
+    fn list_objects(&self, resource: &'static str, limit: u64, kept: u64);
 }
 
 /// How the initial state (and every relist) is obtained.
@@ -87,6 +90,11 @@ pub struct WatchSpec {
     /// `--use-apiserver-cache`: every LIST with `resourceVersion=0`.
     pub use_apiserver_cache: bool,
     pub page_size: u32,
+    /// `--object-limit` (0: none), with kube-state-metrics v2.20's meaning: every LIST page
+    /// asks for this many objects, a page the server returns larger (a cache that ignores
+    /// `limit`) is cut to it, and the initial state is never streamed (WatchList has no
+    /// pages). Objects that arrive later by watch are not limited.
+    pub object_limit: u64,
     pub initial_sync: InitialSync,
     /// In `Auto` mode, a WatchList stream silent this long before its end bookmark means
     /// the server ignored `sendInitialEvents` (an old or aggregated API): fall back to LIST.
@@ -118,6 +126,7 @@ impl WatchSpec {
             field_selector: None,
             use_apiserver_cache: opts.use_apiserver_cache,
             page_size: Self::PAGE_SIZE,
+            object_limit: 0,
             initial_sync: opts.initial_sync,
             watch_list_idle: opts.watch_list_idle,
             shard: None,
@@ -131,6 +140,13 @@ impl WatchSpec {
 
     pub fn with_field_selector(mut self, selector: Option<String>) -> WatchSpec {
         self.field_selector = selector;
+        self
+    }
+
+    /// `--object-limit` (0: none): the metrics' own watches take it, as in
+    /// kube-state-metrics; discovery, autosharding and CRD watches do not.
+    pub fn with_object_limit(mut self, limit: u64) -> WatchSpec {
+        self.object_limit = limit;
         self
     }
 
@@ -514,7 +530,11 @@ impl<T: KubeObject> Watcher<T> {
     /// Runs until the state is told to stop.
     pub fn run(mut self) {
         let mut need_list = true;
-        let mut mode = self.spec.initial_sync;
+        let mut mode = if self.spec.object_limit > 0 {
+            InitialSync::List
+        } else {
+            self.spec.initial_sync
+        };
         while !self.state.stopped() {
             if !self.admit() {
                 break;
@@ -1059,7 +1079,11 @@ impl<T: KubeObject> Watcher<T> {
             if self.spec.use_apiserver_cache {
                 q.push(("resourceVersion", "0".into()));
             }
-            q.push(("limit", self.spec.page_size.to_string()));
+            let limit = match self.spec.object_limit {
+                0 => u64::from(self.spec.page_size),
+                n => n,
+            };
+            q.push(("limit", limit.to_string()));
             if let Some(c) = &continue_token {
                 q.push(("continue", c.clone()));
             }
@@ -1084,10 +1108,17 @@ impl<T: KubeObject> Watcher<T> {
             let body = resp.into_body().into_reader();
             let (undecodable, telemetry) = (&mut self.undecodable, self.metrics.as_ref());
             let (resource, label) = (self.spec.resource.plural, &self.label);
+            let cap = self.spec.object_limit;
+            let mut page_items = 0u64;
             // Cutting each item out first and decoding it from memory costs about half of
             // decoding it straight from the socket reader (probe-bench); with a shard, only
-            // the owned items are decoded.
+            // the owned items are decoded. An item past --object-limit in this page is
+            // dropped before either.
             let decoded = split_list(body, |raw| {
+                page_items += 1;
+                if cap > 0 && page_items > cap {
+                    return Ok(());
+                }
                 match decode_owned::<T>(self.spec.shard, RawObject::Bytes(raw)) {
                     Ok((Some(obj), _)) => {
                         count += 1;
@@ -1104,6 +1135,10 @@ impl<T: KubeObject> Watcher<T> {
                 }
                 Ok(())
             });
+            if cap > 0 {
+                self.metrics
+                    .list_objects(self.spec.resource.go_type, cap, page_items.min(cap));
+            }
             let meta = decoded.map_err(|e| ApiError::Decode {
                 url: url.clone(),
                 what: "list response".into(),
@@ -1740,6 +1775,7 @@ mod tests {
                 *self.0.lock().entry(resource).or_insert(0) += 1;
             }
             fn shard_server_filtered(&self, _: &str, _: bool) {}
+            fn list_objects(&self, _: &'static str, _: u64, _: u64) {}
         }
         impl Skips {
             fn counter(&self, _family: &str, resource: &str, _: &str) -> u64 {

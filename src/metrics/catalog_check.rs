@@ -1,5 +1,5 @@
 //! Test-only cross-check of a resource's family table and rendered output against the
-//! shared catalog (`../shared/spec/ksm-metrics.tsv`), which was taken from kube-state-metrics
+//! catalog (`tests/data/ksm-metrics.tsv`), which was taken from kube-state-metrics
 //! v2.20.0 itself. Family names, order, types and label names are what users query, so a
 //! drift from the catalog is a compatibility bug even when every hand-written test passes.
 
@@ -17,7 +17,7 @@ use crate::metrics::{Renderer, ResourceDef};
 
 const CATALOG: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/src/metrics/ksm-metrics.tsv"
+    "/tests/data/ksm-metrics.tsv"
 ));
 
 /// One catalog row.

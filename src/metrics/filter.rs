@@ -2,7 +2,6 @@
 //! kube-state-metrics parses `--metric-allowlist`/`--metric-denylist`/`--metric-opt-in-list`
 //! and `--metric-labels-allowlist`/`--metric-annotations-allowlist`.
 
-use regex_lite::Regex;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
@@ -52,20 +51,51 @@ impl fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
-/// Family-name filter: allow- or denylist (unanchored regexes, any match counts, as KSM's
-/// `allowdenylist` does) AND the opt-in list for families declared opt-in.
+/// Family-name filter: allow- or denylist AND the opt-in list for families declared opt-in.
+/// Each pattern is compiled as given, unanchored, and a name matches if any pattern finds a
+/// match in it, as kube-state-metrics v2.20 does. Its allow/deny lists are ECMAScript
+/// regexes (regexp2 in ECMAScript mode: lookarounds work, so `^kube_pod_(?!info$).+`
+/// denies every pod family but `kube_pod_info`), compiled here with `regress`; its opt-in
+/// list is Go's RE2 `regexp`, for which `regex-lite` accepts the same syntax.
 #[derive(Debug, Default, Clone)]
 pub struct MetricFilter {
-    allow: Vec<Regex>,
-    deny: Vec<Regex>,
-    opt_in: Vec<Regex>,
+    allow: Vec<regress::Regex>,
+    deny: Vec<regress::Regex>,
+    opt_in: Vec<regex_lite::Regex>,
 }
 
-fn compile(flag: &'static str, list: &[String]) -> Result<Vec<Regex>, FilterError> {
+/// regexp2 parses .NET group syntax even in ECMAScript mode, so KSM takes a leading inline
+/// flag group such as `(?i)`, which ECMAScript has only as a modifier group: `(?i)x` is
+/// rewritten to the equivalent `(?i:x)` (non-capturing, so group numbers stay the same).
+fn ecma_source(p: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(rest) = p.strip_prefix("(?") {
+        if let Some((flags, body)) = rest.split_once(')') {
+            if !flags.is_empty() && flags.chars().all(|c| matches!(c, 'i' | 'm' | 's')) {
+                return format!("(?{flags}:{body})").into();
+            }
+        }
+    }
+    p.into()
+}
+
+fn compile_ecma(flag: &'static str, list: &[String]) -> Result<Vec<regress::Regex>, FilterError> {
     list.iter()
         .filter(|p| !p.is_empty())
         .map(|p| {
-            Regex::new(p).map_err(|e| FilterError::BadRegex {
+            regress::Regex::new(&ecma_source(p)).map_err(|e| FilterError::BadRegex {
+                flag,
+                pattern: p.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn compile_re2(flag: &'static str, list: &[String]) -> Result<Vec<regex_lite::Regex>, FilterError> {
+    list.iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            regex_lite::Regex::new(p).map_err(|e| FilterError::BadRegex {
                 flag,
                 pattern: p.clone(),
                 reason: e.to_string(),
@@ -76,15 +106,15 @@ fn compile(flag: &'static str, list: &[String]) -> Result<Vec<Regex>, FilterErro
 
 impl MetricFilter {
     pub fn new(allow: &[String], deny: &[String], opt_in: &[String]) -> Result<Self, FilterError> {
-        let allow = compile("metric-allowlist", allow)?;
-        let deny = compile("metric-denylist", deny)?;
+        let allow = compile_ecma("metric-allowlist", allow)?;
+        let deny = compile_ecma("metric-denylist", deny)?;
         if !allow.is_empty() && !deny.is_empty() {
             return Err(FilterError::AllowAndDeny);
         }
         Ok(MetricFilter {
             allow,
             deny,
-            opt_in: compile("metric-opt-in-list", opt_in)?,
+            opt_in: compile_re2("metric-opt-in-list", opt_in)?,
         })
     }
 
@@ -94,9 +124,9 @@ impl MetricFilter {
             return false;
         }
         if !self.allow.is_empty() {
-            return self.allow.iter().any(|r| r.is_match(name));
+            return self.allow.iter().any(|r| r.find(name).is_some());
         }
-        !self.deny.iter().any(|r| r.is_match(name))
+        !self.deny.iter().any(|r| r.find(name).is_some())
     }
 }
 
@@ -303,5 +333,45 @@ mod tests {
             FilterError::AllowAndDeny
         );
         assert!(MetricFilter::new(&["(".into()], &[], &[]).is_err());
+    }
+
+    /// What regexp2 in ECMAScript mode (KSM's allow/deny lists) and RE2 (its opt-in list)
+    /// accept and match, pattern by pattern.
+    #[test]
+    fn ecmascript_allow_deny_re2_opt_in() {
+        let deny = |p: &str| MetricFilter::new(&[], &[p.to_string()], &[]).unwrap();
+        let allow = |p: &str| MetricFilter::new(&[p.to_string()], &[], &[]).unwrap();
+        // negative lookahead: every pod family but kube_pod_info
+        let f = deny("^kube_pod_(?!info$).+");
+        assert!(f.includes("kube_pod_info", false));
+        assert!(!f.includes("kube_pod_labels", false));
+        assert!(!f.includes("kube_pod_container_info", false));
+        assert!(f.includes("kube_node_info", false));
+        // positive lookahead and lookbehind
+        let f = allow("^kube_(?=deployment).*_replicas$");
+        assert!(f.includes("kube_deployment_spec_replicas", false));
+        assert!(!f.includes("kube_statefulset_replicas", false));
+        let f = allow("(?<!status_)replicas$");
+        assert!(f.includes("kube_deployment_spec_replicas", false));
+        assert!(!f.includes("kube_deployment_status_replicas", false));
+        // unanchored, as regexp2's MatchString: a substring match counts
+        assert!(!deny("pod_info").includes("kube_pod_info", false));
+        assert!(allow("kube_pod").includes("kube_pod_info", false));
+        // ECMAScript \d and \w are ASCII, backreferences work
+        assert!(allow("^kube_(\\w+)_\\1$").includes("kube_pod_pod", false));
+        assert!(!allow("^kube_(\\w+)_\\1$").includes("kube_pod_node", false));
+        // a leading .NET inline flag group, which regexp2 accepts
+        assert!(allow("(?i)KUBE_POD_INFO").includes("kube_pod_info", false));
+        assert!(!allow("(?i)KUBE_POD_INFO").includes("kube_node_info", false));
+        assert!(allow("(?i)^(kube)_POD_\\1$").includes("kube_pod_kube", false));
+        assert!(allow("(?i:KUBE)_pod_info").includes("kube_pod_info", false));
+        // invalid in ECMAScript: one clear error naming flag and pattern
+        let e = MetricFilter::new(&["kube_(?<!".into()], &[], &[]).unwrap_err();
+        assert!(e.to_string().contains("--metric-allowlist"), "{e}");
+        assert!(MetricFilter::new(&[], &["a{2,1}".into()], &[]).is_err());
+        // the opt-in list is Go's RE2: inline flags yes, lookarounds no
+        let o = MetricFilter::new(&[], &[], &["(?i)KUBE_POD_NODESELECTORS".into()]).unwrap();
+        assert!(o.includes("kube_pod_nodeselectors", true));
+        assert!(MetricFilter::new(&[], &[], &["kube_(?!x)".into()]).is_err());
     }
 }

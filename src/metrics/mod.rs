@@ -606,8 +606,8 @@ mod catalog_tests {
     /// empty are reported, not skipped silently.
     #[test]
     fn declared_families_match_the_catalog() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/metrics/ksm-metrics.tsv");
-        let tsv = std::fs::read_to_string(path).expect("src/metrics/ksm-metrics.tsv");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ksm-metrics.tsv");
+        let tsv = std::fs::read_to_string(path).expect("tests/data/ksm-metrics.tsv");
         let mut want: std::collections::BTreeMap<&str, Vec<(&str, &str, &str)>> =
             Default::default();
         for line in tsv

@@ -2491,7 +2491,7 @@ mod tests {
     fn table_matches_the_ksm_catalog() {
         let tsv = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/src/metrics/ksm-metrics.tsv"
+            "/tests/data/ksm-metrics.tsv"
         ))
         .expect("catalog readable");
         let rows: Vec<Vec<&str>> = tsv

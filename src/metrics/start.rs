@@ -27,6 +27,8 @@ pub struct WatchCtx {
     pub namespace_denylist: Vec<String>,
     /// This instance's share of the objects, when sharded.
     pub shard: Option<Shard>,
+    /// `--object-limit` (0: none), for the metrics' own watches (built-in and custom).
+    pub object_limit: u64,
 }
 
 /// A watch thread that could not be started.
@@ -73,6 +75,7 @@ impl WatchCtx {
         WatchSpec::new(api, &self.options)
             .in_namespace(namespace)
             .with_field_selector(field_selector)
+            .with_object_limit(self.object_limit)
             .sharded(self.shard)
     }
 

@@ -91,7 +91,9 @@ impl MainRoutes {
         }
     }
 
-    fn readyz(&self) -> Response {
+    /// 503 until every watch has synced. The telemetry port answers the same: kube-state-
+    /// metrics' standard manifest points its readiness probe there.
+    pub fn readyz(&self) -> Response {
         let waiting: Vec<&str> = self
             .readiness
             .iter()
@@ -233,6 +235,8 @@ pub fn gzip_members(writers: &[&ResourceWriter], format: Format) -> io::Result<V
 /// The telemetry port: self-metrics and health.
 pub struct TelemetryRoutes {
     pub telemetry: Arc<Telemetry>,
+    /// The main port's routes, whose readiness `/readyz` reports.
+    pub main: Arc<MainRoutes>,
     /// Both ports' access control, for its self-metrics.
     pub guard: Arc<super::auth::Guard>,
 }
@@ -247,7 +251,8 @@ impl TelemetryRoutes {
                 self.guard.render_stats(&mut body);
                 Response::new(200, Format::Text.content_type(), body)
             }
-            "/healthz" | "/livez" | "/readyz" => text(200, "OK"),
+            "/healthz" | "/livez" => text(200, "OK"),
+            "/readyz" => self.main.readyz(),
             "/" => html(),
             _ => text(404, "404 page not found\n"),
         }
@@ -269,8 +274,18 @@ mod tests {
 
     #[test]
     fn telemetry_port_serves_self_metrics_then_process_metrics() {
+        let telemetry = Arc::new(Telemetry::new());
+        let main = Arc::new(MainRoutes {
+            writers: crate::store::WriterSet::new(Vec::new()),
+            gzip: false,
+            telemetry: telemetry.clone(),
+            readiness: Vec::new(),
+            sd: parking_lot::RwLock::new(None),
+            custom: Default::default(),
+        });
         let routes = TelemetryRoutes {
-            telemetry: Arc::new(Telemetry::new()),
+            telemetry,
+            main,
             guard: Arc::new(super::super::auth::Guard::new(None, None, Vec::new())),
         };
         routes.telemetry.list("*v1.Pod", true);

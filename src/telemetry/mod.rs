@@ -36,6 +36,8 @@ pub struct Telemetry {
     total_shards: AtomicI64,
     /// watch label → whether the API server applied its `shardSelector` (range sharding).
     shard_server_filtered: Mutex<BTreeMap<String, bool>>,
+    /// `--object-limit`: client-go type → (limit, objects kept from the last LIST page).
+    list_objects: Mutex<BTreeMap<&'static str, (u64, u64)>>,
     /// Custom resource state self-metrics.
     pub crs: crs::CrsTelemetry,
     /// Service discovery self-metrics.
@@ -51,6 +53,7 @@ impl Default for Telemetry {
             syncs: Mutex::new(BTreeMap::new()),
             total_shards: AtomicI64::new(1),
             shard_server_filtered: Mutex::new(BTreeMap::new()),
+            list_objects: Mutex::new(BTreeMap::new()),
             crs: Default::default(),
             sd: Default::default(),
         }
@@ -89,6 +92,12 @@ impl Telemetry {
     /// A LIST (all pages of one relist) finished; `resource` is the client-go type name.
     pub fn list(&self, resource: &'static str, ok: bool) {
         self.bump(LIST, resource, ok);
+    }
+
+    /// A LIST page under `--object-limit`: kube-state-metrics' `list_objects_limit` and
+    /// `list_objects` gauges, set only when a limit is in force.
+    pub fn list_objects(&self, resource: &'static str, limit: u64, kept: u64) {
+        self.list_objects.lock().insert(resource, (limit, kept));
     }
 
     /// A WATCH request was opened (or failed to open).
@@ -236,6 +245,37 @@ impl Telemetry {
             header(out, family, help, "counter");
             for ((_, resource, _), v) in rows {
                 line(out, family, &[("resource", resource)], *v as f64);
+            }
+        }
+        let limits = self.list_objects.lock().clone();
+        if !limits.is_empty() {
+            header(
+                out,
+                "kube_state_metrics_list_objects",
+                "Number of resources listed in kube-state-metrics",
+                "gauge",
+            );
+            for (resource, (_, kept)) in &limits {
+                line(
+                    out,
+                    "kube_state_metrics_list_objects",
+                    &[("resource", resource)],
+                    *kept as f64,
+                );
+            }
+            header(
+                out,
+                "kube_state_metrics_list_objects_limit",
+                "Number of resource list limit in kube-state-metrics",
+                "gauge",
+            );
+            for (resource, (limit, _)) in &limits {
+                line(
+                    out,
+                    "kube_state_metrics_list_objects_limit",
+                    &[("resource", resource)],
+                    *limit as f64,
+                );
             }
         }
         header(
