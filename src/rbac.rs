@@ -59,7 +59,11 @@ impl Access {
     pub fn for_options(opts: &Options) -> Result<Access, RbacError> {
         let mut a = Access::default();
         if !opts.custom_resource_state_only {
-            for r in opts.resources.iter().filter_map(|r| resources::by_plural(r)) {
+            for r in opts
+                .resources
+                .iter()
+                .filter_map(|r| resources::by_plural(r))
+            {
                 a.watch.insert((r.group.to_string(), r.plural.to_string()));
             }
         }
@@ -106,7 +110,8 @@ impl Access {
             Ok((crs, _)) => crs,
             // kubestate starts without them, so it needs nothing for them.
             Err(e)
-                if e.is_missing_file() && opts.continue_without_custom_resource_state_config_file =>
+                if e.is_missing_file()
+                    && opts.continue_without_custom_resource_state_config_file =>
             {
                 return Ok(())
             }
@@ -178,10 +183,8 @@ impl Access {
             rule(&mut y, "", &["pods"], None, &["get"]);
             // The StatefulSet watch is name-restricted (a metadata.name field selector), which
             // resourceNames can authorise; the ClusterRole may already cover it.
-            let names: Option<Vec<&str>> = accesses
-                .iter()
-                .map(|s| s.statefulset.as_deref())
-                .collect();
+            let names: Option<Vec<&str>> =
+                accesses.iter().map(|s| s.statefulset.as_deref()).collect();
             let verbs: &[&str] = if self.watches("apps", "statefulsets") {
                 &["get"]
             } else {
@@ -339,7 +342,10 @@ mod tests {
         let y = sd_role("- {name: e, role: endpointslice, attach_metadata: {deployment: true}}\n");
         assert!(y.contains("replicasets") && !y.contains("jobs"), "{y}");
         let y = sd_role("- {name: s, role: service, attach_metadata: {namespace: true}}\n");
-        assert!(y.contains("resources: [namespaces, nodes, services]"), "{y}");
+        assert!(
+            y.contains("resources: [namespaces, nodes, services]"),
+            "{y}"
+        );
     }
 
     #[test]

@@ -13,7 +13,12 @@ use manifests::{build, container_args, pod_name, workloads, Object};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-const VARIANTS: &[&str] = &["standard", "autosharding", "daemonsetsharding", "auth-filter"];
+const VARIANTS: &[&str] = &[
+    "standard",
+    "autosharding",
+    "daemonsetsharding",
+    "auth-filter",
+];
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
@@ -53,7 +58,9 @@ fn each_variants_rbac_is_kubestate_rbac_for_its_args() {
             if std::env::var_os("KUBESTATE_BLESS").is_some() {
                 std::fs::write(&path, &want).unwrap();
             } else {
-                stale.push(format!("deploy/{v}/rbac.yaml:\n--- have\n{have}--- want\n{want}"));
+                stale.push(format!(
+                    "deploy/{v}/rbac.yaml:\n--- have\n{have}--- want\n{want}"
+                ));
             }
         }
     }
@@ -87,10 +94,7 @@ fn deploy_root_is_the_standard_variant() {
         v.sort();
         v
     };
-    assert_eq!(
-        ids(build(&deploy_dir()).unwrap()),
-        ids(variant("standard"))
-    );
+    assert_eq!(ids(build(&deploy_dir()).unwrap()), ids(variant("standard")));
 }
 
 fn labels(v: &Value) -> Vec<(String, String)> {
@@ -122,11 +126,19 @@ fn objects_fit_together() {
         assert_eq!(sa.value["automountServiceAccountToken"], false);
         let crb = find(&objects, "ClusterRoleBinding", "kubestate");
         assert_eq!(crb.value["roleRef"]["kind"], "ClusterRole");
-        find(&objects, "ClusterRole", crb.value["roleRef"]["name"].as_str().unwrap());
+        find(
+            &objects,
+            "ClusterRole",
+            crb.value["roleRef"]["name"].as_str().unwrap(),
+        );
         assert_eq!(crb.value["subjects"][0]["name"], "kubestate");
         assert_eq!(crb.value["subjects"][0]["namespace"], "kube-system");
         for rb in objects.iter().filter(|o| o.kind() == "RoleBinding") {
-            let role = find(&objects, "Role", rb.value["roleRef"]["name"].as_str().unwrap());
+            let role = find(
+                &objects,
+                "Role",
+                rb.value["roleRef"]["name"].as_str().unwrap(),
+            );
             assert_eq!(role.namespace(), rb.namespace(), "{}", ctx(rb));
             assert_eq!(rb.value["subjects"][0]["name"], "kubestate");
         }
@@ -145,9 +157,19 @@ fn objects_fit_together() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|p| (p["containerPort"].as_u64().unwrap(), p["name"].as_str().unwrap()))
+                .map(|p| {
+                    (
+                        p["containerPort"].as_u64().unwrap(),
+                        p["name"].as_str().unwrap(),
+                    )
+                })
                 .collect();
-            assert_eq!(ports, [(8080, "http-metrics"), (8081, "telemetry")], "{}", ctx(w));
+            assert_eq!(
+                ports,
+                [(8080, "http-metrics"), (8081, "telemetry")],
+                "{}",
+                ctx(w)
+            );
             // KSM's probes: liveness on the main port, readiness on the telemetry port.
             assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/livez");
             assert_eq!(c["livenessProbe"]["httpGet"]["port"], "http-metrics");
