@@ -206,6 +206,9 @@ def main():
     cg = callgrind_md()
     if cg:
         parts.append(cg)
+    storm = os.path.join(RES, "auth-storm.md")
+    if os.path.exists(storm):
+        parts.append(open(storm).read().rstrip() + "\n")
     open(os.path.join(HERE, "RESULTS.md"), "w").write("\n".join(parts))
     json.dump(summary, open(os.path.join(RES, "summary.json"), "w"), indent=1, sort_keys=True)
 

@@ -592,13 +592,16 @@ pub fn run(
         sd: parking_lot::RwLock::new(first.sd),
         custom,
     });
-    let tel_routes = Arc::new(TelemetryRoutes { telemetry });
+    let endpoint = endpoint(&opts, web, &base.client);
+    let tel_routes = Arc::new(TelemetryRoutes {
+        telemetry,
+        guard: endpoint.guard.clone(),
+    });
     let watches: Vec<Arc<WatchState>> = main_routes
         .readiness
         .iter()
         .map(|(_, s)| s.clone())
         .collect();
-    let endpoint = endpoint(&opts, web, &base.client);
     let main_server = serve(
         "http",
         &listen_addr(&opts.host, opts.port),
@@ -981,13 +984,11 @@ fn endpoint(
             max_connections: opts.server_max_connections,
         },
         tls: web.tls,
-        guard: Arc::new(Guard {
-            basic: (!web.users.is_empty()).then(|| BasicAuth::new(web.users)),
-            filter: opts
-                .auth_filter
-                .then(|| Arc::new(AuthFilter::new(client.clone()))),
-            headers: web.headers,
-        }),
+        guard: Arc::new(Guard::new(
+            (!web.users.is_empty()).then(|| BasicAuth::new(web.users)),
+            opts.auth_filter.then(|| AuthFilter::new(client.clone())),
+            web.headers,
+        )),
     }
 }
 

@@ -1,11 +1,17 @@
 //! Who may read the endpoints: basic-auth users from the web config (bcrypt hashes, as
 //! exporter-toolkit), and `--auth-filter`, which asks the API server — a TokenReview for the
 //! bearer token, then a SubjectAccessReview for `get` on the path — as kube-state-metrics does
-//! with controller-runtime's filter. Both cache positive answers keyed by a SHA-256 of the
-//! credentials, so bcrypt's deliberate slowness and the API round trips are paid once per
-//! scraper and TTL, not per scrape.
+//! with controller-runtime's filter.
+//!
+//! Both checks are slow on purpose or by nature (bcrypt; an API round trip), so [`Guard`] is
+//! an HTTP [`Gate`]: a request is decided on the worker when its answer is cached, and
+//! otherwise goes to the server's bounded verifier pool. The caches are bounded and keyed by
+//! an HMAC under a per-process random key, so no password or token sits in memory as a key.
+//! bcrypt results are kept positive and negative, as exporter-toolkit does (a repeated wrong
+//! password costs one bcrypt); review results for kube-rbac-proxy's TTLs: TokenReviews two
+//! minutes either way, SubjectAccessReviews five minutes allowed and thirty seconds denied.
 
-use super::http::{Request, Response};
+use super::http::{Admission, Gate, Request, Response};
 use crate::kube::client::ApiClient;
 use crate::log::Level;
 use crate::log_event;
@@ -14,75 +20,183 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
 
-/// How long a successful basic-auth verification is trusted without bcrypt.
-const BASIC_TTL: Duration = Duration::from_secs(300);
-/// How long an allowed token is trusted without asking the API server again.
-const ALLOW_TTL: Duration = Duration::from_secs(60);
-/// Denials are cached briefly so a flood of bad tokens cannot flood the API server.
-const DENY_TTL: Duration = Duration::from_secs(10);
-/// Cache entries kept at most (all dropped when full: a cache miss only costs time).
+/// TokenReview results, authenticated or not (kube-rbac-proxy's delegating authenticator).
+const TOKEN_TTL: Duration = Duration::from_secs(120);
+/// An allowed SubjectAccessReview (kube-rbac-proxy's `AllowCacheTTL`).
+const ALLOW_TTL: Duration = Duration::from_secs(300);
+/// A denied SubjectAccessReview (kube-rbac-proxy's `DenyCacheTTL`).
+const DENY_TTL: Duration = Duration::from_secs(30);
+/// Credentials that passed bcrypt; only someone who knows a password can add one.
+const GOOD_MAX: usize = 256;
+/// Everything else: wrong passwords, tokens and their review results.
 const CACHE_MAX: usize = 4096;
 /// One review request may take this long.
 const REVIEW_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Key = [u8; 32];
+/// A keyed hash of credentials.
+type Tag = [u8; 32];
 
-fn key(parts: &[&[u8]]) -> Key {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    for p in parts {
-        ctx.update(&(p.len() as u64).to_le_bytes());
-        ctx.update(p);
+/// HMAC-SHA256 under a key drawn at start-up: cache keys say nothing about the credentials
+/// outside this process, and cannot be precomputed to collide.
+struct Keyer(ring::hmac::Key);
+
+impl Keyer {
+    fn new() -> Keyer {
+        let rng = ring::rand::SystemRandom::new();
+        let key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng).unwrap_or_else(|_| {
+            // no OS randomness: still keyed, by what the hasher seeds itself with
+            use std::hash::{BuildHasher, Hasher};
+            let mut seed = Vec::with_capacity(40);
+            for i in 0..4u64 {
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_u64(i);
+                seed.extend_from_slice(&h.finish().to_le_bytes());
+            }
+            seed.extend_from_slice(&std::process::id().to_le_bytes());
+            ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &seed)
+        });
+        Keyer(key)
     }
-    let mut k = [0u8; 32];
-    k.copy_from_slice(ctx.finish().as_ref());
-    k
+
+    /// Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+    fn tag(&self, parts: &[&[u8]]) -> Tag {
+        let mut ctx = ring::hmac::Context::with_key(&self.0);
+        for p in parts {
+            ctx.update(&(p.len() as u64).to_le_bytes());
+            ctx.update(p);
+        }
+        let mut t = [0u8; 32];
+        t.copy_from_slice(ctx.sign().as_ref());
+        t
+    }
 }
 
-struct Cache<V: Copy> {
-    map: Mutex<HashMap<Key, (Instant, V)>>,
+/// A bounded map from credential tags to results. Indexed by the first eight bytes of the
+/// tag; the whole tag is compared in constant time. At the bound, expired entries go first,
+/// then the one closest to expiry (or any, without expiry): a miss only costs time.
+struct Cache<V: Clone> {
+    map: Mutex<HashMap<u64, Entry<V>>>,
+    max: usize,
 }
 
-impl<V: Copy> Cache<V> {
-    fn new() -> Self {
+struct Entry<V> {
+    tag: Tag,
+    /// None: kept until evicted.
+    until: Option<Instant>,
+    value: V,
+}
+
+impl<V: Clone> Cache<V> {
+    fn new(max: usize) -> Self {
         Cache {
             map: Mutex::new(HashMap::new()),
+            max,
         }
     }
 
-    fn get(&self, k: &Key) -> Option<V> {
+    fn index(tag: &Tag) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&tag[..8]);
+        u64::from_le_bytes(b)
+    }
+
+    fn get(&self, tag: &Tag) -> Option<V> {
         let m = self.map.lock();
-        m.get(k)
-            .filter(|(until, _)| Instant::now() < *until)
-            .map(|(_, v)| *v)
+        let e = m.get(&Self::index(tag))?;
+        let fresh = e.until.is_none_or(|u| Instant::now() < u);
+        (fresh && bool::from(e.tag.ct_eq(tag))).then(|| e.value.clone())
     }
 
-    fn put(&self, k: Key, v: V, ttl: Duration) {
+    /// Keeps `v` for `ttl` (None: until evicted).
+    fn put(&self, tag: Tag, v: V, ttl: Option<Duration>) {
+        let now = Instant::now();
         let mut m = self.map.lock();
-        if m.len() >= CACHE_MAX {
-            m.clear();
+        if m.len() >= self.max && !m.contains_key(&Self::index(&tag)) {
+            m.retain(|_, e| e.until.is_none_or(|u| now < u));
+            if m.len() >= self.max {
+                let victim = m.iter().min_by_key(|(_, e)| e.until).map(|(k, _)| *k);
+                if let Some(k) = victim {
+                    m.remove(&k);
+                }
+            }
         }
-        m.insert(k, (Instant::now() + ttl, v));
+        m.insert(
+            Self::index(&tag),
+            Entry {
+                tag,
+                until: ttl.map(|t| now + t),
+                value: v,
+            },
+        );
     }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.lock().len()
+    }
+}
+
+/// Counters of the expensive checks, for the telemetry port: how often each ran, how often a
+/// cache answered instead, and how many requests found the verifier queue full.
+#[derive(Default)]
+pub struct AuthStats {
+    bcrypt: AtomicU64,
+    token_reviews: AtomicU64,
+    access_reviews: AtomicU64,
+    basic_hits: AtomicU64,
+    token_hits: AtomicU64,
+    access_hits: AtomicU64,
+    busy: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
 }
 
 /// `basic_auth_users`: user → bcrypt hash.
 pub struct BasicAuth {
     users: BTreeMap<String, String>,
-    verified: Cache<()>,
+    keyer: Keyer,
+    /// Credentials that passed bcrypt, apart so that wrong ones cannot evict them.
+    good: Cache<()>,
+    /// Credentials that failed bcrypt (wrong password, or an unknown user).
+    bad: Cache<()>,
+    /// One bcrypt at a time, as exporter-toolkit: a flood of new wrong passwords costs at most
+    /// one core.
+    bcrypt: Mutex<()>,
     /// Verified in place of a missing user's hash, so that an unknown user name costs as much
     /// bcrypt work as a wrong password and response times do not reveal which users exist.
     decoy: std::sync::OnceLock<String>,
+    stats: Arc<AuthStats>,
+}
+
+/// What the caches know about a Basic `Authorization` header.
+enum Known {
+    Good,
+    Bad,
+    /// Needs a bcrypt of this password against this hash (None: unknown user, the decoy).
+    Unknown {
+        tag: Tag,
+        pass: String,
+        hash: Option<String>,
+    },
 }
 
 impl BasicAuth {
     pub fn new(users: BTreeMap<String, String>) -> Self {
         BasicAuth {
             users,
-            verified: Cache::new(),
+            keyer: Keyer::new(),
+            good: Cache::new(GOOD_MAX),
+            bad: Cache::new(CACHE_MAX),
+            bcrypt: Mutex::new(()),
             decoy: std::sync::OnceLock::new(),
+            stats: Arc::default(),
         }
     }
 
@@ -102,22 +216,65 @@ impl BasicAuth {
         })
     }
 
-    /// True when the `Authorization: Basic …` header names a user whose password matches.
-    pub fn check(&self, authorization: Option<&str>) -> bool {
+    fn lookup(&self, authorization: Option<&str>) -> Known {
         let Some((user, pass)) = authorization.and_then(parse_basic) else {
-            return false;
+            return Known::Bad;
         };
-        let Some(hash) = self.users.get(&user) else {
-            let _ = bcrypt::verify(pass.as_bytes(), self.decoy());
-            return false;
+        let hash = self.users.get(&user).cloned();
+        // an unknown user is keyed apart from every real hash
+        let tag = self.keyer.tag(&[
+            user.as_bytes(),
+            hash.as_deref().unwrap_or("").as_bytes(),
+            pass.as_bytes(),
+        ]);
+        if self.good.get(&tag).is_some() {
+            bump(&self.stats.basic_hits);
+            Known::Good
+        } else if self.bad.get(&tag).is_some() {
+            bump(&self.stats.basic_hits);
+            Known::Bad
+        } else {
+            Known::Unknown { tag, pass, hash }
+        }
+    }
+
+    /// From the caches alone: Some(true/false), or None when bcrypt must run.
+    fn cached(&self, authorization: Option<&str>) -> Option<bool> {
+        match self.lookup(authorization) {
+            Known::Good => Some(true),
+            Known::Bad => Some(false),
+            Known::Unknown { .. } => None,
+        }
+    }
+
+    /// True when the `Authorization: Basic …` header names a user whose password matches.
+    /// Runs bcrypt on a cache miss.
+    pub fn check(&self, authorization: Option<&str>) -> bool {
+        let (tag, pass, hash) = match self.lookup(authorization) {
+            Known::Good => return true,
+            Known::Bad => return false,
+            Known::Unknown { tag, pass, hash } => (tag, pass, hash),
         };
-        let k = key(&[user.as_bytes(), pass.as_bytes(), hash.as_bytes()]);
-        if self.verified.get(&k).is_some() {
+        let _one = self.bcrypt.lock();
+        // a request with the same credentials may have been verified while this one waited
+        if self.good.get(&tag).is_some() {
             return true;
         }
-        let ok = bcrypt::verify(pass.as_bytes(), hash).unwrap_or(false);
+        if self.bad.get(&tag).is_some() {
+            return false;
+        }
+        bump(&self.stats.bcrypt);
+        let ok = match &hash {
+            Some(h) => bcrypt::verify(pass.as_bytes(), h).unwrap_or(false),
+            None => {
+                let _ = bcrypt::verify(pass.as_bytes(), self.decoy());
+                false
+            }
+        };
         if ok {
-            self.verified.put(k, (), BASIC_TTL);
+            self.good.put(tag, (), None);
+        } else {
+            self.bad.put(tag, (), None);
         }
         ok
     }
@@ -165,17 +322,38 @@ impl fmt::Display for ReviewError {
 
 impl std::error::Error for ReviewError {}
 
+/// Who a TokenReview said the token belongs to; None: not authenticated.
+type Subject = Option<Arc<Value>>;
+
 /// `--auth-filter`: bearer token → TokenReview → SubjectAccessReview.
 pub struct AuthFilter {
     client: Arc<ApiClient>,
-    cache: Cache<Decision>,
+    keyer: Keyer,
+    /// token → subject
+    tokens: Cache<Subject>,
+    /// (subject, path) → allowed
+    access: Cache<bool>,
+    stats: Arc<AuthStats>,
+}
+
+/// The bearer token of an `Authorization` header.
+fn bearer(authorization: Option<&str>) -> Option<&str> {
+    authorization
+        .map(str::trim)
+        .and_then(|a| a.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty())
 }
 
 impl AuthFilter {
     pub fn new(client: Arc<ApiClient>) -> Self {
         AuthFilter {
             client,
-            cache: Cache::new(),
+            keyer: Keyer::new(),
+            tokens: Cache::new(CACHE_MAX),
+            access: Cache::new(CACHE_MAX),
+            stats: Arc::default(),
         }
     }
 
@@ -222,32 +400,74 @@ impl AuthFilter {
         })
     }
 
-    /// Decides for the `Authorization` header of a request to `path`.
-    pub fn check(&self, authorization: Option<&str>, path: &str) -> Result<Decision, ReviewError> {
-        let token = authorization
-            .map(str::trim)
-            .and_then(|a| a.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim())
-            .filter(|t| !t.is_empty());
-        let Some(token) = token else {
-            return Ok(Decision::Unauthenticated);
-        };
-        let k = key(&[token.as_bytes(), path.as_bytes()]);
-        if let Some(d) = self.cache.get(&k) {
-            return Ok(d);
-        }
-        let d = self.review(token, path)?;
-        let ttl = if d == Decision::Allow {
-            ALLOW_TTL
-        } else {
-            DENY_TTL
-        };
-        self.cache.put(k, d, ttl);
-        Ok(d)
+    /// The SubjectAccessReview cache key: who (as the TokenReview said) and what.
+    fn access_tag(&self, user: &Value, path: &str) -> Tag {
+        self.keyer
+            .tag(&[user.to_string().as_bytes(), path.as_bytes(), b"get"])
     }
 
-    fn review(&self, token: &str, path: &str) -> Result<Decision, ReviewError> {
+    /// From the caches alone; None when a review must be asked.
+    fn cached(&self, authorization: Option<&str>, path: &str) -> Option<Decision> {
+        let Some(token) = bearer(authorization) else {
+            return Some(Decision::Unauthenticated);
+        };
+        let subject = self.tokens.get(&self.keyer.tag(&[token.as_bytes()]))?;
+        bump(&self.stats.token_hits);
+        let Some(user) = subject else {
+            return Some(Decision::Unauthenticated);
+        };
+        let allowed = self.access.get(&self.access_tag(&user, path))?;
+        bump(&self.stats.access_hits);
+        Some(if allowed {
+            Decision::Allow
+        } else {
+            Decision::Forbidden
+        })
+    }
+
+    /// Decides for the `Authorization` header of a request to `path`, asking the API server
+    /// what the caches do not know. Errors are not cached.
+    pub fn check(&self, authorization: Option<&str>, path: &str) -> Result<Decision, ReviewError> {
+        let Some(token) = bearer(authorization) else {
+            return Ok(Decision::Unauthenticated);
+        };
+        let token_tag = self.keyer.tag(&[token.as_bytes()]);
+        let subject = match self.tokens.get(&token_tag) {
+            Some(s) => {
+                bump(&self.stats.token_hits);
+                s
+            }
+            None => {
+                let s = self.token_review(token)?;
+                self.tokens.put(token_tag, s.clone(), Some(TOKEN_TTL));
+                s
+            }
+        };
+        let Some(user) = subject else {
+            return Ok(Decision::Unauthenticated);
+        };
+        let access_tag = self.access_tag(&user, path);
+        let allowed = match self.access.get(&access_tag) {
+            Some(a) => {
+                bump(&self.stats.access_hits);
+                a
+            }
+            None => {
+                let a = self.access_review(&user, path)?;
+                let ttl = if a { ALLOW_TTL } else { DENY_TTL };
+                self.access.put(access_tag, a, Some(ttl));
+                a
+            }
+        };
+        Ok(if allowed {
+            Decision::Allow
+        } else {
+            Decision::Forbidden
+        })
+    }
+
+    fn token_review(&self, token: &str) -> Result<Subject, ReviewError> {
+        bump(&self.stats.token_reviews);
         let tr = self.post(
             "/apis/authentication.k8s.io/v1/tokenreviews",
             &json!({
@@ -257,10 +477,12 @@ impl AuthFilter {
             }),
         )?;
         let status = &tr["status"];
-        if status["authenticated"].as_bool() != Some(true) {
-            return Ok(Decision::Unauthenticated);
-        }
-        let user = &status["user"];
+        Ok((status["authenticated"].as_bool() == Some(true))
+            .then(|| Arc::new(status["user"].clone())))
+    }
+
+    fn access_review(&self, user: &Value, path: &str) -> Result<bool, ReviewError> {
+        bump(&self.stats.access_reviews);
         let sar = self.post(
             "/apis/authorization.k8s.io/v1/subjectaccessreviews",
             &json!({
@@ -275,11 +497,7 @@ impl AuthFilter {
                 },
             }),
         )?;
-        Ok(if sar["status"]["allowed"].as_bool() == Some(true) {
-            Decision::Allow
-        } else {
-            Decision::Forbidden
-        })
+        Ok(sar["status"]["allowed"].as_bool() == Some(true))
     }
 }
 
@@ -289,17 +507,45 @@ fn open_path(path: &str) -> bool {
 }
 
 /// Everything between the server and the routes: basic auth, the auth filter, and the
-/// configured extra headers (added to every response, errors included).
-#[derive(Default)]
+/// configured extra headers (added to every response, errors included). The checks run as the
+/// server's [`Gate`]; [`Guard::handle`] adds the headers to what the routes answer.
 pub struct Guard {
-    pub basic: Option<BasicAuth>,
-    pub filter: Option<Arc<AuthFilter>>,
-    pub headers: Vec<(String, String)>,
+    basic: Option<BasicAuth>,
+    filter: Option<AuthFilter>,
+    headers: Vec<(String, String)>,
+    stats: Arc<AuthStats>,
 }
 
 impl Guard {
-    pub fn handle(&self, req: &Request, inner: impl Fn(&Request) -> Response) -> Response {
-        let mut resp = self.decide(req).unwrap_or_else(|| inner(req));
+    pub fn new(
+        basic: Option<BasicAuth>,
+        filter: Option<AuthFilter>,
+        headers: Vec<(String, String)>,
+    ) -> Guard {
+        let stats = Arc::<AuthStats>::default();
+        let basic = basic.map(|b| BasicAuth {
+            stats: stats.clone(),
+            ..b
+        });
+        let filter = filter.map(|f| AuthFilter {
+            stats: stats.clone(),
+            ..f
+        });
+        Guard {
+            basic,
+            filter,
+            headers,
+            stats,
+        }
+    }
+
+    /// True when some request needs credentials.
+    pub fn checks(&self) -> bool {
+        self.basic.is_some() || self.filter.is_some()
+    }
+
+    /// `resp` with the configured extra headers.
+    fn finish(&self, mut resp: Response) -> Response {
         for (k, v) in &self.headers {
             if !resp.has_header(k) {
                 resp.headers.push((k.clone(), v.clone()));
@@ -308,39 +554,144 @@ impl Guard {
         resp
     }
 
-    /// The refusal, if the request is not let through.
-    fn decide(&self, req: &Request) -> Option<Response> {
-        if let Some(basic) = &self.basic {
-            if !basic.check(req.header("Authorization")) {
-                return Some(
-                    Response::text(401, "Unauthorized\n").with_header("WWW-Authenticate", "Basic"),
-                );
+    /// What the routes answer, with the extra headers (the checks ran before, as the gate).
+    pub fn handle(&self, req: &Request, inner: impl Fn(&Request) -> Response) -> Response {
+        self.finish(inner(req))
+    }
+
+    fn unauthorized(&self, scheme: &str) -> Admission {
+        Admission::Refuse(
+            self.finish(
+                Response::text(401, "Unauthorized\n").with_header("WWW-Authenticate", scheme),
+            ),
+        )
+    }
+
+    fn filtered(&self, decision: Result<Decision, ReviewError>) -> Admission {
+        match decision {
+            Ok(Decision::Allow) => Admission::Pass,
+            Ok(Decision::Unauthenticated) => self.unauthorized("Bearer"),
+            Ok(Decision::Forbidden) => {
+                Admission::Refuse(self.finish(Response::text(403, "Forbidden\n")))
+            }
+            Err(e) => {
+                log_event!(Level::Warn, "auth filter unavailable", err = e);
+                Admission::Refuse(self.finish(Response::text(503, "auth filter unavailable\n")))
             }
         }
-        let filter = self.filter.as_ref()?;
+    }
+
+    /// Self-metrics of the checks, in the text format; nothing when no check is configured.
+    pub fn render_stats(&self, out: &mut Vec<u8>) {
+        use std::io::Write as _;
+        if !self.checks() {
+            return;
+        }
+        let s = &*self.stats;
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut checks = Vec::new();
+        let mut hits = Vec::new();
+        if self.basic.is_some() {
+            checks.push(("bcrypt", get(&s.bcrypt)));
+            hits.push(("basic", get(&s.basic_hits)));
+        }
+        if self.filter.is_some() {
+            checks.push(("token_review", get(&s.token_reviews)));
+            checks.push(("access_review", get(&s.access_reviews)));
+            hits.push(("token_review", get(&s.token_hits)));
+            hits.push(("access_review", get(&s.access_hits)));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kubestate_http_auth_checks_total Expensive credential checks run (bcrypt, TokenReview, SubjectAccessReview).\n\
+             # TYPE kubestate_http_auth_checks_total counter"
+        );
+        for (check, n) in checks {
+            let _ = writeln!(
+                out,
+                "kubestate_http_auth_checks_total{{check=\"{check}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kubestate_http_auth_cache_hits_total Credential checks answered from the cache.\n\
+             # TYPE kubestate_http_auth_cache_hits_total counter"
+        );
+        for (check, n) in hits {
+            let _ = writeln!(
+                out,
+                "kubestate_http_auth_cache_hits_total{{check=\"{check}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kubestate_http_auth_busy_total Requests answered 429 because the credential verification queue was full.\n\
+             # TYPE kubestate_http_auth_busy_total counter\n\
+             kubestate_http_auth_busy_total {}",
+            get(&s.busy)
+        );
+    }
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard::new(None, None, Vec::new())
+    }
+}
+
+impl Gate for Guard {
+    fn admit(&self, req: &Request) -> Admission {
+        if let Some(basic) = &self.basic {
+            match basic.cached(req.header("Authorization")) {
+                Some(true) => {}
+                Some(false) => return self.unauthorized("Basic"),
+                None => return Admission::Verify,
+            }
+        }
+        let Some(filter) = &self.filter else {
+            return Admission::Pass;
+        };
         let path = req.path();
         if open_path(path) {
-            return None;
+            return Admission::Pass;
+        }
+        match filter.cached(req.header("Authorization"), path) {
+            Some(d) => self.filtered(Ok(d)),
+            None => Admission::Verify,
+        }
+    }
+
+    fn verify(&self, req: &Request) -> Admission {
+        if let Some(basic) = &self.basic {
+            if !basic.check(req.header("Authorization")) {
+                return self.unauthorized("Basic");
+            }
+        }
+        let Some(filter) = &self.filter else {
+            return Admission::Pass;
+        };
+        let path = req.path();
+        if open_path(path) {
+            return Admission::Pass;
         }
         // with basic auth in front, the bearer token travels in the same header only when
         // basic auth is off; kube-state-metrics has the same constraint
-        match filter.check(req.header("Authorization"), path) {
-            Ok(Decision::Allow) => None,
-            Ok(Decision::Unauthenticated) => Some(
-                Response::text(401, "Unauthorized\n").with_header("WWW-Authenticate", "Bearer"),
-            ),
-            Ok(Decision::Forbidden) => Some(Response::text(403, "Forbidden\n")),
-            Err(e) => {
-                log_event!(Level::Warn, "auth filter unavailable", err = e);
-                Some(Response::text(503, "auth filter unavailable\n"))
-            }
-        }
+        self.filtered(filter.check(req.header("Authorization"), path))
+    }
+
+    fn busy(&self) -> Response {
+        bump(&self.stats.busy);
+        self.finish(
+            Response::text(429, "too many unverified requests, retry later\n")
+                .with_header("Retry-After", "1"),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::http::Method;
 
     fn basic(user: &str, pass: &str) -> String {
         format!(
@@ -349,19 +700,49 @@ mod tests {
         )
     }
 
+    fn bcrypts(b: &BasicAuth) -> u64 {
+        b.stats.bcrypt.load(Ordering::Relaxed)
+    }
+
     #[test]
-    fn basic_auth_checks_and_caches() {
+    fn basic_auth_caches_good_and_bad_credentials() {
+        let hash = bcrypt::hash("s3cret", 4).unwrap();
+        let b = BasicAuth::new([("alice".to_string(), hash)].into());
+        assert_eq!(b.cached(Some(&basic("alice", "s3cret"))), None);
+        assert!(b.check(Some(&basic("alice", "s3cret"))));
+        assert_eq!(b.good.len(), 1);
+        assert_eq!(b.cached(Some(&basic("alice", "s3cret"))), Some(true));
+        assert!(b.check(Some(&basic("alice", "s3cret"))));
+        assert_eq!(bcrypts(&b), 1, "a verified password is not bcrypted again");
+        // a repeated wrong password costs one bcrypt, then comes from the cache
+        for _ in 0..5 {
+            assert!(!b.check(Some(&basic("alice", "wrong"))));
+        }
+        assert_eq!(bcrypts(&b), 2);
+        assert_eq!(b.cached(Some(&basic("alice", "wrong"))), Some(false));
+        assert!(!b.check(Some(&basic("bob", "s3cret"))));
+        assert!(!b.check(Some(&basic("bob", "s3cret"))));
+        assert_eq!(bcrypts(&b), 3, "unknown users are cached too");
+        // malformed headers never reach bcrypt
+        assert_eq!(b.cached(None), Some(false));
+        assert_eq!(b.cached(Some("Bearer abc")), Some(false));
+        assert_eq!(b.cached(Some("Basic !!!")), Some(false));
+        assert_eq!(bcrypts(&b), 3);
+        assert_eq!((b.good.len(), b.bad.len()), (1, 2));
+    }
+
+    #[test]
+    fn wrong_passwords_cannot_evict_verified_ones() {
         let hash = bcrypt::hash("s3cret", 4).unwrap();
         let b = BasicAuth::new([("alice".to_string(), hash)].into());
         assert!(b.check(Some(&basic("alice", "s3cret"))));
-        assert_eq!(b.verified.map.lock().len(), 1);
-        assert!(b.check(Some(&basic("alice", "s3cret"))));
-        assert!(!b.check(Some(&basic("alice", "wrong"))));
-        assert!(!b.check(Some(&basic("bob", "s3cret"))));
-        assert!(!b.check(None));
-        assert!(!b.check(Some("Bearer abc")));
-        assert!(!b.check(Some("Basic !!!")));
-        assert_eq!(b.verified.map.lock().len(), 1, "failures are not cached");
+        for i in 0..CACHE_MAX + 10 {
+            // filling the negative cache directly: a bcrypt each would take minutes
+            let tag = b.keyer.tag(&[b"alice", b"x", format!("{i}").as_bytes()]);
+            b.bad.put(tag, (), None);
+        }
+        assert_eq!(b.bad.len(), CACHE_MAX, "bounded");
+        assert_eq!(b.cached(Some(&basic("alice", "s3cret"))), Some(true));
     }
 
     #[test]
@@ -380,38 +761,98 @@ mod tests {
         assert!(!b.check(Some(&basic("", ""))));
     }
 
-    #[test]
-    fn guard_adds_headers_and_challenges() {
-        let hash = bcrypt::hash("pw", 4).unwrap();
-        let g = Guard {
-            basic: Some(BasicAuth::new([("u".to_string(), hash)].into())),
-            filter: None,
-            headers: vec![("X-Frame-Options".into(), "deny".into())],
-        };
-        let req = |auth: Option<String>| Request {
-            method: super::super::http::Method::Get,
+    fn req(auth: Option<String>) -> Request {
+        Request {
+            method: Method::Get,
             target: "/metrics".into(),
             headers: auth
                 .map(|a| vec![("Authorization".into(), a)])
                 .unwrap_or_default(),
             peer: "127.0.0.1:1".parse().unwrap(),
-        };
-        let ok = g.handle(&req(Some(basic("u", "pw"))), |_| Response::text(200, "x"));
-        assert_eq!(ok.status, 200);
-        assert!(ok.has_header("X-Frame-Options"));
-        let denied = g.handle(&req(None), |_| Response::text(200, "x"));
-        assert_eq!(denied.status, 401);
-        assert!(denied.has_header("WWW-Authenticate") && denied.has_header("X-Frame-Options"));
+        }
+    }
+
+    fn refused(a: Admission) -> Response {
+        match a {
+            Admission::Refuse(r) => r,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 
     #[test]
-    fn cache_expires() {
-        let c: Cache<Decision> = Cache::new();
-        let k = key(&[b"t"]);
-        c.put(k, Decision::Allow, Duration::from_secs(60));
-        assert_eq!(c.get(&k), Some(Decision::Allow));
-        c.put(k, Decision::Allow, Duration::ZERO);
-        assert_eq!(c.get(&k), None);
-        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
+    fn guard_admits_from_the_cache_and_verifies_the_rest() {
+        let hash = bcrypt::hash("pw", 4).unwrap();
+        let g = Guard::new(
+            Some(BasicAuth::new([("u".to_string(), hash)].into())),
+            None,
+            vec![("X-Frame-Options".into(), "deny".into())],
+        );
+        let good = req(Some(basic("u", "pw")));
+        assert!(matches!(g.admit(&good), Admission::Verify));
+        assert!(matches!(g.verify(&good), Admission::Pass));
+        assert!(matches!(g.admit(&good), Admission::Pass), "now cached");
+        let ok = g.handle(&good, |_| Response::text(200, "x"));
+        assert_eq!(ok.status, 200);
+        assert!(ok.has_header("X-Frame-Options"));
+        // no credentials: refused on the spot, with the challenge and the extra headers
+        let denied = refused(g.admit(&req(None)));
+        assert_eq!(denied.status, 401);
+        assert!(denied.has_header("WWW-Authenticate") && denied.has_header("X-Frame-Options"));
+        let wrong = req(Some(basic("u", "nope")));
+        assert!(matches!(g.admit(&wrong), Admission::Verify));
+        assert_eq!(refused(g.verify(&wrong)).status, 401);
+        assert_eq!(refused(g.admit(&wrong)).status, 401, "cached denial");
+        let busy = g.busy();
+        assert_eq!(busy.status, 429);
+        assert!(busy.has_header("Retry-After") && busy.has_header("X-Frame-Options"));
+        let mut stats = Vec::new();
+        g.render_stats(&mut stats);
+        let stats = String::from_utf8(stats).unwrap();
+        assert!(
+            stats.contains("kubestate_http_auth_checks_total{check=\"bcrypt\"} 2\n"),
+            "{stats}"
+        );
+        assert!(
+            stats.contains("kubestate_http_auth_busy_total 1\n"),
+            "{stats}"
+        );
+        let mut none = Vec::new();
+        Guard::default().render_stats(&mut none);
+        assert!(none.is_empty());
+        assert!(matches!(
+            Guard::default().admit(&req(None)),
+            Admission::Pass
+        ));
+    }
+
+    #[test]
+    fn cache_expires_is_bounded_and_keys_are_keyed() {
+        let c: Cache<Decision> = Cache::new(3);
+        let k = Keyer::new();
+        let t = k.tag(&[b"t"]);
+        c.put(t, Decision::Allow, Some(Duration::from_secs(60)));
+        assert_eq!(c.get(&t), Some(Decision::Allow));
+        c.put(t, Decision::Allow, Some(Duration::ZERO));
+        assert_eq!(c.get(&t), None);
+        for i in 0..10u8 {
+            c.put(
+                k.tag(&[&[i]]),
+                Decision::Forbidden,
+                Some(Duration::from_secs(i.into())),
+            );
+        }
+        assert_eq!(c.len(), 3);
+        // the longest-lived entries stayed
+        assert_eq!(c.get(&k.tag(&[&[9]])), Some(Decision::Forbidden));
+        // a tag differing after the index bytes is not a hit
+        let mut other = k.tag(&[&[9]]);
+        other[31] ^= 1;
+        assert_eq!(c.get(&other), None);
+        assert_ne!(k.tag(&[b"ab", b"c"]), k.tag(&[b"a", b"bc"]));
+        assert_ne!(
+            k.tag(&[b"x"]),
+            Keyer::new().tag(&[b"x"]),
+            "a key per process"
+        );
     }
 }

@@ -99,6 +99,38 @@ impl Request {
     }
 }
 
+/// Admission control in front of the handler, in two steps so that an expensive check
+/// (bcrypt, a round trip to the API server) never holds a worker: `admit` runs on the worker
+/// and decides from what is cheap to know (headers, caches); only when it cannot decide does
+/// the request go to the server's few verifier threads, through a bounded queue. While it
+/// waits there its connection holds no worker, and a request whose credentials are already
+/// known never queues behind it.
+pub trait Gate: Send + Sync + 'static {
+    /// Decides without blocking, or asks for [`Gate::verify`].
+    fn admit(&self, req: &Request) -> Admission;
+    /// The expensive decision, on a verifier thread: `Pass` or `Refuse`.
+    fn verify(&self, req: &Request) -> Admission;
+    /// The answer when the verifier queue is full (429 with `Retry-After`).
+    fn busy(&self) -> Response;
+}
+
+/// What a [`Gate`] decided.
+#[derive(Debug)]
+pub enum Admission {
+    /// On to the handler.
+    Pass,
+    /// Answered with this instead.
+    Refuse(Response),
+    /// Needs the expensive check.
+    Verify,
+}
+
+/// Verifier threads per server: bcrypt is CPU work and review calls wait on the network; two
+/// keep one slow review from holding every check, and leave the cores to the scrapes.
+pub const VERIFIERS: usize = 2;
+/// Requests waiting for a verifier; beyond this they are answered 429 at once.
+pub const VERIFY_QUEUE: usize = 16;
+
 /// Writes a streamed body. Runs on the worker thread after the header was sent; every
 /// `write_all` becomes one chunk on the wire, so callers write in large buffers.
 pub type StreamFn = Box<dyn FnOnce(&mut dyn Write) -> io::Result<()> + Send>;
@@ -223,22 +255,50 @@ impl std::error::Error for HttpError {}
 /// End (exclusive) of the header block: after the first empty line. Leading empty lines
 /// (allowed before a request line) are part of the block.
 pub fn header_end(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    let mut seen_content = false;
-    let mut line_start = 0;
-    while i < buf.len() {
-        if buf[i] == b'\n' {
-            let line = &buf[line_start..i];
-            let empty = line.is_empty() || line == b"\r";
-            if empty && seen_content {
-                return Some(i + 1);
-            }
-            seen_content |= !empty;
-            line_start = i + 1;
+    HeaderScan::default().find(buf)
+}
+
+/// Finds the end of a header block that arrives in pieces, resuming where the previous call
+/// stopped: a header trickling in byte by byte costs one pass over its bytes, not one pass per
+/// read. Valid while the buffer only grows; [`HeaderScan::reset`] after consuming from it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HeaderScan {
+    /// Bytes already looked at.
+    pos: usize,
+    line_start: usize,
+    seen_content: bool,
+    found: Option<usize>,
+}
+
+impl HeaderScan {
+    /// [`header_end`] of `buf`, looking only at the bytes added since the last call.
+    pub fn find(&mut self, buf: &[u8]) -> Option<usize> {
+        if self.found.is_some() {
+            return self.found;
         }
-        i += 1;
+        while let Some(off) = buf
+            .get(self.pos..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+        {
+            let i = self.pos + off;
+            let line = &buf[self.line_start..i];
+            let empty = line.is_empty() || line == b"\r";
+            self.pos = i + 1;
+            self.line_start = i + 1;
+            if empty && self.seen_content {
+                self.found = Some(i + 1);
+                return self.found;
+            }
+            self.seen_content |= !empty;
+        }
+        self.pos = buf.len();
+        None
     }
-    None
+
+    /// Starts over, for a buffer whose front was consumed.
+    pub fn reset(&mut self) {
+        *self = HeaderScan::default();
+    }
 }
 
 /// A request the server answers itself (status, message), then closes.
@@ -278,6 +338,35 @@ fn has_token(value: &str, token: &str) -> bool {
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
+/// The origin-form (`/path?query`) of a request target. RFC 9112 3.2.2: a server must accept
+/// the absolute-form (`http://host:8080/metrics`) too, which is what a client talking to a
+/// proxy sends; its path is what we route on (an empty path is `/`). Userinfo and an empty
+/// host make the URI invalid (RFC 9110 4.2.1, 4.2.4); other forms (`*`, authority) are not
+/// for GET and HEAD. None when the target is none of these.
+fn origin_form(target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return Some(target.to_string());
+    }
+    let (scheme, rest) = target.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()) && !authority.ends_with(']'))
+        .map_or(authority, |(h, _)| h);
+    if host.is_empty() || authority.contains(['@', '#']) || path.contains('#') {
+        return None;
+    }
+    Some(if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    })
+}
+
 /// Parses a complete header block (as delimited by [`header_end`]).
 pub fn parse_head(block: &[u8]) -> Result<Head, Reject> {
     if block.len() > MAX_HEADER_BYTES {
@@ -301,9 +390,10 @@ pub fn parse_head(block: &[u8]) -> Result<Head, Reject> {
     if target.len() > MAX_URI_BYTES {
         return Err(reject(414, "request URI too long\n"));
     }
-    if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+    if target.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return Err(reject(400, "malformed request target\n"));
     }
+    let target = origin_form(target).ok_or(reject(400, "malformed request target\n"))?;
     let http10 = match version {
         "HTTP/1.1" => false,
         "HTTP/1.0" => true,
@@ -321,7 +411,12 @@ pub fn parse_head(block: &[u8]) -> Result<Head, Reject> {
         if !is_token(k) {
             return Err(reject(400, "malformed header name\n"));
         }
-        headers.push((k.to_string(), v.trim().to_string()));
+        // RFC 9110 5.5: field values are visible characters, SP and HTAB; a bare CR, NUL or
+        // other control character is an attempt at smuggling or a broken client
+        if v.bytes().any(|b| (b < b' ' && b != b'\t') || b == 0x7f) {
+            return Err(reject(400, "control character in header value\n"));
+        }
+        headers.push((k.to_string(), v.trim_matches([' ', '\t']).to_string()));
     }
     fn values<'a>(
         headers: &'a [(String, String)],
@@ -355,7 +450,7 @@ pub fn parse_head(block: &[u8]) -> Result<Head, Reject> {
     Ok(Head {
         method,
         method_name: method_name.to_string(),
-        target: target.to_string(),
+        target,
         http10,
         headers,
         keep_alive,
@@ -389,6 +484,13 @@ struct Conn {
     tls: Option<Box<rustls::ServerConnection>>,
     /// Plaintext received and not yet consumed.
     buf: Vec<u8>,
+    /// How far `buf` was searched for the end of the header.
+    scan: HeaderScan,
+    /// A request parsed and sent to the verifiers, answered first when the connection is back.
+    pending: Option<Pending>,
+    /// A request on this connection passed the gate: its next ones take the workers' priority
+    /// lane, ahead of connections that never showed good credentials.
+    trusted: bool,
     peer: SocketAddr,
     phase: Phase,
     /// When it was last handed to the acceptor: the longest parked is evicted first.
@@ -666,6 +768,7 @@ fn head_bytes(resp: &Response, close: bool, http10: bool) -> Vec<u8> {
 
 struct Shared {
     limits: Limits,
+    gate: Option<Arc<dyn Gate>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     stop: AtomicBool,
     open: Arc<AtomicUsize>,
@@ -719,6 +822,23 @@ pub fn serve<H>(
 where
     H: Fn(&Request) -> Response + Send + Sync + 'static,
 {
+    serve_gated(name, addr, workers, limits, tls, None, handler)
+}
+
+/// [`serve`] with a [`Gate`] in front of `handler`, and its [`VERIFIERS`] threads
+/// `<name>/verify<i>`.
+pub fn serve_gated<H>(
+    name: &str,
+    addr: &str,
+    workers: usize,
+    limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    gate: Option<Arc<dyn Gate>>,
+    handler: H,
+) -> Result<Server, HttpError>
+where
+    H: Fn(&Request) -> Response + Send + Sync + 'static,
+{
     let bind_err = |source| HttpError::Bind {
         addr: addr.to_string(),
         source,
@@ -735,20 +855,45 @@ where
             ..limits
         },
         tls,
+        gate: gate.clone(),
         stop: AtomicBool::new(false),
         open: Arc::new(AtomicUsize::new(0)),
         name: name.to_string(),
     });
     // Every queued connection is also counted as open, so the queue can never be full.
     let (work_tx, work_rx) = crossbeam_channel::bounded::<Conn>(shared.limits.max_connections);
+    let (trusted_tx, trusted_rx) =
+        crossbeam_channel::bounded::<Conn>(shared.limits.max_connections);
     let (back_tx, back_rx) = crossbeam_channel::unbounded::<Conn>();
     let handler = Arc::new(handler);
     let mut threads = Vec::new();
+    let verify_tx = match gate {
+        Some(gate) => {
+            let (tx, rx) = crossbeam_channel::bounded::<Conn>(VERIFY_QUEUE);
+            for i in 0..VERIFIERS {
+                let v = Verifier {
+                    shared: shared.clone(),
+                    gate: gate.clone(),
+                    queue: rx.clone(),
+                    work: work_tx.clone(),
+                };
+                let t = std::thread::Builder::new()
+                    .name(format!("{name}/verify{i}"))
+                    .spawn(move || v.run())
+                    .map_err(HttpError::Spawn)?;
+                threads.push(t);
+            }
+            Some(tx)
+        }
+        None => None,
+    };
     for i in 0..workers.max(1) {
         let w = Worker {
             shared: shared.clone(),
             work: work_rx.clone(),
+            trusted: trusted_rx.clone(),
             back: back_tx.clone(),
+            verify: verify_tx.clone(),
             wake: wake_tx.try_clone().map_err(HttpError::Spawn)?,
         };
         let handler = handler.clone();
@@ -764,6 +909,7 @@ where
         listener,
         wake: wake_rx,
         work: work_tx,
+        trusted: trusted_tx,
         back: back_rx,
         parked: Vec::new(),
     };
@@ -792,6 +938,8 @@ struct Acceptor {
     listener: TcpListener,
     wake: UnixStream,
     work: Sender<Conn>,
+    /// The priority lane, for trusted connections.
+    trusted: Sender<Conn>,
     back: Receiver<Conn>,
     parked: Vec<Conn>,
 }
@@ -909,7 +1057,7 @@ impl Acceptor {
                 Ok(false) => {}
                 Ok(true) | Err(_) => {
                     // a complete pipelined request may precede the end of stream
-                    return if header_end(&c.buf).is_some() {
+                    return if c.scan.find(&c.buf).is_some() {
                         Verdict::Dispatch
                     } else {
                         Verdict::Close
@@ -917,7 +1065,7 @@ impl Acceptor {
                 }
             }
         }
-        if header_end(&c.buf).is_some() {
+        if c.scan.find(&c.buf).is_some() {
             return Verdict::Dispatch;
         }
         if c.buf.len() > MAX_HEADER_BYTES {
@@ -940,7 +1088,8 @@ impl Acceptor {
     }
 
     fn dispatch(&mut self, c: Conn) {
-        if let Err(TrySendError::Full(c) | TrySendError::Disconnected(c)) = self.work.try_send(c) {
+        let lane = if c.trusted { &self.trusted } else { &self.work };
+        if let Err(TrySendError::Full(c) | TrySendError::Disconnected(c)) = lane.try_send(c) {
             c.close();
         }
     }
@@ -988,6 +1137,9 @@ impl Acceptor {
                 sock,
                 tls,
                 buf: Vec::new(),
+                scan: HeaderScan::default(),
+                pending: None,
+                trusted: false,
                 peer,
                 phase: Phase::Header {
                     deadline: now + self.shared.limits.header_time(),
@@ -1021,93 +1173,275 @@ impl Acceptor {
     }
 }
 
+/// What the worker needs to answer a parsed request on its connection.
+#[derive(Debug, Clone, Copy)]
+struct Framing {
+    /// `Connection: close` and close after the response.
+    close: bool,
+    head_only: bool,
+    http10: bool,
+}
+
+/// A request waiting for (or back from) the verifier pool.
+struct Pending {
+    req: Request,
+    framing: Framing,
+    /// The verifier's decision; None while queued.
+    verdict: Option<Admission>,
+}
+
 struct Worker {
     shared: Arc<Shared>,
     work: Receiver<Conn>,
+    /// Served first: connections whose credentials passed (only with a gate).
+    trusted: Receiver<Conn>,
     back: Sender<Conn>,
+    /// The verifier queue; None without a gate.
+    verify: Option<Sender<Conn>>,
     wake: UnixStream,
 }
 
 impl Worker {
+    /// The next connection to answer, trusted ones first; None once the acceptor and the
+    /// verifiers are gone and both queues are drained.
+    fn next(&self) -> Option<Conn> {
+        if let Ok(c) = self.trusted.try_recv() {
+            return Some(c);
+        }
+        crossbeam_channel::select_biased! {
+            recv(self.trusted) -> c => match c {
+                Ok(c) => Some(c),
+                // the acceptor stopped: what the verifiers still hand back
+                Err(_) => self.work.recv().ok(),
+            },
+            recv(self.work) -> c => match c {
+                Ok(c) => Some(c),
+                // the acceptor stopped: drain what is left of the priority lane
+                Err(_) => self.trusted.try_recv().ok(),
+            },
+        }
+    }
+
     fn run<H: Fn(&Request) -> Response>(self, handler: &H) {
-        while let Ok(mut c) = self.work.recv() {
-            if self.answer(&mut c, handler) {
-                c.phase = Phase::Idle {
-                    deadline: Instant::now() + self.shared.limits.idle_timeout,
-                };
-                if let Err(e) = self.back.send(c) {
-                    e.into_inner().close();
-                } else {
-                    let _ = (&self.wake).write(&[1]);
-                }
+        while let Some(c) = self.next() {
+            let Some(mut c) = self.answer(c, handler) else {
+                continue;
+            };
+            c.phase = Phase::Idle {
+                deadline: Instant::now() + self.shared.limits.idle_timeout,
+            };
+            if let Err(e) = self.back.send(c) {
+                e.into_inner().close();
             } else {
-                c.close();
+                let _ = (&self.wake).write(&[1]);
             }
         }
     }
 
-    /// Answers the complete requests in the buffer; true to keep the connection open.
-    fn answer<H: Fn(&Request) -> Response>(&self, c: &mut Conn, handler: &H) -> bool {
+    /// Answers the complete requests in the buffer. Returns the connection when it stays
+    /// open; None when it was closed or handed to the verifier pool.
+    fn answer<H: Fn(&Request) -> Response>(&self, mut c: Conn, handler: &H) -> Option<Conn> {
+        if let Some(p) = c.pending.take() {
+            let resp = match p.verdict {
+                Some(Admission::Pass) => {
+                    c.trusted = true;
+                    self.call(handler, &p.req)
+                }
+                Some(Admission::Refuse(resp)) => resp,
+                // a verifier always decides; be safe rather than let it through
+                Some(Admission::Verify) | None => Response::text(500, "internal server error\n"),
+            };
+            if !self.respond(&mut c, resp, p.framing) {
+                c.close();
+                return None;
+            }
+        }
         for _ in 0..MAX_PIPELINED {
-            let Some(end) = header_end(&c.buf) else {
-                return !self.shared.stop.load(Ordering::Acquire);
+            let Some(end) = c.scan.find(&c.buf) else {
+                if self.shared.stop.load(Ordering::Acquire) {
+                    c.close();
+                    return None;
+                }
+                return Some(c);
             };
             let parsed = parse_head(&c.buf[..end]);
             c.buf.drain(..end);
+            c.scan.reset();
             let stopping = self.shared.stop.load(Ordering::Acquire);
-            let (resp, head_only, close, http10) = match parsed {
+            let (resp, framing) = match parsed {
                 Ok(head) => {
-                    let close = !head.keep_alive || head.has_body || stopping;
+                    let framing = Framing {
+                        close: !head.keep_alive || head.has_body || stopping,
+                        head_only: head.method == Method::Head,
+                        http10: head.http10,
+                    };
                     let req = Request {
                         method: head.method,
                         target: head.target,
                         headers: head.headers,
                         peer: c.peer,
                     };
-                    let resp = if head.method == Method::Other {
-                        Response::text(405, "method not allowed\n")
-                            .with_header("Allow", "GET, HEAD")
-                    } else {
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&req)))
-                            .unwrap_or_else(|_| {
-                                log_event!(
-                                    Level::Error,
-                                    "request handler panicked",
-                                    server = self.shared.name,
-                                    path = req.path()
-                                );
-                                Response::text(500, "internal server error\n")
-                            })
+                    let admission = match (&self.shared.gate, head.method) {
+                        (_, Method::Other) => Admission::Refuse(
+                            Response::text(405, "method not allowed\n")
+                                .with_header("Allow", "GET, HEAD"),
+                        ),
+                        (Some(gate), _) => gate.admit(&req),
+                        (None, _) => Admission::Pass,
                     };
-                    (resp, head.method == Method::Head, close, head.http10)
+                    let resp = match admission {
+                        Admission::Pass => {
+                            c.trusted |= self.shared.gate.is_some();
+                            self.call(handler, &req)
+                        }
+                        Admission::Refuse(resp) => resp,
+                        Admission::Verify => {
+                            c.pending = Some(Pending {
+                                req,
+                                framing,
+                                verdict: None,
+                            });
+                            match self.hand_to_verifiers(c) {
+                                None => return None,
+                                Some(back) => c = back,
+                            }
+                            c.pending = None;
+                            self.busy()
+                        }
+                    };
+                    (resp, framing)
                 }
-                Err(r) => (Response::text(r.status, r.message), false, true, false),
+                Err(r) => (
+                    Response::text(r.status, r.message),
+                    Framing {
+                        close: true,
+                        head_only: false,
+                        http10: false,
+                    },
+                ),
             };
-            // a streamed body without chunking is delimited by the close
-            let close = close || (http10 && matches!(resp.body, Body::Stream(_)));
-            let deadline = Instant::now() + self.shared.limits.write_timeout;
-            let mut result = c.write_all(&head_bytes(&resp, close, http10), deadline);
-            if result.is_ok() && !head_only && resp.status != 204 && resp.status != 304 {
-                result = match resp.body {
-                    Body::Bytes(b) => c.write_all(&b, deadline),
-                    Body::Stream(write) => send_stream(c, write, !http10, deadline),
-                };
-            }
-            if let Err(e) = result {
-                log_event!(
-                    Level::Debug,
-                    "response not delivered",
-                    server = self.shared.name,
-                    peer = c.peer,
-                    err = e
-                );
-                return false;
-            }
-            if close {
-                return false;
+            if !self.respond(&mut c, resp, framing) {
+                c.close();
+                return None;
             }
         }
-        true
+        Some(c)
+    }
+
+    /// Queues a connection whose request needs the expensive check; gives it back when the
+    /// queue is full, so it is answered at once rather than wait without bound.
+    fn hand_to_verifiers(&self, c: Conn) -> Option<Conn> {
+        match &self.verify {
+            Some(tx) => match tx.try_send(c) {
+                Ok(()) => None,
+                Err(TrySendError::Full(c) | TrySendError::Disconnected(c)) => Some(c),
+            },
+            None => Some(c),
+        }
+    }
+
+    /// 429 with `Retry-After`: the verifier queue is full.
+    fn busy(&self) -> Response {
+        match &self.shared.gate {
+            Some(g) => g.busy(),
+            None => Response::text(429, "too many requests\n").with_header("Retry-After", "1"),
+        }
+    }
+
+    fn call<H: Fn(&Request) -> Response>(&self, handler: &H, req: &Request) -> Response {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(req))).unwrap_or_else(
+            |_| {
+                log_event!(
+                    Level::Error,
+                    "request handler panicked",
+                    server = self.shared.name,
+                    path = req.path()
+                );
+                Response::text(500, "internal server error\n")
+            },
+        )
+    }
+
+    /// Sends `resp`; false when it could not be delivered (the connection must close).
+    fn respond(&self, c: &mut Conn, resp: Response, framing: Framing) -> bool {
+        let Framing {
+            close,
+            head_only,
+            http10,
+        } = framing;
+        // a streamed body without chunking is delimited by the close
+        let close = close || (http10 && matches!(resp.body, Body::Stream(_)));
+        let deadline = Instant::now() + self.shared.limits.write_timeout;
+        let mut result = c.write_all(&head_bytes(&resp, close, http10), deadline);
+        if result.is_ok() && !head_only && resp.status != 204 && resp.status != 304 {
+            result = match resp.body {
+                Body::Bytes(b) => c.write_all(&b, deadline),
+                Body::Stream(write) => send_stream(c, write, !http10, deadline),
+            };
+        }
+        if let Err(e) = result {
+            log_event!(
+                Level::Debug,
+                "response not delivered",
+                server = self.shared.name,
+                peer = c.peer,
+                err = e
+            );
+            return false;
+        }
+        !close
+    }
+}
+
+/// A verifier thread: runs the gate's expensive check for one queued request at a time and
+/// puts the connection, decided, back in the workers' queue.
+struct Verifier {
+    shared: Arc<Shared>,
+    gate: Arc<dyn Gate>,
+    queue: Receiver<Conn>,
+    work: Sender<Conn>,
+}
+
+impl Verifier {
+    fn run(self) {
+        loop {
+            let mut c = match self.queue.recv_timeout(TICK) {
+                Ok(c) => c,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if self.shared.stop.load(Ordering::Acquire) {
+                        return;
+                    }
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            };
+            let Some(p) = c.pending.as_mut() else {
+                c.close();
+                continue;
+            };
+            let verdict = if self.shared.stop.load(Ordering::Acquire) {
+                Admission::Refuse(self.gate.busy())
+            } else {
+                let gate = &self.gate;
+                let req = &p.req;
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gate.verify(req)))
+                    .unwrap_or_else(|_| {
+                        log_event!(
+                            Level::Error,
+                            "request verification panicked",
+                            server = self.shared.name,
+                            path = req.path()
+                        );
+                        Admission::Refuse(Response::text(500, "internal server error\n"))
+                    })
+            };
+            p.verdict = Some(verdict);
+            if let Err(TrySendError::Full(c) | TrySendError::Disconnected(c)) =
+                self.work.try_send(c)
+            {
+                c.close();
+            }
+        }
     }
 }
 
@@ -1163,6 +1497,87 @@ mod tests {
             "a".repeat(MAX_HEADER_BYTES)
         );
         assert_eq!(status(big.as_bytes()), 431);
+    }
+
+    #[test]
+    fn header_scan_resumes_where_it_stopped() {
+        let full = b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\nGET /next";
+        let mut scan = HeaderScan::default();
+        let mut buf = Vec::new();
+        let mut found = None;
+        // byte by byte, as a slow client sends it: the same answer as a scan of the whole
+        for (i, b) in full.iter().enumerate() {
+            buf.push(*b);
+            found = scan.find(&buf);
+            assert_eq!(found, header_end(&buf), "after {} bytes", i + 1);
+            assert!(scan.pos <= buf.len());
+            if found.is_some() {
+                break;
+            }
+        }
+        assert_eq!(found, Some(29));
+        // the scan did not go back: each call looked only at the new byte
+        assert_eq!(scan.pos, 29);
+        // found stays found as more arrives, until reset
+        buf.extend_from_slice(b" HTTP/1.1\r\n");
+        assert_eq!(scan.find(&buf), Some(29));
+        buf.drain(..29);
+        scan.reset();
+        assert_eq!(scan.find(&buf), None);
+        buf.extend_from_slice(b"Host: x\r\n\r\n");
+        assert_eq!(scan.find(&buf), Some(buf.len()));
+    }
+
+    #[test]
+    fn absolute_form_targets_route_as_their_path() {
+        let target = |t: &str| {
+            parse_head(format!("GET {t} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+                .map(|h| h.target)
+                .map_err(|r| r.status)
+        };
+        assert_eq!(target("http://host:8080/metrics"), Ok("/metrics".into()));
+        assert_eq!(target("HTTP://host/metrics?x=1"), Ok("/metrics?x=1".into()));
+        assert_eq!(
+            target("https://10.0.0.1:8443/healthz"),
+            Ok("/healthz".into())
+        );
+        assert_eq!(target("http://[::1]:8080/readyz"), Ok("/readyz".into()));
+        assert_eq!(target("http://host"), Ok("/".into()));
+        assert_eq!(target("http://host?a=b"), Ok("/?a=b".into()));
+        assert_eq!(target("/metrics"), Ok("/metrics".into()));
+        for bad in [
+            "ftp://host/metrics",
+            "http:///metrics",
+            "http://:8080/metrics",
+            "http://user:pw@host/metrics",
+            "http://host/metrics#frag",
+            "host:8080",
+            "*",
+            "metrics",
+        ] {
+            assert_eq!(target(bad), Err(400), "{bad}");
+        }
+    }
+
+    #[test]
+    fn control_characters_in_header_values_are_rejected() {
+        let status = |v: &[u8]| {
+            let mut req = b"GET / HTTP/1.1\r\nHost: a\r\nX-Test: ".to_vec();
+            req.extend_from_slice(v);
+            req.extend_from_slice(b"\r\n\r\n");
+            parse_head(&req)
+                .map(|h| h.headers[1].1.clone())
+                .map_err(|r| r.status)
+        };
+        assert_eq!(status(b"a\tb"), Ok("a\tb".into()), "HTAB is allowed");
+        assert_eq!(status(b" \tpadded \t"), Ok("padded".into()));
+        assert_eq!(status(b"visible ~!"), Ok("visible ~!".into()));
+        for c in (0u8..0x20).filter(|c| *c != b'\t' && *c != b'\n') {
+            assert_eq!(status(&[b'a', c, b'b']), Err(400), "byte {c:#04x}");
+        }
+        assert_eq!(status(b"a\x7fb"), Err(400), "DEL");
+        assert_eq!(status(b"bare\rCR"), Err(400));
+        assert_eq!(status(b"trailing\x00"), Err(400));
     }
 
     fn start(limits: Limits) -> Server {
@@ -1336,6 +1751,236 @@ mod tests {
             0,
             "idle keep-alive closed"
         );
+        s.shutdown(Duration::from_secs(1));
+    }
+
+    /// Lets `X-Key: good` through at once, sends `X-Key: slow` to the verifiers, which wait
+    /// until `release` and then let it through.
+    #[derive(Default)]
+    struct SlowGate {
+        entered: AtomicUsize,
+        released: parking_lot::Mutex<bool>,
+        cond: parking_lot::Condvar,
+    }
+
+    impl Gate for SlowGate {
+        fn admit(&self, req: &Request) -> Admission {
+            match req.header("X-Key") {
+                Some("good") => Admission::Pass,
+                Some("slow") => Admission::Verify,
+                _ => Admission::Refuse(Response::text(401, "no\n")),
+            }
+        }
+
+        fn verify(&self, _req: &Request) -> Admission {
+            self.entered.fetch_add(1, Ordering::SeqCst);
+            let mut r = self.released.lock();
+            while !*r {
+                self.cond.wait(&mut r);
+            }
+            Admission::Pass
+        }
+
+        fn busy(&self) -> Response {
+            Response::text(429, "busy\n").with_header("Retry-After", "1")
+        }
+    }
+
+    #[test]
+    fn slow_checks_neither_hold_workers_nor_queue_without_bound() {
+        let gate = Arc::new(SlowGate::default());
+        let s = serve_gated(
+            "gated",
+            "127.0.0.1:0",
+            2,
+            Limits::default(),
+            None,
+            Some(gate.clone() as Arc<dyn Gate>),
+            |req: &Request| Response::text(200, &format!("hello {}", req.path())),
+        )
+        .unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let send = |key: &'static str, path: &'static str| {
+            let tx = tx.clone();
+            let addr = s.addr;
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(addr).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                write!(
+                    c,
+                    "GET {path} HTTP/1.1\r\nHost: x\r\nX-Key: {key}\r\nConnection: close\r\n\r\n"
+                )
+                .unwrap();
+                let mut all = Vec::new();
+                let _ = c.read_to_end(&mut all);
+                let _ = tx.send((key, String::from_utf8_lossy(&all).into_owned()));
+            });
+        };
+        for _ in 0..VERIFIERS {
+            send("slow", "/slow");
+        }
+        let until = Instant::now() + Duration::from_secs(10);
+        while gate.entered.load(Ordering::SeqCst) < VERIFIERS && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(gate.entered.load(Ordering::SeqCst), VERIFIERS);
+        // every verifier is busy: the queue takes VERIFY_QUEUE more, the rest are refused now
+        let extra = 4;
+        for _ in 0..VERIFY_QUEUE + extra {
+            send("slow", "/slow");
+        }
+        for _ in 0..extra {
+            let (_, resp) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert!(resp.starts_with("HTTP/1.1 429 "), "{resp}");
+            assert!(resp.contains("Retry-After: 1\r\n"), "{resp}");
+        }
+        // a request the gate admits at once is answered while the verifiers are stuck
+        for _ in 0..3 {
+            send("good", "/good");
+            let (key, resp) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert_eq!(key, "good", "{resp}");
+            assert!(resp.ends_with("hello /good"), "{resp}");
+        }
+        *gate.released.lock() = true;
+        gate.cond.notify_all();
+        for _ in 0..VERIFIERS + VERIFY_QUEUE {
+            let (key, resp) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert_eq!(key, "slow");
+            assert!(resp.ends_with("hello /slow"), "{resp}");
+        }
+        assert_eq!(
+            gate.entered.load(Ordering::SeqCst),
+            VERIFIERS + VERIFY_QUEUE
+        );
+        s.shutdown(Duration::from_secs(2));
+    }
+
+    #[test]
+    fn verified_requests_keep_their_connection_and_pipeline() {
+        let gate = Arc::new(SlowGate::default());
+        *gate.released.lock() = true;
+        let s = serve_gated(
+            "gated",
+            "127.0.0.1:0",
+            1,
+            Limits::default(),
+            None,
+            Some(gate.clone() as Arc<dyn Gate>),
+            |req: &Request| Response::text(200, &format!("hello {}", req.path())),
+        )
+        .unwrap();
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // verified, then admitted at once, then refused, in order on one connection
+        c.write_all(
+            b"GET /a HTTP/1.1\r\nHost: x\r\nX-Key: slow\r\n\r\n\
+              GET /b HTTP/1.1\r\nHost: x\r\nX-Key: good\r\n\r\n\
+              GET /c HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .unwrap();
+        let mut r = io::BufReader::new(c.try_clone().unwrap());
+        assert_eq!(read_response(&mut r).2, b"hello /a");
+        assert_eq!(read_response(&mut r).2, b"hello /b");
+        let (st, _, _) = read_response(&mut r);
+        assert_eq!(st, "HTTP/1.1 401 Unauthorized");
+        // still open: a HEAD that needs the verifiers
+        c.write_all(b"HEAD /d HTTP/1.1\r\nHost: x\r\nX-Key: slow\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).unwrap();
+        assert!(rest.starts_with("HTTP/1.1 200 OK\r\n"), "{rest}");
+        assert!(rest.ends_with("Connection: close\r\n\r\n"), "{rest}");
+        assert_eq!(gate.entered.load(Ordering::SeqCst), 2);
+        s.shutdown(Duration::from_secs(1));
+    }
+
+    /// Admits `X-Key: good`, refuses the rest, and records the order it saw paths in.
+    #[derive(Default)]
+    struct OrderGate(parking_lot::Mutex<Vec<String>>);
+
+    impl Gate for OrderGate {
+        fn admit(&self, req: &Request) -> Admission {
+            self.0.lock().push(req.path().to_string());
+            match req.header("X-Key") {
+                Some("good") => Admission::Pass,
+                _ => Admission::Refuse(Response::text(401, "no\n")),
+            }
+        }
+
+        fn verify(&self, _req: &Request) -> Admission {
+            Admission::Pass
+        }
+
+        fn busy(&self) -> Response {
+            Response::text(429, "busy\n")
+        }
+    }
+
+    #[test]
+    fn trusted_connections_go_ahead_of_the_others() {
+        let gate = Arc::new(OrderGate::default());
+        let release = Arc::new((parking_lot::Mutex::new(false), parking_lot::Condvar::new()));
+        let r2 = release.clone();
+        let s = serve_gated(
+            "lanes",
+            "127.0.0.1:0",
+            1,
+            Limits::default(),
+            None,
+            Some(gate.clone() as Arc<dyn Gate>),
+            move |req: &Request| {
+                if req.path() == "/block" {
+                    let mut done = r2.0.lock();
+                    while !*done {
+                        r2.1.wait(&mut done);
+                    }
+                }
+                Response::text(200, "ok")
+            },
+        )
+        .unwrap();
+        let connect = || {
+            let c = TcpStream::connect(s.addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            c
+        };
+        let mut trusted = connect();
+        trusted
+            .write_all(b"GET /first HTTP/1.1\r\nHost: x\r\nX-Key: good\r\n\r\n")
+            .unwrap();
+        let mut tr = io::BufReader::new(trusted.try_clone().unwrap());
+        assert_eq!(read_response(&mut tr).2, b"ok");
+        // the only worker is held; then strangers queue, then the trusted connection asks
+        let mut blocker = connect();
+        blocker
+            .write_all(b"GET /block HTTP/1.1\r\nHost: x\r\nX-Key: good\r\n\r\n")
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while gate.0.lock().len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut strangers: Vec<TcpStream> = (0..3)
+            .map(|i| {
+                let mut c = connect();
+                write!(c, "GET /stranger{i} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+                c
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        trusted
+            .write_all(b"GET /second HTTP/1.1\r\nHost: x\r\nX-Key: good\r\n\r\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        *release.0.lock() = true;
+        release.1.notify_all();
+        assert_eq!(read_response(&mut tr).2, b"ok");
+        for c in &mut strangers {
+            let mut r = io::BufReader::new(c.try_clone().unwrap());
+            assert_eq!(read_response(&mut r).0, "HTTP/1.1 401 Unauthorized");
+        }
+        let order = gate.0.lock().clone();
+        assert_eq!(&order[..3], ["/first", "/block", "/second"], "{order:?}");
+        assert_eq!(order.len(), 6, "{order:?}");
         s.shutdown(Duration::from_secs(1));
     }
 

@@ -52,7 +52,8 @@ pub struct Endpoint {
 }
 
 /// Binds `addr` and serves it with `workers` named threads (`<name>/<i>`) behind an acceptor
-/// (`<name>/accept`); every request passes the endpoint's guard before `handle`.
+/// (`<name>/accept`); every request passes the endpoint's guard before `handle`, its slow
+/// checks on the verifier threads (`<name>/verify<i>`) when credentials are configured.
 pub fn serve<H>(
     name: &str,
     addr: &str,
@@ -64,12 +65,16 @@ where
     H: Fn(&Request) -> Response + Send + Sync + 'static,
 {
     let guard = endpoint.guard.clone();
-    http::serve(
+    let gate: Option<Arc<dyn http::Gate>> = guard
+        .checks()
+        .then(|| endpoint.guard.clone() as Arc<dyn http::Gate>);
+    http::serve_gated(
         name,
         addr,
         workers,
         endpoint.limits.clone(),
         endpoint.tls.clone(),
+        gate,
         move |req: &Request| guard.handle(req, &handle),
     )
     .map_err(ServerError::Http)

@@ -233,6 +233,8 @@ pub fn gzip_members(writers: &[&ResourceWriter], format: Format) -> io::Result<V
 /// The telemetry port: self-metrics and health.
 pub struct TelemetryRoutes {
     pub telemetry: Arc<Telemetry>,
+    /// Both ports' access control, for its self-metrics.
+    pub guard: Arc<super::auth::Guard>,
 }
 
 impl TelemetryRoutes {
@@ -241,6 +243,7 @@ impl TelemetryRoutes {
             "/metrics" => {
                 let mut body = Vec::with_capacity(8192);
                 self.telemetry.render(&mut body);
+                self.guard.render_stats(&mut body);
                 Response::new(200, Format::Text.content_type(), body)
             }
             "/healthz" | "/livez" | "/readyz" => text(200, "OK"),

@@ -367,6 +367,11 @@ impl FakeApiServer {
         self.shared.auth.lock().down = down;
     }
 
+    /// Each review is answered after `delay` (default: at once).
+    pub fn set_review_delay(&self, delay: std::time::Duration) {
+        self.shared.auth.lock().delay = delay;
+    }
+
     /// Token and access reviews answered so far.
     pub fn reviews(&self) -> usize {
         self.shared.auth.lock().reviews
@@ -1066,7 +1071,11 @@ fn route(shared: &Shared, req: &Request, id: u64) -> Routed {
         _ => {}
     }
     if req.method == "POST" {
-        if let Some((code, v)) = shared.auth.lock().handle(path, &req.body) {
+        let answered = shared.auth.lock().handle(path, &req.body);
+        if let Some((code, v)) = answered {
+            // a real API server takes its time; not under the lock, so reviews overlap
+            let delay = shared.auth.lock().delay;
+            std::thread::sleep(delay);
             return Routed::Resp(Resp::json(code, &v));
         }
     }

@@ -14,6 +14,8 @@ pub struct FakeAuth {
     pub down: bool,
     /// reviews answered, for cache assertions
     pub reviews: usize,
+    /// how long each review takes to answer
+    pub delay: std::time::Duration,
 }
 
 impl FakeAuth {

@@ -138,6 +138,12 @@ impl Kubestate {
         String::from_utf8(b).expect("utf8")
     }
 
+    /// GET the telemetry port's `/metrics` with `Authorization: auth`.
+    pub fn get_telemetry(&self, auth: &str) -> Reply {
+        http_get(self.telemetry_port, "/metrics", &[("Authorization", auth)])
+            .unwrap_or_else(|| panic!("telemetry scrape failed; log:\n{}", self.logs()))
+    }
+
     pub fn scrape(&self) -> String {
         String::from_utf8(self.get("/metrics", &[]).2).expect("utf8 exposition")
     }
