@@ -87,7 +87,7 @@ chown -R 65534:65534 "$root/etc/kubestate"
 chmod 0400 "$root/etc/kubestate/kubeconfig"
 port="$(free_port)"
 tport="$(free_port)"
-env -i chroot --userspec=65534:65534 "$root" /kubestate --kubeconfig=/etc/kubestate/kubeconfig \
+env -i "$(command -v chroot)" --userspec=65534:65534 "$root" /kubestate --kubeconfig=/etc/kubestate/kubeconfig \
   --host=127.0.0.1 --port="$port" --telemetry-host=127.0.0.1 --telemetry-port="$tport" \
   >"$work/ks.log" 2>&1 &
 ks=$!
@@ -105,7 +105,7 @@ fi
 uid="$(awk '/^Uid:/ { print $2 }' "/proc/$ks/status" 2>/dev/null || true)"
 # $ks is chroot's pid until it execs the binary: read the uid of what runs now.
 [ "$uid" = 65534 ] || { echo "image: FAIL: running as uid '$uid', want 65534" >&2; exit 1; }
-curl -fsS "http://127.0.0.1:$tport/metrics" | grep -q '^kube_state_metrics_list_total{' ||
+curl -fsS "http://127.0.0.1:$tport/metrics" | grep -q '^kubestate_initial_sync_mode{resource="pods"' ||
   { echo "image: FAIL: no self-metrics on the telemetry port" >&2; exit 1; }
 echo "image: ok (chroot as 65534 against simcluster: $pods pods on /metrics, telemetry up)"
 passed=$((passed + 1))
