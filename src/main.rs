@@ -33,7 +33,13 @@ fn main() {
         return;
     }
     if rbac {
-        print!("{}", kubestate::rbac::cluster_role(&opts));
+        match kubestate::rbac::render(&opts) {
+            Ok(yaml) => print!("{yaml}"),
+            Err(e) => {
+                eprintln!("kubestate: {e}");
+                std::process::exit(2);
+            }
+        }
         return;
     }
     if opts.version {

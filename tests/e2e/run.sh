@@ -21,6 +21,7 @@ ETCD_PID=""
 APISERVER_PID=""
 KS_PID=""
 PROM_PID=""
+EXTRA_PIDS=() # kubestate instances of deploy.sh
 SETUP_DONE=0
 T0=$SECONDS
 
@@ -41,6 +42,7 @@ teardown() {
   local rc=$?
   set +e
   stop_pid "$PROM_PID"
+  for p in "${EXTRA_PIDS[@]}"; do stop_pid "$p"; done
   [ -n "$KS_PID" ] && kill -CONT "$KS_PID" 2>/dev/null
   stop_pid "$KS_PID"
   stop_pid "$APISERVER_PID"
@@ -202,13 +204,14 @@ rbac_rules() {
 }
 RULES="$(rbac_rules)"
 [ "$(jq length <<<"$RULES")" -ge 5 ] || { log "could not read kubestate's resource table"; exit 1; }
+# (Named kubestate-e2e: deploy.sh applies the deployment kit's own "kubestate" objects.)
 create /api/v1/namespaces/kube-system/serviceaccounts \
-  '{"metadata":{"name":"kubestate","namespace":"kube-system"}}'
+  '{"metadata":{"name":"kubestate-e2e","namespace":"kube-system"}}'
 create /apis/rbac.authorization.k8s.io/v1/clusterroles \
-  "{\"metadata\":{\"name\":\"kubestate\"},\"rules\":$RULES}"
+  "{\"metadata\":{\"name\":\"kubestate-e2e\"},\"rules\":$RULES}"
 create /apis/rbac.authorization.k8s.io/v1/clusterrolebindings \
-  '{"metadata":{"name":"kubestate"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"kubestate"},"subjects":[{"kind":"ServiceAccount","name":"kubestate","namespace":"kube-system"}]}'
-TOKEN="$(api POST /api/v1/namespaces/kube-system/serviceaccounts/kubestate/token \
+  '{"metadata":{"name":"kubestate-e2e"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"kubestate-e2e"},"subjects":[{"kind":"ServiceAccount","name":"kubestate-e2e","namespace":"kube-system"}]}'
+TOKEN="$(api POST /api/v1/namespaces/kube-system/serviceaccounts/kubestate-e2e/token \
   '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":7200}}' |
   jq -r .status.token)"
 [ -n "$TOKEN" ] && [ "$TOKEN" != null ] || { log "TokenRequest returned no token"; exit 1; }
@@ -239,3 +242,5 @@ source "$E2E_DIR/sharding.sh"
 source "$E2E_DIR/churn.sh"
 # shellcheck source=tests/e2e/prometheus.sh
 source "$E2E_DIR/prometheus.sh"
+# shellcheck source=tests/e2e/deploy.sh
+source "$E2E_DIR/deploy.sh"
