@@ -18,6 +18,7 @@ pub use error::AppError;
 
 use crate::cli::Options;
 use crate::discovery::manager::Discovery;
+use crate::file_stamp::FileStamp;
 use crate::kube::client::ApiClient;
 use crate::kube::config::{ClusterConfig, ConfigOptions};
 use crate::kube::error::ConnectError;
@@ -322,15 +323,6 @@ fn watch_files(
     msg: Control,
     tx: crossbeam_channel::Sender<Control>,
 ) -> std::io::Result<()> {
-    let stamps = |ps: &[std::path::PathBuf]| -> Vec<_> {
-        ps.iter()
-            .map(|p| {
-                std::fs::metadata(p)
-                    .ok()
-                    .map(|m| (m.modified().ok(), m.len()))
-            })
-            .collect()
-    };
     let files = paths
         .iter()
         .map(|p| p.display().to_string())
@@ -339,10 +331,10 @@ fn watch_files(
     std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
-            let mut last = stamps(&paths);
+            let mut last = FileStamp::of_all(&paths);
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(2));
-                let now = stamps(&paths);
+                let now = FileStamp::of_all(&paths);
                 if now != last {
                     last = now;
                     log_event!(Level::Info, what, file = files);
