@@ -709,6 +709,72 @@ impl Options {
 mod tests {
     use super::*;
 
+    /// Lives here, not beside `config_file`: the file's keys are checked through the flag
+    /// parser, and `config_file` sits below `cli`.
+    #[test]
+    fn every_ksm_config_key_is_accepted() {
+        let yaml = "annotations_allow_list: {pods: [team]}
+labels_allow_list: {pods: [app]}
+metric_allowlist: []
+metric_denylist: {kube_pod_info: {}}
+metric_opt_in_list: [kube_pod_nodeselectors]
+resources: {pods: {}}
+apiserver: https://127.0.0.1:6443
+custom_resource_config: ''
+custom_resource_state_config_file: ''
+custom_resource_config_file: ''
+continue_without_custom_resource_state_config_file: true
+host: 127.0.0.1
+kubeconfig: /etc/kubeconfig
+namespace: monitoring
+node: ''
+pod: ''
+tls_config: ''
+telemetry_host: 127.0.0.1
+config: /ignored.yaml
+continue_without_config: true
+namespaces: [default]
+namespaces_denylist: []
+auto-gomemlimit-ratio: 0.8
+port: 9090
+telemetry_port: 9091
+total_shards: 1
+server_read_timeout: 30s
+server_write_timeout: 30000000000
+server_idle_timeout: 5m
+server_read_header_timeout: 5s
+shard: 0
+auto-gomemlimit: true
+custom_resources_only: false
+enable_gzip_encoding: true
+help: true
+track_unscheduled_pods: false
+use_api_server_cache: true
+object_limit: 100
+auth_filter: false
+";
+        let a = crate::config_file::args_from_yaml(yaml, std::path::Path::new("ksm.yaml")).unwrap();
+        assert!(
+            a.contains(&"--server-write-timeout=30000ms".to_string()),
+            "{a:?}"
+        );
+        assert!(!a
+            .iter()
+            .any(|x| x.starts_with("--help") || x.starts_with("--config=")));
+        let o = Options::parse(a).unwrap();
+        assert_eq!(o.port, 9090);
+        assert_eq!(o.object_limit, 100);
+        assert_eq!(o.pod_namespace.as_deref(), Some("monitoring"));
+        assert_eq!(o.server_write_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(o.auto_gomemlimit_ratio, "0.8");
+        assert!(o.auto_gomemlimit && o.use_apiserver_cache && o.enable_gzip_encoding);
+        assert!(
+            !o.help,
+            "help in the file does nothing, as in kube-state-metrics"
+        );
+        assert_eq!(o.metric_denylist, vec!["kube_pod_info"]);
+    }
+
     fn parse(a: &[&str]) -> Result<Options, CliError> {
         Options::parse(a.iter().map(|s| s.to_string()))
     }

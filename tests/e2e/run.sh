@@ -194,10 +194,10 @@ write_kubeconfig "$ADMIN_KUBECONFIG" "    client-certificate-data: $(b64 "$PKI/a
     client-key-data: $(b64 "$PKI/admin.key")"
 
 # A ServiceAccount with read-only list/watch on every resource kubestate knows (taken from
-# its resource table), and a bound token from the TokenRequest API.
+# its resource tables), and a bound token from the TokenRequest API.
 rbac_rules() {
   awk '/group: "/ { g = $2; gsub(/[",]/, "", g) }
-       /plural: "/ { p = $2; gsub(/[",]/, "", p); print g " " p }' "$REPO/src/kube/resources.rs" |
+       /plural: "/ { p = $2; gsub(/[",]/, "", p); print g " " p }' "$REPO/src/kube/resources.rs" "$REPO/src/metrics/mod.rs" |
     jq -R -s -c 'split("\n") | map(select(length > 0) | split(" ")) |
       group_by(.[0]) | map({apiGroups: [.[0][0]], resources: map(.[1]) | unique,
       verbs: ["list", "watch"]})'
