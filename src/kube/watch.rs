@@ -1014,10 +1014,14 @@ impl<T: KubeObject> Watcher<T> {
                         .unwrap_or(false);
                     if end {
                         // shardInfo on the bookmark proves the filter; a foreign object
-                        // disproves it; neither (nothing sent yet) proves nothing
+                        // disproves it. kube-apiserver v1.37.2 puts no shardInfo on the
+                        // end bookmark, so objects sent and none of them another shard's
+                        // counts as filtered (a later foreign object flips it back); nothing
+                        // sent at all proves nothing.
                         match (&b.metadata.shard_info, foreign) {
                             (Some(info), _) => self.note_server_filter(true, Some(&info.selector)),
                             (None, n) if n > 0 => self.note_server_filter(false, None),
+                            (None, _) if count > 0 => self.note_server_filter(true, None),
                             _ => {}
                         }
                         let rv = b.metadata.resource_version.unwrap_or_default();

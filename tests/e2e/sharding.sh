@@ -50,6 +50,8 @@ check "range shard 0 reports the server filtering for it" server_filtered "$R0_T
 check "range shard 1 reports the server filtering for it" server_filtered "$R1_TPORT"
 # Events: a burst of new pods in one namespace; each shard is sent (and keeps) only its own.
 api POST /api/v1/namespaces '{"metadata":{"name":"range-burst"}}' >/dev/null || true
+# ServiceAccount admission refuses pods until the namespace's "default" account exists.
+api POST /api/v1/namespaces/range-burst/serviceaccounts '{"metadata":{"name":"default"}}' >/dev/null || true
 for i in $(seq 1 20); do
   create /api/v1/namespaces/range-burst/pods "{\"metadata\":{\"name\":\"b$i\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}"
 done
