@@ -2,7 +2,8 @@
 //! `expirationTimestamp` format on its own.
 #![no_main]
 
-use kubestate::kube::exec::{parse_credential, parse_rfc3339};
+use kubestate::kube::exec::parse_credential;
+use kubestate::kube::time::parse_rfc3339;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

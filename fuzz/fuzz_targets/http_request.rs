@@ -10,7 +10,7 @@ use kubestate::server::http::{
     header_end, parse_head, Body, HeaderScan, Method, Request, Response,
 };
 use kubestate::server::routes::MainRoutes;
-use kubestate::server::telemetry::Telemetry;
+use kubestate::telemetry::Telemetry;
 use kubestate::store::{ResourceWriter, Store, WriterSet};
 use kubestate_fuzz::pod_renderer;
 use libfuzzer_sys::fuzz_target;

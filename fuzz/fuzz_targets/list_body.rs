@@ -7,7 +7,7 @@
 use kubestate::kube::list::{decode_list, split_list};
 use kubestate::kube::probe::probe_object;
 use kubestate::kube::watch::split_owned;
-use kubestate::metrics::pod_object::PodObject;
+use kubestate::kube::pod_object::PodObject;
 use kubestate::shard::Shard;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -72,10 +72,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // a shard keeps the owned items, decoded the same as without sharding
-    let shard = Shard {
-        ordinal: 1,
-        total: 2,
-    };
+    let shard = Shard::jump(1, 2);
     let mut plain: Vec<PodObject> = Vec::new();
     let all = decode_list(reader(), |p: PodObject| plain.push(p));
     let mut owned: Vec<PodObject> = Vec::new();

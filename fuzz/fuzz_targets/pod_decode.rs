@@ -5,7 +5,7 @@
 
 use k8s_openapi::api::core::v1::Pod;
 use kubestate::discovery::pod::PodInfo;
-use kubestate::metrics::pod_object::PodObject;
+use kubestate::kube::pod_object::PodObject;
 use kubestate_fuzz::pod_renderer;
 use libfuzzer_sys::fuzz_target;
 

@@ -5,7 +5,7 @@
 
 use kubestate::kube::probe::{probe_event, EventProbe};
 use kubestate::kube::watch::{decode_event_line, EventLine};
-use kubestate::metrics::pod_object::PodObject;
+use kubestate::kube::pod_object::PodObject;
 use kubestate::shard::Shard;
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
@@ -68,14 +68,8 @@ fuzz_target!(|line: &[u8]| {
 
     let plain = decode_event_line::<PodObject>(None, line);
     for shard in [
-        Shard {
-            ordinal: 0,
-            total: 2,
-        },
-        Shard {
-            ordinal: 1,
-            total: 3,
-        },
+        Shard::jump(0, 2),
+        Shard::jump(1, 3),
     ] {
         let sharded = decode_event_line::<PodObject>(Some(shard), line);
         let (Ok(plain), Ok(sharded)) = (&plain, sharded) else {

@@ -3,7 +3,7 @@
 
 use kubestate::metrics::family::RenderCtx;
 use kubestate::metrics::filter::{KeyFilter, MetricFilter};
-use kubestate::metrics::pod_object::PodObject;
+use kubestate::kube::pod_object::PodObject;
 use kubestate::metrics::{pod, Renderer};
 use std::path::PathBuf;
 use std::sync::OnceLock;

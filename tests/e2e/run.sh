@@ -21,7 +21,7 @@ ETCD_PID=""
 APISERVER_PID=""
 KS_PID=""
 PROM_PID=""
-EXTRA_PIDS=() # kubestate instances of deploy.sh
+EXTRA_PIDS=() # kubestate instances of sharding.sh and deploy.sh
 SETUP_DONE=0
 T0=$SECONDS
 

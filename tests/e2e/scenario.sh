@@ -306,7 +306,7 @@ telemetry_ok() {
 check "telemetry endpoint serves self-metrics" telemetry_ok
 watch_list_used() {
   curl -sfS --max-time 10 "http://127.0.0.1:$KS_TELEMETRY_PORT/metrics" |
-    grep -q '^kubestate_initial_sync_mode{resource="pods",mode="watch-list"} 1'
+    grep '^kubestate_initial_sync_mode{resource="pods",mode="watch-list"} 1' >/dev/null
 }
 check "initial state streamed with WatchList (sendInitialEvents) by the real API server" watch_list_used
 
@@ -325,7 +325,7 @@ same_state_both_modes() {
   curl -sfS --max-time 20 "http://127.0.0.1:$KS_PORT/metrics" | grep -v '^#' | sort >"$E2E_TMP/mode-watchlist.txt" &&
     curl -sfS --max-time 20 "http://127.0.0.1:$KS2_PORT/metrics" | grep -v '^#' | sort >"$E2E_TMP/mode-list.txt" &&
     curl -sfS --max-time 10 "http://127.0.0.1:$KS2_TELEMETRY_PORT/metrics" |
-      grep -q '^kubestate_initial_sync_mode{resource="pods",mode="list"} 1' &&
+      grep '^kubestate_initial_sync_mode{resource="pods",mode="list"} 1' >/dev/null &&
     [ -s "$E2E_TMP/mode-list.txt" ] && cmp -s "$E2E_TMP/mode-watchlist.txt" "$E2E_TMP/mode-list.txt"
 }
 check "WatchList and LIST modes export identical series" same_state_both_modes
@@ -354,8 +354,12 @@ YAML
   --telemetry-host 127.0.0.1 --telemetry-port "$KS3_TELEMETRY_PORT" \
   >"$E2E_TMP/kubestate-crs.log" 2>&1 &
 KS3_PID=$!
-crs_has() { curl -sfS --max-time 10 "http://127.0.0.1:$KS3_PORT/metrics" | grep -qxF "$1"; }
-crs_lacks() { ! curl -sfS --max-time 10 "http://127.0.0.1:$KS3_PORT/metrics" | grep -qF "$1"; }
+# grep reads the whole scrape (no -q): an early exit would fail curl, and with pipefail the check
+crs_has() { curl -sfS --max-time 10 "http://127.0.0.1:$KS3_PORT/metrics" | grep -xF "$1" >/dev/null; }
+crs_lacks() {
+  local m
+  m="$(curl -sfS --max-time 10 "http://127.0.0.1:$KS3_PORT/metrics")" && ! grep -qF "$1" <<<"$m"
+}
 part_line() { # <kind> <name> <size>
   echo "kube_customresource_part_size{customresource_group=\"e2e.kubestate.io\",customresource_kind=\"$1\",customresource_version=\"v1\",name=\"$2\",namespace=\"shop\"} $3"
 }

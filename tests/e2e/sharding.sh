@@ -18,6 +18,8 @@ R1_PORT="$(free_port)"; R1_TPORT="$(free_port)"
 RS_PID="$(start_sharding_instance unsharded "$RS_PORT" "$RS_TPORT")"
 R0_PID="$(start_sharding_instance range0 "$R0_PORT" "$R0_TPORT" --shard=0 --total-shards=2 --shard-strategy=range)"
 R1_PID="$(start_sharding_instance range1 "$R1_PORT" "$R1_TPORT" --shard=1 --total-shards=2 --shard-strategy=range)"
+# stopped by run.sh's teardown too, should a failing step end the suite early
+EXTRA_PIDS+=("$RS_PID" "$R0_PID" "$R1_PID")
 check "unsharded and two range shards become ready" wait_until 30 \
   bash -c "curl -sf --max-time 2 http://127.0.0.1:$RS_PORT/readyz && curl -sf --max-time 2 http://127.0.0.1:$R0_PORT/readyz && curl -sf --max-time 2 http://127.0.0.1:$R1_PORT/readyz"
 
@@ -44,7 +46,7 @@ range_split() {
 check "each range shard owns some of the pods" range_split
 server_filtered() { # <telemetry port>
   curl -sfS --max-time 10 "http://127.0.0.1:$1/metrics" |
-    grep -q '^kubestate_shard_server_filtered{resource="pods"} 1'
+    grep '^kubestate_shard_server_filtered{resource="pods"} 1' >/dev/null
 }
 check "range shard 0 reports the server filtering for it" server_filtered "$R0_TPORT"
 check "range shard 1 reports the server filtering for it" server_filtered "$R1_TPORT"
