@@ -12,7 +12,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let q = parse_quantity(s);
     let _ = string_to_f64(s);
-    if !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit()) {
+    // KSM exports float64(MilliValue())/1000: exact for integers while the milli value stays
+    // below 2^53 (12 digits); above that it rounds as KSM does (see the quantity unit tests).
+    if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()) {
         let n: f64 = s.parse().expect("digits");
         assert_eq!(q, Some(n), "{s:?}");
     }

@@ -110,6 +110,15 @@ pub fn parse_quantity(s: &str) -> Option<f64> {
 mod tests {
     use super::parse_quantity as q;
 
+    /// Found by the `quantity` fuzz target: above 2^53 milli-units the value is KSM's
+    /// `float64(q.MilliValue()) / 1000`, rounding included, not the integer itself.
+    #[test]
+    fn large_integers_round_as_kube_state_metrics_does() {
+        let milli: i64 = 113_333_333_331_033_000;
+        assert_eq!(q("113333333331033"), Some(milli as f64 / 1000.0));
+        assert_eq!(q("999999999999"), Some(999_999_999_999.0));
+    }
+
     #[test]
     fn parses_suffixes_and_rounds_up_to_milli() {
         assert_eq!(q("250m"), Some(0.25));
