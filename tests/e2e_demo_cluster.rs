@@ -516,27 +516,7 @@ fn every_default_resource_syncs_without_warnings_and_every_family_has_samples() 
     }
 
     // And the whole exposition passes promtool's lint (no duplicate series, valid names).
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool not found: install Debian's prometheus package (bash .ci/run does)");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(body.as_bytes()).expect("write to promtool");
-    }
-    let out = child.wait_with_output().expect("promtool output");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.trim().is_empty(),
-        "promtool: {text}"
-    );
+    let (ok, text) = support::kubestate::promtool_check_metrics(&body);
+    assert!(ok && text.trim().is_empty(), "promtool: {text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
