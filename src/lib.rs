@@ -1,6 +1,7 @@
 //! kubestate: Kubernetes object-state metrics (kube-state-metrics compatible) and Prometheus
 //! Kubernetes service discovery, from one set of watches.
 
+pub mod allocator;
 pub mod app;
 pub mod cli;
 pub mod config_file;

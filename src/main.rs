@@ -3,6 +3,8 @@ use kubestate::log::Level;
 use kubestate::log_event;
 
 fn main() {
+    // before any thread starts: glibc fixes a thread's arena when it first allocates
+    let malloc = kubestate::allocator::tune_from_env();
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     // kube-state-metrics' cobra root command has `version` and `help`; `rbac` is ours
     match args.first().map(String::as_str) {
@@ -48,6 +50,15 @@ fn main() {
     }
     kubestate::log::set_level(opts.log_level);
     kubestate::log::configure(opts.log_output.clone());
+    for s in malloc.iter().filter(|s| !s.applied) {
+        log_event!(
+            Level::Warn,
+            "glibc refused a malloc setting; running with its default",
+            setting = s.name,
+            value = s.value
+        );
+    }
+    kubestate::allocator::spawn_stats_logger_from_env();
     let ignored = opts.no_effect_flags();
     if !ignored.is_empty() {
         log_event!(

@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "rbac",
             "config_file",
             "signals",
+            "allocator",
         ],
     ),
     ("server", &["server"]),
@@ -43,6 +44,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 const SAME_LAYER: &[(&str, &str)] = &[
     ("app", "cli"),
     ("app", "signals"),
+    ("app", "allocator"),
     ("cli", "config_file"),
     ("rbac", "cli"),
     ("kube", "shard"),

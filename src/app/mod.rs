@@ -136,6 +136,10 @@ pub fn run(
     let (shard, shard_changes) = autoshard::start(&base.client, &telemetry, &opts)?;
     let first = start_generation(&base, &opts, shard)?;
     let watches = first.watches();
+    {
+        let watches = watches.clone();
+        crate::allocator::release_after(move || watches.iter().all(|w| w.is_synced()));
+    }
     let (custom, crs) = custom::start_custom_resources(
         &first.ctx.watch,
         &telemetry,

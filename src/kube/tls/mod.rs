@@ -126,6 +126,16 @@ impl std::error::Error for TlsError {
     }
 }
 
+/// Each connection's receive buffer (ureq's default is 128 KiB, filled with zeros when the
+/// connection opens). Every watch holds a connection open, so with three dozen watches the
+/// default buffers alone took 9 MiB of an idle instance's 25 (bench/results/idle-rss.md); a
+/// LIST streams through 32 KiB with a few more reads, and response headers fit easily.
+const INPUT_BUFFER: usize = 32 * 1024;
+
+/// Each connection's send buffer: it holds a request line and headers (a bearer token of a
+/// few KiB at most) or a slice of a TokenReview/SubjectAccessReview body.
+const OUTPUT_BUFFER: usize = 16 * 1024;
+
 /// Builds the agent used for every API request.
 ///
 /// No global timeout: watches stream for minutes, so callers set per-request timeouts.
@@ -222,6 +232,8 @@ fn build_agent_with_bundle(
         .timeout_global(None)
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .user_agent(concat!("kubestate/", env!("CARGO_PKG_VERSION")))
+        .input_buffer_size(INPUT_BUFFER)
+        .output_buffer_size(OUTPUT_BUFFER)
         .tls_config(tls.build())
         .build();
     // tls-server-name needs our own TLS connector (see `sni`); without it, ureq's.
