@@ -13,7 +13,8 @@
 # from its start, and SCRAPE_S=S adds a gzip scrape of each program every S seconds of the
 # window (the churn case: `PODS=10000 NODES=300 NAMESPACES=8 CHURN=250 SCRAPE_S=5 WAIT_S=60 KSM=0`);
 # sync_mib is VmRSS at /readyz. KS_ENV adds environment to kubestate
-# (e.g. KS_ENV="KUBESTATE_MALLOC=off" measures without the allocator tuning). KSM=0 skips KSM.
+# (e.g. KS_ENV="KUBESTATE_MALLOC=off" measures without the allocator tuning); BASE_BIN (with
+# BASE_ENV) runs a second kubestate beside it, e.g. the build before a change. KSM=0 skips KSM.
 # The kubestate measured is the static release binary (as shipped), or KS_BIN; simcluster is
 # a debug build unless SIM_PROFILE=release.
 set -euo pipefail
@@ -66,9 +67,14 @@ start() { # name binary env...
 names=kubestate
 # shellcheck disable=SC2086
 start kubestate "$KS" KUBESTATE_MALLOC_STATS=1 ${KS_ENV:-}
+if [ -n "${BASE_BIN:-}" ]; then # another kubestate build side by side (before/after a change)
+  # shellcheck disable=SC2086
+  start base "$BASE_BIN" ${BASE_ENV:-}
+  names="$names base"
+fi
 if [ "${KSM:-1}" != 0 ] && [ -x "$KSM_BIN" ]; then
   start ksm "$KSM_BIN"
-  names="kubestate ksm"
+  names="$names ksm"
 fi
 for n in $names; do
   ok=
@@ -101,10 +107,11 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 
 # RSS by kind of mapping, in KiB: one line of key=value per program.
-breakdown() { # pid
-  python3 - "$1" <<'EOF'
+breakdown() { # pid [go]
+  python3 - "$@" <<'EOF'
 import os, re, sys
 pid = sys.argv[1]
+go = len(sys.argv) > 2  # a Go program: its heap, goroutine stacks included, is all anonymous
 sps = []  # each thread's stack pointer: "nr args... sp pc" while blocked in a syscall
 for tid in os.listdir(f"/proc/{pid}/task"):
     try:
@@ -132,8 +139,8 @@ for m in maps:
         k = "other_files"
     elif p == "[heap]":
         k = "brk_heap"
-    elif 0xC000000000 <= m["lo"] < 0xD000000000 and not p:
-        k = "go_heap"  # the Go runtime's arenas (goroutine stacks live there too)
+    elif go and not p:
+        k = "go_heap"
     elif p == "[stack]" or any(m["lo"] <= sp < m["hi"] for sp in sps):
         k = "thread_stacks"
     elif p.startswith("["):
@@ -156,7 +163,7 @@ for n in $names; do
   p=${PID[$n]}
   printf "%-10s %8s %8s %8s %7s %s plain_bytes=%s plain_s=%s gzip_bytes=%s gzip_s=%s cpu_s=%s\n" "$n" \
     "$(mib "${SYNC_RSS[$n]}")" "$(mib "$(status "$p" VmRSS)")" "$(mib "$(status "$p" VmHWM)")" \
-    "$(status "$p" Threads)" "$(breakdown "$p")" "$(stat -c %s "$WORK/$n.plain")" "${PLAIN_MS[$n]}" \
+    "$(status "$p" Threads)" "$(breakdown "$p" $([ "$n" = ksm ] && echo go))" "$(stat -c %s "$WORK/$n.plain")" "${PLAIN_MS[$n]}" \
     "$(stat -c %s "$WORK/$n.gz")" "${GZIP_MS[$n]}" \
     "$(awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$p/stat")"
 done

@@ -236,6 +236,9 @@ def main():
     rng = os.path.join(RES, "range-bytes.md")  # bench/range_bytes.sh, by hand
     if os.path.exists(rng):
         parts.append(open(rng).read().rstrip() + "\n")
+    idle = os.path.join(RES, "idle-rss.md")  # bench/idle_rss.sh, by hand
+    if os.path.exists(idle):
+        parts.append(open(idle).read().rstrip() + "\n")
     cg = callgrind_md()
     if cg:
         parts.append(cg)

@@ -207,3 +207,51 @@ fn a_rewritten_kubeconfig_moves_kubestate_to_the_new_server_and_a_broken_one_is_
         body.contains("pod=\"later-on-b\"")
     });
 }
+
+/// The arena count glibc reports in the last `malloc stats` line of `logs`.
+fn logged_arenas(logs: &str) -> Option<usize> {
+    let line = logs.lines().rfind(|l| l.contains("msg=\"malloc stats\""))?;
+    line.split(' ')
+        .find_map(|f| f.strip_prefix("arenas="))?
+        .parse()
+        .ok()
+}
+
+/// The allocator tuning is in force in the real process: three dozen watch threads and the
+/// HTTP workers share glibc's two arenas after the initial sync and a scrape, where glibc's
+/// defaults give them one each up to 8 per core.
+#[test]
+fn malloc_arenas_stay_capped_with_the_tuning_and_grow_without_it() {
+    let fake = populated(50);
+    let dir = tmpdir("malloc");
+    let kubeconfig = fake.write_kubeconfig(&dir);
+    let mut arenas = Vec::new();
+    for mode in ["on", "off"] {
+        let ks = Kubestate::start_with_env(
+            &kubeconfig,
+            &[],
+            &[
+                ("KUBESTATE_MALLOC", mode),
+                ("KUBESTATE_MALLOC_STATS", "0.1"),
+            ],
+        );
+        ks.wait_ready();
+        assert!(ks.scrape().contains("kube_pod_info{"));
+        let mut seen = None;
+        ks.wait_for(Duration::from_secs(5), || {
+            // a line logged after the scrape, not one from before it
+            let logs = ks.logs();
+            let after = logs.matches("msg=\"malloc stats\"").count();
+            std::thread::sleep(Duration::from_millis(250));
+            let logs = ks.logs();
+            seen = (logs.matches("msg=\"malloc stats\"").count() > after)
+                .then(|| logged_arenas(&logs))
+                .flatten();
+            seen.is_some()
+        })
+        .unwrap_or_else(|| panic!("no malloc stats logged; log:\n{}", ks.logs()));
+        arenas.push(seen.expect("waited for"));
+    }
+    assert!(arenas[0] >= 1 && arenas[0] <= 2, "tuned: {arenas:?}");
+    assert!(arenas[1] > 2, "glibc's defaults: {arenas:?}");
+}
