@@ -76,18 +76,30 @@ if [ "${KSM:-1}" != 0 ] && [ -x "$KSM_BIN" ]; then
   start ksm "$KSM_BIN"
   names="$names ksm"
 fi
-for n in $names; do
-  ok=
-  for _ in $(seq 1 1200); do
-    curl -sf "http://127.0.0.1:${TPORT[$n]}/readyz" >/dev/null && { ok=1; break; }
-    kill -0 "${PID[$n]}" 2>/dev/null || break
-    sleep 0.1
+declare -A READY_S
+t0=$(date +%s%N)
+for _ in $(seq 1 3000); do # up to ~5 min; every program polled each round
+  pending=0
+  for n in $names; do
+    [ -n "${READY_S[$n]:-}" ] && continue
+    kill -0 "${PID[$n]}" 2>/dev/null || { echo "$n exited" >&2; cat "$WORK/$n.log" >&2; exit 1; }
+    if curl -sf "http://127.0.0.1:${TPORT[$n]}/readyz" >/dev/null; then
+      READY_S[$n]=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+    else
+      pending=1
+    fi
   done
-  [ -n "$ok" ] || { echo "$n not ready" >&2; cat "$WORK/$n.log" >&2; exit 1; }
+  [ "$pending" = 0 ] && break
+  sleep 0.1
 done
-declare -A SYNC_RSS PLAIN_MS GZIP_MS
+for n in $names; do
+  [ -n "${READY_S[$n]:-}" ] || { echo "$n not ready" >&2; cat "$WORK/$n.log" >&2; exit 1; }
+done
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat"; }
+declare -A SYNC_RSS SYNC_CPU PLAIN_MS GZIP_MS
 for n in $names; do
   SYNC_RSS[$n]=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/${PID[$n]}/status")
+  SYNC_CPU[$n]=$(cpu_s "${PID[$n]}")
   PLAIN_MS[$n]=$(curl -sf -o "$WORK/$n.plain" -w '%{time_total}' "http://127.0.0.1:${PORT[$n]}/metrics")
   GZIP_MS[$n]=$(curl -sf -H 'Accept-Encoding: gzip' -o "$WORK/$n.gz" -w '%{time_total}' "http://127.0.0.1:${PORT[$n]}/metrics")
 done
@@ -158,14 +170,13 @@ status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 echo "objects=$objects pods=$PODS churn_per_s=$CHURN wait_s=$WAIT_S gzip_scrapes_in_window=$scrapes ks_env=${KS_ENV:-none}"
-printf "%-10s %8s %8s %8s %7s %s\n" program sync_mib rss_mib hwm_mib threads "breakdown (KiB)"
+printf "%-10s %7s %8s %8s %8s %7s %s\n" program ready_s sync_mib rss_mib hwm_mib threads "breakdown (KiB)"
 for n in $names; do
   p=${PID[$n]}
-  printf "%-10s %8s %8s %8s %7s %s plain_bytes=%s plain_s=%s gzip_bytes=%s gzip_s=%s cpu_s=%s\n" "$n" \
-    "$(mib "${SYNC_RSS[$n]}")" "$(mib "$(status "$p" VmRSS)")" "$(mib "$(status "$p" VmHWM)")" \
+  printf "%-10s %7s %8s %8s %8s %7s %s plain_bytes=%s plain_s=%s gzip_bytes=%s gzip_s=%s sync_cpu_s=%s cpu_s=%s\n" "$n" \
+    "${READY_S[$n]}" "$(mib "${SYNC_RSS[$n]}")" "$(mib "$(status "$p" VmRSS)")" "$(mib "$(status "$p" VmHWM)")" \
     "$(status "$p" Threads)" "$(breakdown "$p" $([ "$n" = ksm ] && echo go))" "$(stat -c %s "$WORK/$n.plain")" "${PLAIN_MS[$n]}" \
-    "$(stat -c %s "$WORK/$n.gz")" "${GZIP_MS[$n]}" \
-    "$(awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$p/stat")"
+    "$(stat -c %s "$WORK/$n.gz")" "${GZIP_MS[$n]}" "${SYNC_CPU[$n]}" "$(cpu_s "$p")"
 done
 stats=$(grep 'msg="malloc stats"' "$WORK/kubestate.log" | tail -1 || true)
 echo "kubestate glibc: ${stats:-none logged}"
