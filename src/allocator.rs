@@ -23,11 +23,11 @@ pub const ARENA_MAX: i32 = 2;
 /// Blocks at least this large are mapped on their own and unmapped when freed. Fixed, so
 /// glibc's threshold no longer rises to the size of the last big buffer freed (a 5 MB gzip
 /// unit's member, a LIST page) and such buffers stop leaving holes in the heaps: at 10k pods
-/// with gzip scrapes through a minute of churn, 94 MiB resident instead of 163. 256 KiB kept
-/// 7 MiB more off but cost about 7% more CPU in that window (mapping and faulting in each
-/// encoder's state and scratch buffer); a member past 512 KiB still ends up mapped, as a
-/// `Vec` doubling to 1 MiB.
-pub const MMAP_THRESHOLD: i32 = 1024 * 1024;
+/// with gzip scrapes through a minute of churn, 87 MiB resident instead of 163. At 1 MiB the
+/// 272 KiB scrape and gzip scratch buffers and the encoders' state came from the heaps: 94
+/// MiB there and 21.3 MiB idle instead of 18.8, for about 7% less CPU in that churn window
+/// (bench/results/idle-rss.md).
+pub const MMAP_THRESHOLD: i32 = 256 * 1024;
 
 /// Free memory at the top of a heap beyond this goes back to the kernel at once. Fixed
 /// (setting it stops glibc from doubling it with the mmap threshold).
