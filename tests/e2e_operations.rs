@@ -252,6 +252,6 @@ fn malloc_arenas_stay_capped_with_the_tuning_and_grow_without_it() {
         .unwrap_or_else(|| panic!("no malloc stats logged; log:\n{}", ks.logs()));
         arenas.push(seen.expect("waited for"));
     }
-    assert!(arenas[0] >= 1 && arenas[0] <= 2, "tuned: {arenas:?}");
+    assert!((1..=2).contains(&arenas[0]), "tuned: {arenas:?}");
     assert!(arenas[1] > 2, "glibc's defaults: {arenas:?}");
 }
