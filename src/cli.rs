@@ -77,6 +77,7 @@ static FLAGS: &[FlagDef] = &[
     flag("track-unscheduled-pods", Bool, "false", "Only pods not yet scheduled (spec.nodeName=), for a deployment beside per-node instances."),
     flag("enable-gzip-encoding", Bool, "false", "Gzip responses when the client sends Accept-Encoding: gzip."),
     flag("use-apiserver-cache", Bool, "false", "Set resourceVersion=0 on LIST requests (served from the API server's cache)."),
+    flag("disable-compression", Bool, "false", "Do not ask the API server for gzip-compressed responses (as the kubeconfig cluster field disable-compression, which also turns it off)."),
     flag("initial-sync", Value, "auto", "How the initial state is read: auto (streamed WatchList where the server supports it, else LIST), watch-list, or list."),
     flag("watch-list-idle-timeout-ms", Value, "10000", "In auto mode, silence before the initial-events-end bookmark after which a server is taken not to support WatchList."),
     flag("sd-config", Value, "", "YAML file of Prometheus Kubernetes service discovery jobs, served at /sd/<job> (http_sd)."),
@@ -187,6 +188,8 @@ pub struct Options {
     pub track_unscheduled_pods: bool,
     pub enable_gzip_encoding: bool,
     pub use_apiserver_cache: bool,
+    /// No `Accept-Encoding: gzip` to the API server (kubectl's `--disable-compression`).
+    pub disable_compression: bool,
     pub initial_sync: crate::kube::watch::InitialSync,
     pub watch_list_idle_ms: u64,
     pub sd_config: Option<String>,
@@ -324,6 +327,7 @@ impl Default for Options {
             track_unscheduled_pods: false,
             enable_gzip_encoding: false,
             use_apiserver_cache: false,
+            disable_compression: false,
             initial_sync: crate::kube::watch::InitialSync::Auto,
             watch_list_idle_ms: 10_000,
             sd_config: None,
@@ -408,6 +412,7 @@ impl Options {
             "track-unscheduled-pods" => self.track_unscheduled_pods = parse_bool(name, v)?,
             "enable-gzip-encoding" => self.enable_gzip_encoding = parse_bool(name, v)?,
             "use-apiserver-cache" => self.use_apiserver_cache = parse_bool(name, v)?,
+            "disable-compression" => self.disable_compression = parse_bool(name, v)?,
             "log-level" => {
                 self.log_level = crate::log::Level::parse(v).ok_or_else(|| CliError::BadValue {
                     flag: name.into(),
