@@ -141,6 +141,7 @@ impl ApiBody {
         let counting = Counting {
             inner: Box::new(raw) as Box<dyn Read + Send>,
             count: wire.clone(),
+            failed: false,
         };
         let inner = match encoding {
             Encoding::Identity => Inner::Identity(counting),
@@ -165,8 +166,18 @@ impl Read for ApiBody {
         let res = match &mut self.inner {
             Inner::Identity(r) => r.read(buf),
             Inner::Gzip(r) => r.read(buf).map_err(|e| {
-                // flate2 reports a corrupt stream as InvalidInput; say what it was
-                io::Error::new(e.kind(), format!("gzip response body: {e}"))
+                if r.get_ref().failed || e.kind() == io::ErrorKind::UnexpectedEof {
+                    // the connection failed or ended mid-member: a cut stream, as without
+                    // compression
+                    e
+                } else {
+                    // the bytes arrived but are not gzip: bad data (not an outage), and
+                    // named as such
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("corrupt gzip response body: {e}"),
+                    )
+                }
             }),
         };
         if let Some(on_read) = &mut self.on_read {
@@ -185,11 +196,15 @@ impl Read for ApiBody {
 struct Counting<R> {
     inner: R,
     count: Arc<AtomicU64>,
+    /// The last read failed: an error coming out of the decoder is the connection's.
+    failed: bool,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let res = self.inner.read(buf);
+        self.failed = res.is_err();
+        let n = res?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
@@ -314,7 +329,8 @@ mod tests {
             1 << 20,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("gzip"), "{err}");
+        assert!(err.to_string().contains("corrupt gzip"), "{err}");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         // a flipped byte in the compressed data (the CRC check catches what inflate may not)
         let mut bad = good.clone();
         let mid = bad.len() / 2;
@@ -326,11 +342,21 @@ mod tests {
         .is_err());
         // cut off mid-member
         let cut = good[..good.len() - 5].to_vec();
-        assert!(read_limited(
+        let err = read_limited(
             ApiBody::new(io::Cursor::new(cut), Encoding::Gzip, None),
-            1 << 20
+            1 << 20,
         )
-        .is_err());
+        .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
+        // the connection failing under the decoder stays the connection's error
+        struct Reset;
+        impl Read for Reset {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::ConnectionReset.into())
+            }
+        }
+        let err = read_limited(ApiBody::new(Reset, Encoding::Gzip, None), 1 << 20).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
     }
 
     #[test]
