@@ -236,6 +236,9 @@ def main():
     rng = os.path.join(RES, "range-bytes.md")  # bench/range_bytes.sh, by hand
     if os.path.exists(rng):
         parts.append(open(rng).read().rstrip() + "\n")
+    apigz = os.path.join(RES, "apiserver-gzip.md")  # bench/apiserver_gzip.sh, by hand
+    if os.path.exists(apigz):
+        parts.append(open(apigz).read().rstrip() + "\n")
     cg = callgrind_md()
     if cg:
         parts.append(cg)

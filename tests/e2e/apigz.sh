@@ -23,8 +23,9 @@ gz_watchlist_compressed() {
     grep -qi '^content-encoding: gzip$'
 }
 gz_watch_plain() {
-  ! gz_headers "/api/v1/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=1" |
-    grep -qi '^content-encoding:'
+  gz_headers "/api/v1/configmaps?watch=true&allowWatchBookmarks=true&timeoutSeconds=1" >"$E2E_TMP/gz-watch-headers.txt"
+  log "  plain WATCH response headers: $(tr '\n' ' ' <"$E2E_TMP/gz-watch-headers.txt")"
+  ! grep -qi '^content-encoding:' "$E2E_TMP/gz-watch-headers.txt"
 }
 check "kube-apiserver gzips a LIST over 128 KiB for Accept-Encoding: gzip" gz_list_compressed
 check "kube-apiserver gzips a WatchList stream for Accept-Encoding: gzip" gz_watchlist_compressed
