@@ -991,6 +991,21 @@ auth_filter: false
     }
 
     #[test]
+    fn gzip_cache_limit_is_in_mib() {
+        assert_eq!(parse(&[]).unwrap().gzip_cache_max_bytes, 64 << 20);
+        let o = parse(&["--gzip-cache-max-mb=16"]).unwrap();
+        assert_eq!(o.gzip_cache_max_bytes, 16 << 20);
+        assert_eq!(
+            parse(&["--gzip-cache-max-mb", "0"])
+                .unwrap()
+                .gzip_cache_max_bytes,
+            0
+        );
+        assert!(parse(&["--gzip-cache-max-mb=-1"]).is_err());
+        assert!(parse(&["--gzip-cache-max-mb=64Mi"]).is_err());
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(
             parse_duration("x", "5s").unwrap(),

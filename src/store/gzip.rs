@@ -26,6 +26,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+/// A pair's members by unit; `None` where not built or dropped.
+type Partial = Vec<Option<Arc<[u8]>>>;
+
 /// A resource's gzip output: consecutive gzip members, each compressed independently so a
 /// stale resource can be recompressed on several cores. Sent one after the other they form one
 /// valid gzip body (RFC 1952 members; Go's and Prometheus' readers, curl and browsers read them
@@ -113,7 +116,9 @@ impl GzipCache {
             return;
         }
         let now = Instant::now();
-        let mut slots: Vec<(Arc<Slot>, (bool, usize, Option<Instant>))> = self
+        // (in use by the current scrapes, biggest first among those, least recently scraped)
+        type Order = (bool, usize, Option<Instant>);
+        let mut slots: Vec<(Arc<Slot>, Order)> = self
             .slots
             .lock()
             .iter()
@@ -162,7 +167,7 @@ struct SlotState {
     /// The writer generation `members` were built from.
     generation: u64,
     /// Per unit of [`GZIP_UNIT`] visits; `None` where not built or evicted.
-    members: Vec<Option<Arc<[u8]>>>,
+    members: Partial,
     bytes: usize,
     /// Where `bytes` is counted (the attached cache's stats).
     stats: Option<Arc<GzipStats>>,
@@ -197,7 +202,7 @@ impl SlotState {
 
     /// Files members built from `generation`: never over members of a newer generation,
     /// and at the same generation never over the settler's (only into their gaps).
-    fn install(&mut self, generation: u64, members: Vec<Option<Arc<[u8]>>>, settled: bool) {
+    fn install(&mut self, generation: u64, members: Partial, settled: bool) {
         if generation < self.generation {
             return;
         }
@@ -420,7 +425,7 @@ impl ResourceWriter {
         format: Format,
         generation: u64,
         room: usize,
-    ) -> std::io::Result<Option<Vec<Option<Arc<[u8]>>>>> {
+    ) -> std::io::Result<Option<Partial>> {
         let total = objs.len() * self.headers.len();
         let units = total.div_ceil(GZIP_UNIT);
         let mut scratch = Vec::with_capacity(CHUNK + 16 * 1024);
@@ -469,7 +474,7 @@ impl ResourceWriter {
         &self,
         objs: &[Arc<RenderedObject>],
         format: Format,
-        mut have: Vec<Option<Arc<[u8]>>>,
+        mut have: Partial,
     ) -> std::io::Result<Vec<Arc<[u8]>>> {
         let total = objs.len() * self.headers.len();
         let units = total.div_ceil(GZIP_UNIT);
