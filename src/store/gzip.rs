@@ -175,8 +175,8 @@ struct SlotState {
     settled: bool,
     /// The last gzip scrape of this pair; `None` never (or not since it was forgotten).
     last_request: Option<Instant>,
-    /// A scrape asked for this pair since the settler last recompressed it: the settler
-    /// does at most one recompression per scrape, so under steady churn its CPU stays
+    /// A scrape asked for this pair since the settler last tried to recompress it: the
+    /// settler makes at most one attempt per scrape, so under steady churn its CPU stays
     /// bounded by the scrape rate.
     requested_since_settle: bool,
     /// The settler's view: the generation it last saw and since when.
@@ -396,17 +396,16 @@ impl ResourceWriter {
                 continue;
             }
             let objs = self.snapshot();
-            let Some(members) = self.compress_settled(&objs, format, generation, room)? else {
+            let built = self.compress_settled(&objs, format, generation, room)?;
+            let mut st = slot.state.lock();
+            // one attempt per scrape, wasted or not: a resource that changes just slower
+            // than the quiet time costs at most one recompression per scrape
+            st.requested_since_settle = false;
+            let Some(members) = built.filter(|_| self.generation() == generation) else {
                 done[slot_index(format)] = Settle::Outdated;
                 continue;
             };
-            let mut st = slot.state.lock();
-            if self.generation() != generation {
-                done[slot_index(format)] = Settle::Outdated;
-                continue;
-            }
             st.install(generation, members, true);
-            st.requested_since_settle = false;
             drop(st);
             cache.stats.settle();
             cache.enforce();
