@@ -170,10 +170,10 @@ scrapes() {
     if [ "$kind" = gzip ]; then
       hdr=(-H 'Accept-Encoding: gzip')
       # Warm means what a Prometheus sees from its second scrape on: one gzip scrape, then
-      # GZIP_SETTLE_S (5) quiet seconds in which kubestate's settler recompresses what that
+      # GZIP_SETTLE_S (10) quiet seconds in which kubestate's settler recompresses what that
       # scrape asked for at the settled level (KSM has no cache: no difference for it).
       curl -s --max-time 120 -o /dev/null "${hdr[@]}" "$url"
-      sleep "${GZIP_SETTLE_S:-5}"
+      sleep "${GZIP_SETTLE_S:-10}"
     fi
     enc=$(curl -s --max-time 120 -D - -o /dev/null "${hdr[@]}" "$url" | tr -d '\r' |
       awk -F': ' 'tolower($1) == "content-encoding" { print $2 }')

@@ -522,14 +522,14 @@ impl ResourceWriter {
     }
 }
 
-/// Lowers the calling thread's CPU priority (nice 15), so the settler's recompression
+/// Lowers the calling thread's CPU priority (nice 10), so the settler's recompression
 /// yields to watches and scrapes. Best effort: without it the settler still works.
 pub fn lower_thread_priority() {
     // SAFETY: gettid takes no arguments; setpriority only reads its arguments and on Linux
     // PRIO_PROCESS with a thread id affects that thread alone.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 15);
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }
 
