@@ -242,6 +242,11 @@ def main():
     if o:
         parts.append(outage_md(o, machine("outage.machine.json")))
         summary["outage"] = {str(n): {f"{p}.{m}": v for (p, m), v in x.items()} for n, x in o.items()}
+    real = os.path.join(RES, "real-apiserver.md")  # bench/real_apiserver.sh
+    if os.path.exists(real):
+        head, _, body = open(real).read().partition("\n")
+        parts.append(head + "\n\n" + machine_md(machine("real-apiserver.machine.json")))
+        parts.append(body.strip() + "\n")
     for hand in ("range-bytes.md",  # bench/range_bytes.sh, by hand
                  "gzip-levels.md"):  # the gzip-levels example, by hand
         path = os.path.join(RES, hand)
