@@ -709,17 +709,21 @@ mod tests {
 
     #[test]
     fn among_pairs_in_use_the_biggest_loses_its_tail_first() {
-        let probe = cache(usize::MAX);
-        let (_s, p) = attached(TWO_UNITS, &probe);
-        p.gzip_members(Format::Text).unwrap();
-        let big = probe.stats().bytes() as usize;
-        let c = cache(big);
-        let (_s1, small) = attached(50, &c);
-        let (_s2, large) = attached(TWO_UNITS, &c);
+        let (_s1, small) = big_store(50);
+        let (_s2, large) = big_store(TWO_UNITS);
+        // what each compresses to (the same snapshot order, so the same bytes as below)
+        let size = |w: &ResourceWriter| -> usize {
+            let m = w.compress(&w.snapshot(), Format::Text, Vec::new()).unwrap();
+            m.iter().map(|m| m.len()).sum()
+        };
+        let limit = size(&large) + size(&small) / 2;
+        let c = cache(limit);
+        small.attach_gzip_cache(&c);
+        large.attach_gzip_cache(&c);
         // one scrape asks for both, the small one first
         small.gzip_members(Format::Text).unwrap();
         large.gzip_members(Format::Text).unwrap();
-        assert!(c.stats().bytes() as usize <= big);
+        assert!(c.stats().bytes() as usize <= limit);
         let whole = |w: &ResourceWriter| {
             w.gzip.slots[0]
                 .state
