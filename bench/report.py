@@ -80,7 +80,13 @@ def size_table(n, d):
     for kind in ("plain", "gzip"):
         for p in ("p50", "p99"):
             row(f"scrape {kind} {p} (ms)", g("ks", f"scrape_{kind}_{p}_ms"), None, g("ksm", f"scrape_{kind}_{p}_ms"))
-    row("gzip scrape right after churn, stale cache (ms)", g("ks", "scrape_gzip_after_churn_ms"), None, g("ksm", "scrape_gzip_after_churn_ms"))
+    row("gzip scrape right after churn (ms; settler may have made it a hit)", g("ks", "scrape_gzip_after_churn_ms"), None, g("ksm", "scrape_gzip_after_churn_ms"))
+    row("gzip scrape during churn, stale members (ms)", g("ks", "scrape_gzip_during_churn_ms"), None, g("ksm", "scrape_gzip_during_churn_ms"))
+    ks_dur, ks_plain = g("ks", "scrape_gzip_during_churn_ms"), g("ks", "scrape_plain_p50_ms")
+    if ks_dur is not None and ks_plain:
+        rows.append(f"| kubestate: gzip during churn / plain p50 | {ratio(ks_dur, ks_plain)} | | | | |")
+    row("gzip bytes during churn, fast-level members (KiB)", None if g("ks", "scrape_gzip_during_churn_bytes") is None else g("ks", "scrape_gzip_during_churn_bytes") / 1024, None,
+        None if g("ksm", "scrape_gzip_during_churn_bytes") is None else g("ksm", "scrape_gzip_during_churn_bytes") / 1024)
     row("exposition bytes, plain (KiB)", None if g("ks", "bytes_plain") is None else g("ks", "bytes_plain") / 1024, None,
         None if g("ksm", "bytes_plain") is None else g("ksm", "bytes_plain") / 1024)
     row("exposition bytes, gzip (KiB)", None if g("ks", "bytes_gzip") is None else g("ks", "bytes_gzip") / 1024, None,
@@ -95,6 +101,9 @@ def size_table(n, d):
     idle = lambda p: None if g(p, "idle_cpu_s") is None or not iw else g(p, "idle_cpu_s") / iw * 100
     row(f"idle CPU over {fmt(iw, 0)} s (% of one core)", idle("ks"), None, idle("ksm"))
     row("RSS after the churn window (MiB)", mib("ks", "rss_after_churn_kib"), None, mib("ksm", "rss_after_churn_kib"))
+    row("RSS after churn with gzip scrapes (MiB)", mib("ks", "rss_after_gzip_churn_kib"), None, mib("ksm", "rss_after_gzip_churn_kib"))
+    gc = g("ks", "gzip_cache_bytes")
+    row("gzip cache after that window (MiB)", None if gc is None else gc / 2**20, None, None)
     row("kube_pod_info samples after churn", g("ks", "pods_after_churn"), None, g("ksm", "pods_after_churn"))
     head = (f"### {n:,} pods, {fmt(g('sim', 'nodes'))} nodes ({fmt(g('sim', 'objects'))} objects)\n\n"
             f"Churn window: {fmt(g('sim', 'churn_events'))} pod watch events in {fmt(g('sim', 'churn_window_s'))} s.\n\n"
@@ -238,12 +247,13 @@ def main():
         head, _, body = open(real).read().partition("\n")
         parts.append(head + "\n\n" + machine_md(machine("real-apiserver.machine.json")))
         parts.append(body.strip() + "\n")
-    rng = os.path.join(RES, "range-bytes.md")  # bench/range_bytes.sh, by hand
-    if os.path.exists(rng):
-        parts.append(open(rng).read().rstrip() + "\n")
-    idle = os.path.join(RES, "idle-rss.md")  # bench/idle_rss.sh, by hand
-    if os.path.exists(idle):
-        parts.append(open(idle).read().rstrip() + "\n")
+    for hand in ("range-bytes.md",  # bench/range_bytes.sh, by hand
+                 "gzip-levels.md",  # the gzip-levels example, by hand
+                 "apiserver-gzip.md",  # bench/apiserver_gzip.sh, by hand
+                 "idle-rss.md"):  # bench/idle_rss.sh, by hand
+        path = os.path.join(RES, hand)
+        if os.path.exists(path):
+            parts.append(open(path).read().rstrip() + "\n")
     cg = callgrind_md()
     if cg:
         parts.append(cg)

@@ -61,6 +61,9 @@ impl WatchMetrics for Telemetry {
     fn list_objects(&self, resource: &'static str, limit: u64, kept: u64) {
         Telemetry::list_objects(self, resource, limit, kept)
     }
+    fn received_bytes(&self, resource: &'static str, wire: u64, decoded: u64) {
+        Telemetry::received_bytes(self, resource, wire, decoded)
+    }
 }
 
 /// The rebuilder's target in production: generations started from the options, installed
@@ -117,6 +120,7 @@ pub fn run(
         kubeconfig: opts.kubeconfig.as_ref().map(Into::into),
         context: opts.context.clone(),
         apiserver: opts.apiserver.clone(),
+        disable_compression: opts.disable_compression,
     };
     let cluster = ClusterConfig::load(&cluster_opts).map_err(|e| AppError::Config(e.into()))?;
     log_event!(
@@ -149,12 +153,17 @@ pub fn run(
     )?;
     let main_routes = Arc::new(MainRoutes {
         writers: crate::store::WriterSet::new(first.writers),
-        gzip: opts.enable_gzip_encoding,
+        gzip: opts.enable_gzip_encoding.then(|| {
+            crate::store::GzipCache::new(opts.gzip_cache_max_bytes, telemetry.gzip.clone())
+        }),
         telemetry: telemetry.clone(),
         readiness: first.readiness,
         sd: parking_lot::RwLock::new(first.sd),
         custom,
     });
+    if main_routes.gzip.is_some() {
+        spawn_gzip_settler(main_routes.clone()).map_err(AppError::spawn("gzip-settler"))?;
+    }
     let endpoint = endpoint(&opts, web, &base.client);
     let tel_routes = Arc::new(TelemetryRoutes {
         telemetry,
@@ -373,4 +382,20 @@ fn endpoint(
             web.headers,
         )),
     }
+}
+
+/// The gzip settler: one thread at a low CPU priority that, every
+/// [`crate::store::gzip::SETTLE_POLL`], recompresses the resources that have gone quiet at the
+/// settled level (see `store::gzip`), so scrapes send fewer bytes without waiting for it.
+fn spawn_gzip_settler(routes: Arc<MainRoutes>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("gzip-settler".into())
+        .spawn(move || {
+            crate::store::gzip::lower_thread_priority();
+            loop {
+                std::thread::sleep(crate::store::gzip::SETTLE_POLL);
+                routes.settle_gzip(std::time::Instant::now());
+            }
+        })
+        .map(drop)
 }

@@ -6,6 +6,7 @@
 //! answers, then every thread at once. Any other failure is retried by its resource alone,
 //! with client-go's reflector backoff; Retry-After is obeyed either way.
 
+use super::body::{ApiBody, ApiResponse};
 use super::client::{ApiClient, Timeout};
 use super::error::{ApiError, Status};
 use super::health::{Admission, Began, Recovered};
@@ -57,6 +58,9 @@ pub trait WatchMetrics: Send + Sync {
     /// `--object-limit`: a LIST page of `resource` (client-go type name) kept `kept` of at
     /// most `limit` objects.
     fn list_objects(&self, resource: &'static str, limit: u64, kept: u64);
+    /// Response body bytes of `resource` (its plural): `wire` as received from the API
+    /// server (compressed or not), `decoded` after gzip decoding.
+    fn received_bytes(&self, resource: &'static str, wire: u64, decoded: u64);
 }
 
 /// How the initial state (and every relist) is obtained.
@@ -694,16 +698,21 @@ impl<T: KubeObject> Watcher<T> {
 
     /// `GET` with the leave taken by [`Self::admit`]: a response, whatever its status, is
     /// the server answering; the caller settles failures with [`Self::settle`].
-    fn get(
-        &mut self,
-        path: &str,
-        timeout: Timeout,
-    ) -> Result<ureq::http::Response<ureq::Body>, ApiError> {
+    fn get(&mut self, path: &str, timeout: Timeout) -> Result<ApiResponse, ApiError> {
         let res = self.client.get(path, timeout);
         if res.is_ok() {
             self.answered();
         }
         res
+    }
+
+    /// The body of `resp`, decoded, its bytes counted for this resource as they arrive.
+    fn body(&self, resp: ApiResponse) -> ApiBody {
+        let metrics = self.metrics.clone();
+        let resource = self.spec.resource.plural;
+        resp.into_reader(Some(Box::new(move |wire, decoded| {
+            metrics.received_bytes(resource, wire, decoded)
+        })))
     }
 
     /// Tells the gate the server answered the request in hand.
@@ -940,10 +949,10 @@ impl<T: KubeObject> Watcher<T> {
 
     fn read_initial_events(
         &mut self,
-        resp: ureq::http::Response<ureq::Body>,
+        resp: ApiResponse,
         url: &str,
     ) -> Result<(String, usize), ApiError> {
-        let mut reader = BufReader::with_capacity(64 * 1024, resp.into_body().into_reader());
+        let mut reader = BufReader::with_capacity(64 * 1024, self.body(resp));
         let mut line = Vec::with_capacity(8 * 1024);
         let mut count = 0usize;
         // objects another shard owns: any at all means the server did not filter
@@ -1108,8 +1117,8 @@ impl<T: KubeObject> Watcher<T> {
                 Err(e) => return Err(e),
             };
             let url = format!("{}{}", self.client.server(), path);
+            let body = self.body(resp);
             let consumers = &mut self.consumers;
-            let body = resp.into_body().into_reader();
             let (undecodable, telemetry) = (&mut self.undecodable, self.metrics.as_ref());
             let (resource, label) = (self.spec.resource.plural, &self.label);
             let cap = self.spec.object_limit;
@@ -1182,7 +1191,7 @@ impl<T: KubeObject> Watcher<T> {
                 return Err(e);
             }
         };
-        let mut reader = BufReader::with_capacity(64 * 1024, resp.into_body().into_reader());
+        let mut reader = BufReader::with_capacity(64 * 1024, self.body(resp));
         let mut line = Vec::with_capacity(8 * 1024);
         let mut events = 0u64;
         let started = Instant::now();
@@ -1780,6 +1789,7 @@ mod tests {
             }
             fn shard_server_filtered(&self, _: &str, _: bool) {}
             fn list_objects(&self, _: &'static str, _: u64, _: u64) {}
+            fn received_bytes(&self, _: &'static str, _: u64, _: u64) {}
         }
         impl Skips {
             fn counter(&self, _family: &str, resource: &str, _: &str) -> u64 {

@@ -45,11 +45,16 @@ fn main() {
             eprintln!("cluster-objects: unknown resource {plural}");
             std::process::exit(1);
         };
-        let meta = object["metadata"].as_object_mut().expect("objects have metadata");
+        let meta = object["metadata"]
+            .as_object_mut()
+            .expect("objects have metadata");
         for server_set in ["uid", "resourceVersion", "creationTimestamp"] {
             meta.remove(server_set);
         }
-        let ns = meta.get("namespace").and_then(Value::as_str).map(str::to_string);
+        let ns = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         object["apiVersion"] = json!(info.api_version());
         object["kind"] = json!(info.kind);
         let prefix = if info.group.is_empty() {
