@@ -2,7 +2,8 @@
 """Regenerates bench/RESULTS.md (and bench/results/summary.json) from the raw figures in
 bench/results/: run-full.tsv / run-quick.tsv (bench/run.sh), shard.tsv (bench/shard.sh),
 outage.tsv (bench/outage.sh), the
-*.machine.json beside them, and bench/results/NOTES.md (hand-written observations, optional)."""
+*.machine.json beside them, and bench/results/NOTES.md (hand-written observations, optional);
+range-bytes.md, binary-size.md and auth-storm.md are included as written."""
 import json
 import os
 from collections import defaultdict
@@ -236,6 +237,9 @@ def main():
     rng = os.path.join(RES, "range-bytes.md")  # bench/range_bytes.sh, by hand
     if os.path.exists(rng):
         parts.append(open(rng).read().rstrip() + "\n")
+    size = os.path.join(RES, "binary-size.md")  # by hand, see its text
+    if os.path.exists(size):
+        parts.append(open(size).read().rstrip() + "\n")
     cg = callgrind_md()
     if cg:
         parts.append(cg)
