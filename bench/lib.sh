@@ -86,6 +86,7 @@ start_prog() {
   PIDS+=("$pid")
   printf -v "PID_$name" '%s' "$pid"
   printf -v "PORT_$name" '%s' "$port"
+  printf -v "TPORT_$name" '%s' "$tport"
   printf -v "KIND_$name" '%s' "$kind"
 }
 
@@ -166,7 +167,14 @@ scrapes() {
   emit "$size" "$name" families "$(grep -c '^# TYPE' "$WORK/$name.metrics" || true)"
   for kind in plain gzip; do
     local hdr=()
-    [ "$kind" = gzip ] && hdr=(-H 'Accept-Encoding: gzip')
+    if [ "$kind" = gzip ]; then
+      hdr=(-H 'Accept-Encoding: gzip')
+      # Warm means what a Prometheus sees from its second scrape on: one gzip scrape, then
+      # GZIP_SETTLE_S (10) quiet seconds in which kubestate's settler recompresses what that
+      # scrape asked for at the settled level (KSM has no cache: no difference for it).
+      curl -s --max-time 120 -o /dev/null "${hdr[@]}" "$url"
+      sleep "${GZIP_SETTLE_S:-10}"
+    fi
     enc=$(curl -s --max-time 120 -D - -o /dev/null "${hdr[@]}" "$url" | tr -d '\r' |
       awk -F': ' 'tolower($1) == "content-encoding" { print $2 }')
     [ "$kind" = gzip ] && [ "$enc" != gzip ] && log "WARNING: $name answered gzip request with encoding '$enc'"
@@ -181,4 +189,23 @@ scrapes() {
     emit "$size" "$name" "bytes_${kind}" "$(awk '{ print $2 }' "$WORK/$name.$kind.times" | pctl 50)"
   done
 }
+# gzip_scrape_loop NAME SECONDS: a gzip scrape of NAME every GZIP_SCRAPE_S (15) seconds, the
+# first at once, for SECONDS (a scrape slower than the interval is followed by the next at
+# once); "time_total size_download" per scrape in $WORK/NAME.churn-gzip.times.
+gzip_scrape_loop() {
+  local name=$1 secs=$2 every=${GZIP_SCRAPE_S:-15}
+  local port_var=PORT_$name
+  local url=http://127.0.0.1:${!port_var}/metrics
+  local end=$(( $(now_ms) + secs * 1000 )) next
+  : >"$WORK/$name.churn-gzip.times"
+  while [ "$(now_ms)" -lt "$end" ]; do
+    next=$(( $(now_ms) + every * 1000 ))
+    curl -s --max-time 120 -o /dev/null -w '%{time_total} %{size_download}\n' \
+      -H 'Accept-Encoding: gzip' "$url" >>"$WORK/$name.churn-gzip.times" || true
+    while [ "$(now_ms)" -lt "$next" ] && [ "$(now_ms)" -lt "$end" ]; do sleep 0.2; done
+  done
+}
+# wait_bg_loops: waits for the background jobs of this shell (the scrape loops), not for the
+# long-running programs in PIDS.
+wait_bg_loops() { local j; for j in $(jobs -p); do case " ${PIDS[*]} " in *" $j "*) ;; *) wait "$j" ;; esac; done; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a - b }'; }

@@ -3,7 +3,8 @@
 bench/results/: run-full.tsv / run-quick.tsv (bench/run.sh), shard.tsv (bench/shard.sh),
 outage.tsv (bench/outage.sh), the
 *.machine.json beside them, and bench/results/NOTES.md (hand-written observations, optional);
-range-bytes.md, binary-size.md and auth-storm.md are included as written."""
+real-apiserver.md, range-bytes.md, gzip-levels.md, binary-size.md and auth-storm.md are included
+as written."""
 import json
 import os
 from collections import defaultdict
@@ -81,7 +82,13 @@ def size_table(n, d):
     for kind in ("plain", "gzip"):
         for p in ("p50", "p99"):
             row(f"scrape {kind} {p} (ms)", g("ks", f"scrape_{kind}_{p}_ms"), None, g("ksm", f"scrape_{kind}_{p}_ms"))
-    row("gzip scrape right after churn, stale cache (ms)", g("ks", "scrape_gzip_after_churn_ms"), None, g("ksm", "scrape_gzip_after_churn_ms"))
+    row("gzip scrape right after churn (ms; settler may have made it a hit)", g("ks", "scrape_gzip_after_churn_ms"), None, g("ksm", "scrape_gzip_after_churn_ms"))
+    row("gzip scrape during churn, stale members (ms)", g("ks", "scrape_gzip_during_churn_ms"), None, g("ksm", "scrape_gzip_during_churn_ms"))
+    ks_dur, ks_plain = g("ks", "scrape_gzip_during_churn_ms"), g("ks", "scrape_plain_p50_ms")
+    if ks_dur is not None and ks_plain:
+        rows.append(f"| kubestate: gzip during churn / plain p50 | {ratio(ks_dur, ks_plain)} | | | | |")
+    row("gzip bytes during churn, fast-level members (KiB)", None if g("ks", "scrape_gzip_during_churn_bytes") is None else g("ks", "scrape_gzip_during_churn_bytes") / 1024, None,
+        None if g("ksm", "scrape_gzip_during_churn_bytes") is None else g("ksm", "scrape_gzip_during_churn_bytes") / 1024)
     row("exposition bytes, plain (KiB)", None if g("ks", "bytes_plain") is None else g("ks", "bytes_plain") / 1024, None,
         None if g("ksm", "bytes_plain") is None else g("ksm", "bytes_plain") / 1024)
     row("exposition bytes, gzip (KiB)", None if g("ks", "bytes_gzip") is None else g("ks", "bytes_gzip") / 1024, None,
@@ -96,6 +103,9 @@ def size_table(n, d):
     idle = lambda p: None if g(p, "idle_cpu_s") is None or not iw else g(p, "idle_cpu_s") / iw * 100
     row(f"idle CPU over {fmt(iw, 0)} s (% of one core)", idle("ks"), None, idle("ksm"))
     row("RSS after the churn window (MiB)", mib("ks", "rss_after_churn_kib"), None, mib("ksm", "rss_after_churn_kib"))
+    row("RSS after churn with gzip scrapes (MiB)", mib("ks", "rss_after_gzip_churn_kib"), None, mib("ksm", "rss_after_gzip_churn_kib"))
+    gc = g("ks", "gzip_cache_bytes")
+    row("gzip cache after that window (MiB)", None if gc is None else gc / 2**20, None, None)
     row("kube_pod_info samples after churn", g("ks", "pods_after_churn"), None, g("ksm", "pods_after_churn"))
     head = (f"### {n:,} pods, {fmt(g('sim', 'nodes'))} nodes ({fmt(g('sim', 'objects'))} objects)\n\n"
             f"Churn window: {fmt(g('sim', 'churn_events'))} pod watch events in {fmt(g('sim', 'churn_window_s'))} s.\n\n"
@@ -234,12 +244,17 @@ def main():
     if o:
         parts.append(outage_md(o, machine("outage.machine.json")))
         summary["outage"] = {str(n): {f"{p}.{m}": v for (p, m), v in x.items()} for n, x in o.items()}
-    rng = os.path.join(RES, "range-bytes.md")  # bench/range_bytes.sh, by hand
-    if os.path.exists(rng):
-        parts.append(open(rng).read().rstrip() + "\n")
-    size = os.path.join(RES, "binary-size.md")  # by hand, see its text
-    if os.path.exists(size):
-        parts.append(open(size).read().rstrip() + "\n")
+    real = os.path.join(RES, "real-apiserver.md")  # bench/real_apiserver.sh
+    if os.path.exists(real):
+        head, _, body = open(real).read().partition("\n")
+        parts.append(head + "\n\n" + machine_md(machine("real-apiserver.machine.json")))
+        parts.append(body.strip() + "\n")
+    for hand in ("range-bytes.md",  # bench/range_bytes.sh, by hand
+                 "gzip-levels.md",  # the gzip-levels example, by hand
+                 "binary-size.md"):  # static stripped binary, by hand
+        path = os.path.join(RES, hand)
+        if os.path.exists(path):
+            parts.append(open(path).read().rstrip() + "\n")
     cg = callgrind_md()
     if cg:
         parts.append(cg)

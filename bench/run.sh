@@ -81,6 +81,23 @@ for N in $SIZES; do
   emit "$N" ks rss_after_churn_kib "$(status_kib "$PID_ks" VmRSS)"
   emit "$N" ksm rss_after_churn_kib "$(status_kib "$PID_ksm" VmRSS)"
 
+  # A second churn window in which Prometheus would scrape: each program gets a gzip scrape
+  # every GZIP_SCRAPE_S (15) seconds while the churn runs, so the pod members are stale at
+  # every scrape; the last one's time, and RSS after the window.
+  echo "$CHURN_RATE" >"$CONTROL"
+  for p in ks ksm; do gzip_scrape_loop "$p" "$CHURN_S" & done
+  wait_bg_loops
+  echo 0 >"$CONTROL"
+  sleep 2
+  for p in ks ksm; do
+    emit "$N" "$p" scrape_gzip_during_churn_ms "$(tail -1 "$WORK/$p.churn-gzip.times" | awk '{ printf "%.2f\n", $1 * 1000 }')"
+    emit "$N" "$p" scrape_gzip_during_churn_bytes "$(tail -1 "$WORK/$p.churn-gzip.times" | awk '{ print $2 }')"
+  done
+  emit "$N" ks rss_after_gzip_churn_kib "$(status_kib "$PID_ks" VmRSS)"
+  emit "$N" ksm rss_after_gzip_churn_kib "$(status_kib "$PID_ksm" VmRSS)"
+  tel=$(curl -s --max-time 10 "http://127.0.0.1:$TPORT_ks/metrics" || true)
+  emit "$N" ks gzip_cache_bytes "$(awk '$1 == "kubestate_gzip_cache_bytes" { print $2 }' <<<"$tel")"
+
   stop_pid "$PID_ks"; stop_pid "$PID_ksm"; stop_pid "$SIM_PID"
 done
 python3 bench/report.py

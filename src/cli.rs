@@ -76,6 +76,7 @@ static FLAGS: &[FlagDef] = &[
     flag("node", Value, "", "Only pods on this node (field selector spec.nodeName=<node>); needs --resources=pods."),
     flag("track-unscheduled-pods", Bool, "false", "Only pods not yet scheduled (spec.nodeName=), for a deployment beside per-node instances."),
     flag("enable-gzip-encoding", Bool, "false", "Gzip responses when the client sends Accept-Encoding: gzip."),
+    flag("gzip-cache-max-mb", Value, "64", "With --enable-gzip-encoding: most MiB the cached gzip members of /metrics may hold, over all resources; beyond it the least recently scraped are dropped and a scrape compresses what is not cached. 0: nothing cached."),
     flag("use-apiserver-cache", Bool, "false", "Set resourceVersion=0 on LIST requests (served from the API server's cache)."),
     flag("initial-sync", Value, "auto", "How the initial state is read: auto (streamed WatchList where the server supports it, else LIST), watch-list, or list."),
     flag("watch-list-idle-timeout-ms", Value, "10000", "In auto mode, silence before the initial-events-end bookmark after which a server is taken not to support WatchList."),
@@ -186,6 +187,8 @@ pub struct Options {
     pub node: Option<String>,
     pub track_unscheduled_pods: bool,
     pub enable_gzip_encoding: bool,
+    /// `--gzip-cache-max-mb`, in bytes.
+    pub gzip_cache_max_bytes: usize,
     pub use_apiserver_cache: bool,
     pub initial_sync: crate::kube::watch::InitialSync,
     pub watch_list_idle_ms: u64,
@@ -323,6 +326,7 @@ impl Default for Options {
             node: None,
             track_unscheduled_pods: false,
             enable_gzip_encoding: false,
+            gzip_cache_max_bytes: 64 << 20,
             use_apiserver_cache: false,
             initial_sync: crate::kube::watch::InitialSync::Auto,
             watch_list_idle_ms: 10_000,
@@ -407,6 +411,10 @@ impl Options {
             "node" => self.node = opt(v),
             "track-unscheduled-pods" => self.track_unscheduled_pods = parse_bool(name, v)?,
             "enable-gzip-encoding" => self.enable_gzip_encoding = parse_bool(name, v)?,
+            "gzip-cache-max-mb" => {
+                let mb: usize = parse_num(name, v)?;
+                self.gzip_cache_max_bytes = mb.saturating_mul(1 << 20);
+            }
             "use-apiserver-cache" => self.use_apiserver_cache = parse_bool(name, v)?,
             "log-level" => {
                 self.log_level = crate::log::Level::parse(v).ok_or_else(|| CliError::BadValue {
@@ -980,6 +988,21 @@ auth_filter: false
         assert!(parse(&["-v=x"]).is_err());
         assert!(parse(&["--logtostderr=maybe"]).is_err());
         assert_eq!(parse(&[]).unwrap().object_limit, 0);
+    }
+
+    #[test]
+    fn gzip_cache_limit_is_in_mib() {
+        assert_eq!(parse(&[]).unwrap().gzip_cache_max_bytes, 64 << 20);
+        let o = parse(&["--gzip-cache-max-mb=16"]).unwrap();
+        assert_eq!(o.gzip_cache_max_bytes, 16 << 20);
+        assert_eq!(
+            parse(&["--gzip-cache-max-mb", "0"])
+                .unwrap()
+                .gzip_cache_max_bytes,
+            0
+        );
+        assert!(parse(&["--gzip-cache-max-mb=-1"]).is_err());
+        assert!(parse(&["--gzip-cache-max-mb=64Mi"]).is_err());
     }
 
     #[test]

@@ -221,6 +221,128 @@ fn gzip_decompresses_to_the_plain_body_and_openmetrics_ends_in_eof() {
         .any(|(k, _)| k.eq_ignore_ascii_case("content-encoding")));
 }
 
+/// The value of the sample `series` (name and labels as written) in `body`.
+fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn gunzip(zipped: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(zipped)
+        .read_to_end(&mut out)
+        .expect("gzip body");
+    out
+}
+
+#[test]
+fn gzip_members_settle_smaller_and_the_cache_is_bounded_and_reported() {
+    let fake = FakeApiServer::start(FakeOptions::default());
+    for (resource, obj) in generate(&ClusterSpec {
+        nodes: 10,
+        pods: 600,
+        namespaces: 4,
+        seed: 11,
+    }) {
+        fake.create(&resource, obj);
+    }
+    let dir = tmpdir("gzip-settle");
+    let ks = Kubestate::start(&fake.write_kubeconfig(&dir), &["--enable-gzip-encoding"]);
+    ks.wait_ready();
+    let gz = [("Accept-Encoding", "gzip")];
+    let tel = ks.telemetry();
+    assert_eq!(
+        sample(&tel, "kubestate_gzip_cache_bytes"),
+        Some(0.0),
+        "{tel}"
+    );
+    assert_eq!(
+        sample(&tel, "kubestate_gzip_cache_limit_bytes"),
+        Some((64u64 << 20) as f64)
+    );
+    let (_, _, fast) = ks.get("/metrics", &gz);
+    let (_, _, plain) = ks.get("/metrics", &[]);
+    assert_eq!(
+        gunzip(&fast),
+        plain,
+        "fast members decode to the plain body"
+    );
+    let tel = ks.telemetry();
+    assert!(sample(&tel, "kubestate_gzip_cache_misses_total").unwrap() >= 1.0);
+    assert!(sample(&tel, "kubestate_gzip_cache_bytes").unwrap() > 0.0);
+    // quiet for a second: the settler recompresses what was scraped, and the response shrinks
+    let mut settled = Vec::new();
+    ks.wait_for(Duration::from_secs(20), || {
+        settled = ks.get("/metrics", &gz).2;
+        settled.len() < fast.len()
+    })
+    .unwrap_or_else(|| panic!("never settled smaller:\n{}", ks.telemetry()));
+    assert_eq!(
+        gunzip(&settled),
+        plain,
+        "settled members decode to the plain body"
+    );
+    let tel = ks.telemetry();
+    assert!(
+        sample(&tel, "kubestate_gzip_settled_total").unwrap() >= 1.0,
+        "{tel}"
+    );
+    let (hits, misses) = (
+        sample(&tel, "kubestate_gzip_cache_hits_total").unwrap(),
+        sample(&tel, "kubestate_gzip_cache_misses_total").unwrap(),
+    );
+    let (_, _, warm) = ks.get("/metrics", &gz);
+    assert_eq!(gunzip(&warm), plain);
+    let tel = ks.telemetry();
+    assert!(sample(&tel, "kubestate_gzip_cache_hits_total").unwrap() > hits);
+    assert_eq!(
+        sample(&tel, "kubestate_gzip_cache_misses_total").unwrap(),
+        misses,
+        "a warm scrape compresses nothing"
+    );
+    let cached = sample(&tel, "kubestate_gzip_cache_bytes").unwrap();
+    assert!(cached > 0.0 && cached <= fast.len() as f64, "{cached}");
+    // a change: the next gzip scrape is the new body
+    fake.create("pods", pod("default", "gz-new", "Pending"));
+    let plain = ks.wait_scrape(Duration::from_secs(10), "new pod", |b| {
+        b.contains("pod=\"gz-new\"")
+    });
+    let (_, _, after) = ks.get("/metrics", &gz);
+    assert_eq!(String::from_utf8(gunzip(&after)).unwrap(), plain);
+
+    // --gzip-cache-max-mb=0: nothing kept, every gzip scrape still whole
+    let ks0 = Kubestate::start(
+        &fake.write_kubeconfig(&dir),
+        &["--enable-gzip-encoding", "--gzip-cache-max-mb=0"],
+    );
+    ks0.wait_ready();
+    let (_, _, plain) = ks0.get("/metrics", &[]);
+    for _ in 0..2 {
+        let (_, _, z) = ks0.get("/metrics", &gz);
+        assert_eq!(gunzip(&z), plain);
+    }
+    let tel = ks0.telemetry();
+    assert_eq!(
+        sample(&tel, "kubestate_gzip_cache_bytes"),
+        Some(0.0),
+        "{tel}"
+    );
+    assert_eq!(sample(&tel, "kubestate_gzip_cache_limit_bytes"), Some(0.0));
+    assert!(sample(&tel, "kubestate_gzip_cache_misses_total").unwrap() >= 2.0);
+    assert!(
+        sample(
+            &tel,
+            "kubestate_gzip_cache_evictions_total{reason=\"limit\"}"
+        )
+        .unwrap()
+            > 0.0
+    );
+    // without gzip encoding there is no cache to report
+    let plain_only = Kubestate::start(&fake.write_kubeconfig(&dir), &[]);
+    plain_only.wait_ready();
+    assert!(!plain_only.telemetry().contains("kubestate_gzip_"));
+}
+
 #[test]
 fn promtool_finds_no_problem_in_a_full_scrape() {
     let fake = FakeApiServer::start(FakeOptions::default());

@@ -145,12 +145,17 @@ pub fn run(
     )?;
     let main_routes = Arc::new(MainRoutes {
         writers: crate::store::WriterSet::new(first.writers),
-        gzip: opts.enable_gzip_encoding,
+        gzip: opts.enable_gzip_encoding.then(|| {
+            crate::store::GzipCache::new(opts.gzip_cache_max_bytes, telemetry.gzip.clone())
+        }),
         telemetry: telemetry.clone(),
         readiness: first.readiness,
         sd: parking_lot::RwLock::new(first.sd),
         custom,
     });
+    if main_routes.gzip.is_some() {
+        spawn_gzip_settler(main_routes.clone()).map_err(AppError::spawn("gzip-settler"))?;
+    }
     let endpoint = endpoint(&opts, web, &base.client);
     let tel_routes = Arc::new(TelemetryRoutes {
         telemetry,
@@ -369,4 +374,20 @@ fn endpoint(
             web.headers,
         )),
     }
+}
+
+/// The gzip settler: one thread at a low CPU priority that, every
+/// [`crate::store::gzip::SETTLE_POLL`], recompresses the resources that have gone quiet at the
+/// settled level (see `store::gzip`), so scrapes send fewer bytes without waiting for it.
+fn spawn_gzip_settler(routes: Arc<MainRoutes>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("gzip-settler".into())
+        .spawn(move || {
+            crate::store::gzip::lower_thread_priority();
+            loop {
+                std::thread::sleep(crate::store::gzip::SETTLE_POLL);
+                routes.settle_gzip(std::time::Instant::now());
+            }
+        })
+        .map(drop)
 }

@@ -7,21 +7,26 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use std::io::Write;
 
-/// Level 1: on a scrape path the CPU matters more than the last 15% of bytes; measured in
-/// bench/RESULTS.md.
-const LEVEL: u32 = 1;
+/// The scrape path's level: a scrape that finds a resource changed compresses it while the
+/// client waits, and there the CPU matters more than the bytes (level 2 takes 1.8x the time
+/// of level 1 for 28% fewer bytes; `bench/results/gzip-levels.md`).
+pub const FAST: u32 = 1;
+
+/// The level members are recompressed at off the scrape path, once a resource has settled:
+/// the bytes every later scrape sends. Chosen in `bench/results/gzip-levels.md`.
+pub const SETTLED: u32 = 5;
 
 /// An encoder for one gzip member written in pieces (a resource streamed in chunks), so the
 /// uncompressed output is never held whole.
-pub fn encoder() -> GzEncoder<Vec<u8>> {
-    GzEncoder::new(Vec::new(), Compression::new(LEVEL))
+pub fn encoder(level: u32) -> GzEncoder<Vec<u8>> {
+    GzEncoder::new(Vec::new(), Compression::new(level))
 }
 
-/// One gzip member holding `body`.
+/// One gzip member holding `body`, at the scrape path's level.
 pub fn compress(body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut enc = GzEncoder::new(
         Vec::with_capacity(body.len() / 6 + 64),
-        Compression::new(LEVEL),
+        Compression::new(FAST),
     );
     enc.write_all(body)?;
     enc.finish()

@@ -8,7 +8,7 @@ use crate::exposition::negotiate::{accepts_gzip, negotiate, Format};
 use crate::kube::watch::WatchState;
 use crate::log::Level;
 use crate::log_event;
-use crate::store::{GzipMembers, ResourceWriter, CHUNK};
+use crate::store::{GzipCache, GzipMembers, ResourceWriter, CHUNK};
 use crate::telemetry::Telemetry;
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -19,7 +19,8 @@ use std::time::Instant;
 pub struct MainRoutes {
     /// Sorted by resource name: kube-state-metrics writes resources alphabetically.
     pub writers: crate::store::WriterSet,
-    pub gzip: bool,
+    /// The gzip member cache (`--enable-gzip-encoding`); `None`: responses are never gzipped.
+    pub gzip: Option<Arc<GzipCache>>,
     pub telemetry: Arc<Telemetry>,
     pub readiness: Vec<(String, Arc<WatchState>)>,
     /// Replaced whole when a reload changes the discovery jobs.
@@ -91,6 +92,23 @@ impl MainRoutes {
         }
     }
 
+    /// One pass of the gzip settler over every writer (built-in and custom): see
+    /// [`ResourceWriter::settle`]. A writer no gzip scrape asked for is skipped.
+    pub fn settle_gzip(&self, now: Instant) {
+        let builtin = self.writers.snapshot();
+        let custom = self.custom.snapshot();
+        for w in builtin.iter().chain(custom.iter().map(|w| &**w)) {
+            if let Err(e) = w.settle(now, crate::store::gzip::QUIET) {
+                log_event!(
+                    Level::Warn,
+                    "gzip settling failed, members stay at the fast level",
+                    resource = w.resource,
+                    err = e
+                );
+            }
+        }
+    }
+
     /// 503 until every watch has synced. The telemetry port answers the same: kube-state-
     /// metrics' standard manifest points its readiness probe there.
     pub fn readyz(&self) -> Response {
@@ -113,7 +131,10 @@ impl MainRoutes {
     fn metrics(&self, req: &Request) -> Response {
         let started = Instant::now();
         let format = negotiate(req.header("Accept").unwrap_or(""));
-        let gzip = self.gzip && accepts_gzip(req.header("Accept-Encoding").unwrap_or(""));
+        let gzip = self
+            .gzip
+            .as_ref()
+            .filter(|_| accepts_gzip(req.header("Accept-Encoding").unwrap_or("")));
         let (include, exclude) = resource_query(&req.target);
         // The writers as they are now: the stream keeps them even if a reshard swaps them.
         let custom = self.custom.snapshot();
@@ -121,9 +142,13 @@ impl MainRoutes {
         let telemetry = self.telemetry.clone();
         // Members are built (compressed when stale) before the header goes out, so a
         // compression failure can still fall back to a plain body.
-        let members = match gzip
-            .then(|| gzip_members(&selected(&builtin, &custom, &include, &exclude), format))
-        {
+        let members = match gzip.map(|cache| {
+            let writers = selected(&builtin, &custom, &include, &exclude);
+            for w in &writers {
+                w.attach_gzip_cache(cache);
+            }
+            gzip_members(&writers, format)
+        }) {
             Some(Ok(m)) => Some(m),
             Some(Err(e)) => {
                 log_event!(Level::Warn, "gzip failed, sending plain", err = e);
@@ -227,7 +252,9 @@ pub fn gzip_members(writers: &[&ResourceWriter], format: Format) -> io::Result<V
         } else {
             b""
         };
-        members.push(Arc::new(vec![crate::exposition::gzip::compress(tail)?]));
+        members.push(Arc::new(vec![
+            crate::exposition::gzip::compress(tail)?.into()
+        ]));
     }
     Ok(members)
 }
@@ -277,7 +304,7 @@ mod tests {
         let telemetry = Arc::new(Telemetry::new());
         let main = Arc::new(MainRoutes {
             writers: crate::store::WriterSet::new(Vec::new()),
-            gzip: false,
+            gzip: None,
             telemetry: telemetry.clone(),
             readiness: Vec::new(),
             sd: parking_lot::RwLock::new(None),

@@ -5,11 +5,15 @@
 //! (one pointer per object) under the read locks and then copy bytes with the locks released:
 //! a slow client never blocks the watch threads that update the stores.
 
+pub mod gzip;
+
+pub use gzip::{GzipCache, GzipMembers};
+
 use crate::exposition::negotiate::Format;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// One object's lines: all families back to back, `ends[i]` is where family `i` stops.
@@ -239,34 +243,13 @@ impl FamilyHeaders {
     }
 }
 
-/// A resource's gzip output: consecutive gzip members, each compressed independently so a
-/// stale resource can be recompressed on several cores. Sent one after the other they form one
-/// valid gzip body (RFC 1952 members; Go's and Prometheus' readers, curl and browsers read them
-/// as one stream).
-pub type GzipMembers = Arc<Vec<Vec<u8>>>;
-
-/// A resource's gzip members and the generation they were built from.
-type CachedMembers = (u64, GzipMembers);
-
-/// (family, object) visits per gzip member: about 5 MB of pod output, so a member is large
-/// enough that its header, its empty starting window and its encoder set-up cost nothing
-/// measurable, and a big resource still splits into enough members to keep every core busy.
-const GZIP_UNIT: usize = 32 * 1024;
-
-/// At most this many threads compress one stale resource (the scrape's own included).
-const GZIP_THREADS: usize = 4;
-
 /// Writes one resource's families: the stores (one per namespace) walked family by family.
 pub struct ResourceWriter {
     pub resource: &'static str,
     headers: Vec<FamilyHeaders>,
     stores: Vec<Arc<Store>>,
-    /// Per format: the gzip members of this resource's output and the store generations they
-    /// were built from. Rebuilt only when a store changed since.
-    gzip_cache: Mutex<[Option<CachedMembers>; 2]>,
-    /// Held while stale members are rebuilt, so concurrent scrapes of a changed resource
-    /// compress it once: the second waits and then finds the first one's members.
-    gzip_rebuild: Mutex<()>,
+    /// Per format: the gzip members of this resource's output (see [`gzip`]).
+    gzip: gzip::WriterGzip,
 }
 
 impl ResourceWriter {
@@ -279,8 +262,7 @@ impl ResourceWriter {
             resource,
             headers,
             stores,
-            gzip_cache: Mutex::new([None, None]),
-            gzip_rebuild: Mutex::new(()),
+            gzip: Default::default(),
         }
     }
 
@@ -290,97 +272,6 @@ impl ResourceWriter {
             .iter()
             .map(|s| s.generation())
             .fold(0u64, |a, g| a.wrapping_add(g))
-    }
-
-    fn cached(&self, slot: usize, generation: u64) -> Option<GzipMembers> {
-        match &self.gzip_cache.lock()[slot] {
-            Some((g, members)) if *g == generation => Some(members.clone()),
-            _ => None,
-        }
-    }
-
-    /// This resource's output as gzip members, from the cache when no store changed (no
-    /// members at all while every store is empty). The generation is read before the
-    /// snapshot is taken, so cached members are never older than the generation they are
-    /// filed under.
-    pub fn gzip_members(&self, format: Format) -> std::io::Result<GzipMembers> {
-        let slot = match format {
-            Format::Text => 0,
-            Format::OpenMetrics => 1,
-        };
-        let generation = self.generation();
-        if let Some(m) = self.cached(slot, generation) {
-            return Ok(m);
-        }
-        let _rebuilding = self.gzip_rebuild.lock();
-        // another scrape may have rebuilt them while this one waited
-        let generation = self.generation();
-        if let Some(m) = self.cached(slot, generation) {
-            return Ok(m);
-        }
-        let members = Arc::new(self.compress(format)?);
-        self.gzip_cache.lock()[slot] = Some((generation, members.clone()));
-        Ok(members)
-    }
-
-    /// Compresses this resource's output into members of [`GZIP_UNIT`] (family, object)
-    /// visits each, all from one snapshot. Members are handed out to up to [`GZIP_THREADS`]
-    /// threads, no more than the CPUs this process may run on (this one and short-lived
-    /// helpers named `gzip/<resource>`); each streams its
-    /// member's lines through its own [`CHUNK`] buffer into the encoder, so beyond the
-    /// compressed members memory stays one buffer and one encoder per thread.
-    fn compress(&self, format: Format) -> std::io::Result<Vec<Vec<u8>>> {
-        let objs = self.snapshot();
-        let total = objs.len() * self.headers.len();
-        let units = total.div_ceil(GZIP_UNIT);
-        if units == 0 {
-            return Ok(Vec::new());
-        }
-        let next = AtomicUsize::new(0);
-        let done: Mutex<Vec<Option<Vec<u8>>>> = Mutex::new(vec![None; units]);
-        let work = || -> std::io::Result<()> {
-            let mut scratch = Vec::with_capacity(CHUNK + 16 * 1024);
-            loop {
-                let u = next.fetch_add(1, Ordering::Relaxed);
-                if u >= units {
-                    return Ok(());
-                }
-                let range = u * GZIP_UNIT..((u + 1) * GZIP_UNIT).min(total);
-                let mut enc = crate::exposition::gzip::encoder();
-                self.write_range(&objs, range, format, &mut scratch, CHUNK, &mut enc)?;
-                enc.write_all(&scratch)?;
-                scratch.clear();
-                let mut member = enc.finish()?;
-                // the cache holds it until the resource changes: without the growth slack
-                member.shrink_to_fit();
-                done.lock()[u] = Some(member);
-            }
-        };
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(GZIP_THREADS)
-            .min(units);
-        std::thread::scope(|s| {
-            let helpers: Vec<_> = (1..threads)
-                .filter_map(|_| {
-                    std::thread::Builder::new()
-                        .name(format!("gzip/{}", self.resource))
-                        .spawn_scoped(s, work)
-                        .ok() // no thread to spare: this one does the work
-                })
-                .collect();
-            let mine = work();
-            helpers
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .fold(mine, |a, r| a.and(r))
-        })?;
-        let members = done.into_inner();
-        Ok(members
-            .into_iter()
-            .map(|m| m.expect("every unit below `units` was taken and finished"))
-            .collect())
     }
 
     pub fn stores(&self) -> &[Arc<Store>] {
@@ -509,6 +400,7 @@ impl WriterSet {
 
 #[cfg(test)]
 mod tests {
+    use super::gzip::GZIP_UNIT;
     use super::*;
 
     fn obj(lines: &[&str]) -> RenderedObject {
@@ -529,7 +421,7 @@ mod tests {
         }
     }
 
-    fn scrape(w: &ResourceWriter) -> String {
+    pub(super) fn scrape(w: &ResourceWriter) -> String {
         let mut out = Vec::new();
         w.write(&mut out, Format::Text);
         String::from_utf8(out).unwrap()
@@ -583,9 +475,9 @@ mod tests {
         );
     }
 
-    fn gunzip(members: &[Vec<u8>]) -> String {
+    pub(super) fn gunzip(members: &[Arc<[u8]>]) -> String {
         use std::io::Read;
-        let body = members.concat();
+        let body: Vec<u8> = members.iter().flat_map(|m| m.iter().copied()).collect();
         let mut out = String::new();
         flate2::read::MultiGzDecoder::new(&body[..])
             .read_to_string(&mut out)
@@ -600,10 +492,13 @@ mod tests {
         let w = ResourceWriter::new("pods", vec![hdr("# A\n")], vec![s.clone()]);
         let m1 = w.gzip_members(Format::Text).unwrap();
         let m2 = w.gzip_members(Format::Text).unwrap();
-        assert!(Arc::ptr_eq(&m1, &m2), "unchanged store reuses the members");
+        let same = |a: &GzipMembers, b: &GzipMembers| {
+            a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| Arc::ptr_eq(x, y))
+        };
+        assert!(same(&m1, &m2), "unchanged store reuses the members");
         s.upsert("u2", obj(&["b 1\n"]));
         let m3 = w.gzip_members(Format::Text).unwrap();
-        assert!(!Arc::ptr_eq(&m1, &m3));
+        assert!(!same(&m1, &m3));
         assert_eq!(gunzip(&m3), scrape(&w));
         s.delete("u1");
         s.delete("u2");
@@ -612,7 +507,7 @@ mod tests {
 
     /// A store big enough for many members (several compressed in parallel) with families of
     /// very different sizes, some empty for most objects.
-    fn big_store(objects: usize) -> (Arc<Store>, ResourceWriter) {
+    pub(super) fn big_store(objects: usize) -> (Arc<Store>, ResourceWriter) {
         let s = Arc::new(Store::new());
         for i in 0..objects {
             s.upsert(&format!("u{i}"), big_obj(i, 0));
@@ -622,7 +517,7 @@ mod tests {
         (s, w)
     }
 
-    fn big_obj(i: usize, version: usize) -> RenderedObject {
+    pub(super) fn big_obj(i: usize, version: usize) -> RenderedObject {
         let rare = if i % 97 == 0 {
             format!("e{{o=\"{i}\"}} 1\n")
         } else {
@@ -659,7 +554,7 @@ mod tests {
         }
         s.delete("u1");
         let rebuilt = w.gzip_members(Format::Text).unwrap();
-        assert!(!Arc::ptr_eq(&members, &rebuilt));
+        assert!(!Arc::ptr_eq(&members[0], &rebuilt[0]));
         let plain = scrape(&w);
         assert!(plain.contains("a{o=\"3\"} 1\n") && !plain.contains("{o=\"1\"}"));
         assert_eq!(gunzip(&rebuilt), plain);

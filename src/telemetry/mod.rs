@@ -6,6 +6,7 @@
 //! those parts, so any of them can be tested without a server.
 
 pub mod crs;
+pub mod gzip;
 pub mod sd;
 
 use crate::exposition::format::write_float;
@@ -42,6 +43,8 @@ pub struct Telemetry {
     pub crs: crs::CrsTelemetry,
     /// Service discovery self-metrics.
     pub sd: std::sync::Arc<sd::SdStats>,
+    /// The gzip member cache's self-metrics.
+    pub gzip: std::sync::Arc<gzip::GzipStats>,
 }
 
 impl Default for Telemetry {
@@ -56,6 +59,7 @@ impl Default for Telemetry {
             list_objects: Mutex::new(BTreeMap::new()),
             crs: Default::default(),
             sd: Default::default(),
+            gzip: Default::default(),
         }
     }
 }
@@ -406,6 +410,7 @@ impl Telemetry {
         }
         self.crs.render(out);
         self.sd.render(out);
+        self.gzip.render(out);
     }
 }
 

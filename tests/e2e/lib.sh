@@ -22,6 +22,20 @@ check() {
   fi
 }
 
+# TERM, then KILL after 10 s.
+stop_pid() { # <pid>
+  local pid="$1" i
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.2
+  done
+  log "pid $pid did not stop within 10 s of SIGTERM; SIGKILL"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 # A loopback port nothing listens on right now, not handed out before in this run.
 USED_PORTS=" "
 free_port() {
