@@ -251,6 +251,7 @@ def main():
         parts.append(body.strip() + "\n")
     for hand in ("range-bytes.md",  # bench/range_bytes.sh, by hand
                  "gzip-levels.md",  # the gzip-levels example, by hand
+                 "apiserver-gzip.md",  # bench/apiserver_gzip.sh, by hand
                  "binary-size.md"):  # static stripped binary, by hand
         path = os.path.join(RES, hand)
         if os.path.exists(path):

@@ -78,6 +78,7 @@ static FLAGS: &[FlagDef] = &[
     flag("enable-gzip-encoding", Bool, "false", "Gzip responses when the client sends Accept-Encoding: gzip."),
     flag("gzip-cache-max-mb", Value, "64", "With --enable-gzip-encoding: most MiB the cached gzip members of /metrics may hold, over all resources; beyond it the least recently scraped are dropped and a scrape compresses what is not cached. 0: nothing cached."),
     flag("use-apiserver-cache", Bool, "false", "Set resourceVersion=0 on LIST requests (served from the API server's cache)."),
+    flag("disable-compression", Bool, "false", "Do not ask the API server for gzip-compressed responses (as the kubeconfig cluster field disable-compression, which also turns it off)."),
     flag("initial-sync", Value, "auto", "How the initial state is read: auto (streamed WatchList where the server supports it, else LIST), watch-list, or list."),
     flag("watch-list-idle-timeout-ms", Value, "10000", "In auto mode, silence before the initial-events-end bookmark after which a server is taken not to support WatchList."),
     flag("sd-config", Value, "", "YAML file of Prometheus Kubernetes service discovery jobs, served at /sd/<job> (http_sd)."),
@@ -190,6 +191,8 @@ pub struct Options {
     /// `--gzip-cache-max-mb`, in bytes.
     pub gzip_cache_max_bytes: usize,
     pub use_apiserver_cache: bool,
+    /// No `Accept-Encoding: gzip` to the API server (kubectl's `--disable-compression`).
+    pub disable_compression: bool,
     pub initial_sync: crate::kube::watch::InitialSync,
     pub watch_list_idle_ms: u64,
     pub sd_config: Option<String>,
@@ -328,6 +331,7 @@ impl Default for Options {
             enable_gzip_encoding: false,
             gzip_cache_max_bytes: 64 << 20,
             use_apiserver_cache: false,
+            disable_compression: false,
             initial_sync: crate::kube::watch::InitialSync::Auto,
             watch_list_idle_ms: 10_000,
             sd_config: None,
@@ -416,6 +420,7 @@ impl Options {
                 self.gzip_cache_max_bytes = mb.saturating_mul(1 << 20);
             }
             "use-apiserver-cache" => self.use_apiserver_cache = parse_bool(name, v)?,
+            "disable-compression" => self.disable_compression = parse_bool(name, v)?,
             "log-level" => {
                 self.log_level = crate::log::Level::parse(v).ok_or_else(|| CliError::BadValue {
                     flag: name.into(),

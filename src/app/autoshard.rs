@@ -74,10 +74,7 @@ fn get<T: serde::de::DeserializeOwned>(
         .get(path, Timeout::Total(Duration::from_secs(30)))
         .map_err(AutoShardError::Api)?;
     let body = resp
-        .into_body()
-        .into_with_config()
-        .limit(16 << 20)
-        .read_to_vec()
+        .read_to_vec(16 << 20)
         .map_err(|e| AutoShardError::Decode {
             what: what.into(),
             detail: e.to_string(),

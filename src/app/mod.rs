@@ -61,6 +61,9 @@ impl WatchMetrics for Telemetry {
     fn list_objects(&self, resource: &'static str, limit: u64, kept: u64) {
         Telemetry::list_objects(self, resource, limit, kept)
     }
+    fn received_bytes(&self, resource: &'static str, wire: u64, decoded: u64) {
+        Telemetry::received_bytes(self, resource, wire, decoded)
+    }
 }
 
 /// The rebuilder's target in production: generations started from the options, installed
@@ -117,6 +120,7 @@ pub fn run(
         kubeconfig: opts.kubeconfig.as_ref().map(Into::into),
         context: opts.context.clone(),
         apiserver: opts.apiserver.clone(),
+        disable_compression: opts.disable_compression,
     };
     let cluster = ClusterConfig::load(&cluster_opts).map_err(|e| AppError::Config(e.into()))?;
     log_event!(

@@ -24,6 +24,7 @@ use parking_lot::{Mutex, RwLock};
 use ureq::http::Response;
 use ureq::Body;
 
+use super::body::ApiResponse;
 use super::config::{Auth, ClientCertFiles, ClusterConfig};
 use super::error::{ApiError, ConnectError};
 use super::exec::{Credential, ExecError};
@@ -140,7 +141,9 @@ impl ApiClient {
 
     /// `GET server + path_and_query`; a non-2xx answer becomes an [`ApiError::Status`] built
     /// from the body. A 401 with exec-plugin credentials re-runs the plugin and retries once.
-    pub fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<Response<Body>, ApiError> {
+    /// The body is gzip-compressed when the server chose to (see [`super::body`]), unless
+    /// compression is disabled.
+    pub fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<ApiResponse, ApiError> {
         self.current().get(path_and_query, timeout)
     }
 }
@@ -189,7 +192,7 @@ impl Connection {
         })
     }
 
-    fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<Response<Body>, ApiError> {
+    fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<ApiResponse, ApiError> {
         let url = format!("{}{}", self.config.server, path_and_query);
         let (mut resp, used) = self.send(&url, timeout)?;
         if resp.status().as_u16() == 401 {
@@ -199,6 +202,7 @@ impl Connection {
                 resp = self.send(&url, timeout)?.0;
             }
         }
+        let resp = ApiResponse::new(resp);
         let code = resp.status().as_u16();
         if (200..300).contains(&code) {
             return Ok(resp);
@@ -209,12 +213,7 @@ impl Connection {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = resp
-            .into_body()
-            .into_with_config()
-            .limit(64 * 1024)
-            .read_to_vec()
-            .unwrap_or_default();
+        let body = resp.read_to_vec(64 * 1024).unwrap_or_default();
         Err(ApiError::from_response(&url, code, &body, retry_after))
     }
 
@@ -252,6 +251,10 @@ impl Connection {
             None => self.agent.read().agent.clone(),
         };
         let mut req = agent.get(url).header("Accept", "application/json");
+        if !self.config.disable_compression {
+            // what client-go's transport sends unless DisableCompression is set
+            req = req.header("Accept-Encoding", "gzip");
+        }
         if let Some(auth) = authorization {
             req = req.header("Authorization", auth);
         }

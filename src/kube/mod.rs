@@ -1,6 +1,7 @@
 //! Talking to the API server: configuration, the HTTP agent, errors, the resource table and
 //! the list/watch engine.
 
+pub mod body;
 pub mod client;
 pub mod config;
 pub mod dynamic;

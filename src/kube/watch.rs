@@ -6,6 +6,7 @@
 //! answers, then every thread at once. Any other failure is retried by its resource alone,
 //! with client-go's reflector backoff; Retry-After is obeyed either way.
 
+use super::body::{ApiBody, ApiResponse};
 use super::client::{ApiClient, Timeout};
 use super::error::{ApiError, Status};
 use super::health::{Admission, Began, Recovered};
@@ -57,6 +58,9 @@ pub trait WatchMetrics: Send + Sync {
     /// `--object-limit`: a LIST page of `resource` (client-go type name) kept `kept` of at
     /// most `limit` objects.
     fn list_objects(&self, resource: &'static str, limit: u64, kept: u64);
+    /// Response body bytes of `resource` (its plural): `wire` as received from the API
+    /// server (compressed or not), `decoded` after gzip decoding.
+    fn received_bytes(&self, resource: &'static str, wire: u64, decoded: u64);
 }
 
 /// How the initial state (and every relist) is obtained.
@@ -821,16 +825,21 @@ impl Watcher {
 
     /// `GET` with the leave taken by [`Self::admit`]: a response, whatever its status, is
     /// the server answering; the caller settles failures with [`Self::settle`].
-    fn get(
-        &mut self,
-        path: &str,
-        timeout: Timeout,
-    ) -> Result<ureq::http::Response<ureq::Body>, ApiError> {
+    fn get(&mut self, path: &str, timeout: Timeout) -> Result<ApiResponse, ApiError> {
         let res = self.client.get(path, timeout);
         if res.is_ok() {
             self.answered();
         }
         res
+    }
+
+    /// The body of `resp`, decoded, its bytes counted for this resource as they arrive.
+    fn body(&self, resp: ApiResponse) -> ApiBody {
+        let metrics = self.metrics.clone();
+        let resource = self.spec.resource.plural;
+        resp.into_reader(Some(Box::new(move |wire, decoded| {
+            metrics.received_bytes(resource, wire, decoded)
+        })))
     }
 
     /// Tells the gate the server answered the request in hand.
@@ -1059,10 +1068,10 @@ impl Watcher {
 
     fn read_initial_events(
         &mut self,
-        resp: ureq::http::Response<ureq::Body>,
+        resp: ApiResponse,
         url: &str,
     ) -> Result<(String, usize), ApiError> {
-        let mut reader = BufReader::with_capacity(64 * 1024, resp.into_body().into_reader());
+        let mut reader = BufReader::with_capacity(64 * 1024, self.body(resp));
         let mut line = Vec::with_capacity(8 * 1024);
         let mut count = 0usize;
         // objects another shard owns: any at all means the server did not filter
@@ -1213,8 +1222,8 @@ impl Watcher {
                 Err(e) => return Err(e),
             };
             let url = format!("{}{}", self.client.server(), path);
+            let body = self.body(resp);
             let objects = &mut self.objects;
-            let body = resp.into_body().into_reader();
             let (undecodable, telemetry) = (&mut self.undecodable, self.metrics.as_ref());
             let (resource, label) = (self.spec.resource.plural, &self.label);
             let cap = self.spec.object_limit;
@@ -1285,7 +1294,7 @@ impl Watcher {
                 return Err(e);
             }
         };
-        let mut reader = BufReader::with_capacity(64 * 1024, resp.into_body().into_reader());
+        let mut reader = BufReader::with_capacity(64 * 1024, self.body(resp));
         let mut line = Vec::with_capacity(8 * 1024);
         let mut events = 0u64;
         let started = Instant::now();
@@ -1874,6 +1883,7 @@ mod tests {
             }
             fn shard_server_filtered(&self, _: &str, _: bool) {}
             fn list_objects(&self, _: &'static str, _: u64, _: u64) {}
+            fn received_bytes(&self, _: &'static str, _: u64, _: u64) {}
         }
         impl Skips {
             fn counter(&self, _family: &str, resource: &str, _: &str) -> u64 {

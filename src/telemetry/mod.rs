@@ -72,6 +72,10 @@ const DECODE_ERRORS: &str = "kubestate_watch_decode_errors_total";
 /// Objects that are valid JSON but not of the resource's shape (a field of the wrong type):
 /// left out, the rest of the resource kept.
 const SKIPPED: &str = "kubestate_objects_skipped_total";
+/// Response body bytes from the API server as received (gzip-compressed or not) and after
+/// decoding: their ratio is what compression saves on the wire.
+const RECEIVED: &str = "kubestate_apiserver_received_bytes_total";
+const DECODED: &str = "kubestate_apiserver_decoded_bytes_total";
 
 impl Telemetry {
     pub fn new() -> Self {
@@ -115,6 +119,16 @@ impl Telemetry {
         let mut c = self.counters.lock();
         c.entry((DECODE_ERRORS, resource, "")).or_insert(0);
         c.entry((SKIPPED, resource, "")).or_insert(0);
+        c.entry((RECEIVED, resource, "")).or_insert(0);
+        c.entry((DECODED, resource, "")).or_insert(0);
+    }
+
+    /// Response body bytes of `resource` (its plural): `wire` as received, `decoded` after
+    /// gzip decoding.
+    pub fn received_bytes(&self, resource: &'static str, wire: u64, decoded: u64) {
+        let mut c = self.counters.lock();
+        *c.entry((RECEIVED, resource, "")).or_insert(0) += wire;
+        *c.entry((DECODED, resource, "")).or_insert(0) += decoded;
     }
 
     /// A watch line of `resource` (its plural) was not a watch event.
@@ -237,6 +251,14 @@ impl Telemetry {
             (
                 SKIPPED,
                 "Objects that did not decode into their resource's type (a field of the wrong type) and were left out.",
+            ),
+            (
+                RECEIVED,
+                "Response body bytes received from the API server for the resource's lists and watches, before gzip decoding.",
+            ),
+            (
+                DECODED,
+                "Response body bytes from the API server for the resource's lists and watches after gzip decoding (equal to the received bytes without compression).",
             ),
         ] {
             let rows: Vec<_> = counters
@@ -467,6 +489,28 @@ mod tests {
         }
         // the KSM families keep only their own rows
         assert!(!s.contains("kube_state_metrics_list_total{"), "{s}");
+    }
+
+    #[test]
+    fn received_bytes_count_wire_and_decoded_per_resource_from_zero() {
+        let t = Telemetry::new();
+        t.track_decoding("pods");
+        t.track_decoding("nodes");
+        t.received_bytes("pods", 100, 700);
+        t.received_bytes("pods", 20, 20);
+        let mut out = Vec::new();
+        t.render(&mut out);
+        let s = String::from_utf8(out).unwrap();
+        for want in [
+            "# TYPE kubestate_apiserver_received_bytes_total counter\n",
+            "kubestate_apiserver_received_bytes_total{resource=\"pods\"} 120\n",
+            "kubestate_apiserver_received_bytes_total{resource=\"nodes\"} 0\n",
+            "# TYPE kubestate_apiserver_decoded_bytes_total counter\n",
+            "kubestate_apiserver_decoded_bytes_total{resource=\"pods\"} 720\n",
+            "kubestate_apiserver_decoded_bytes_total{resource=\"nodes\"} 0\n",
+        ] {
+            assert!(s.contains(want), "{want}\n{s}");
+        }
     }
 
     #[test]

@@ -122,6 +122,8 @@ check "service-account token is read-only (create namespace -> 403)" token_canno
 source "$E2E_DIR/scenario.sh"
 # shellcheck source=tests/e2e/sharding.sh
 source "$E2E_DIR/sharding.sh"
+# shellcheck source=tests/e2e/apigz.sh
+source "$E2E_DIR/apigz.sh"
 # shellcheck source=tests/e2e/churn.sh
 source "$E2E_DIR/churn.sh"
 # shellcheck source=tests/e2e/prometheus.sh

@@ -5,8 +5,10 @@
 //! LISTs with continue tokens that expire on compaction, chunked WATCH streams with
 //! replay from a resourceVersion, `410 Expired` ERROR events, bookmarks, WatchList
 //! (`sendInitialEvents`), bearer-token auth, field/label selectors, server-side sharding
-//! (KEP-5866 `shardSelector`, switchable like the `ShardedListAndWatch` feature gate) and
-//! injectable failures (status codes, malformed watch lines, dropped streams, whole outages).
+//! (KEP-5866 `shardSelector`, switchable like the `ShardedListAndWatch` feature gate),
+//! gzip responses for clients that ask (switchable, see [`FakeOptions::compression`]) and
+//! injectable failures (status codes, malformed watch lines, corrupt gzip members, dropped
+//! streams, whole outages).
 //!
 //! The HTTP layer is a small hand-written HTTP/1.1 server on `std::net` rather than
 //! tiny_http: tiny_http keeps the socket for keep-alive and offers no way to cut a
@@ -51,6 +53,11 @@ pub struct FakeOptions {
     /// Honour `shardSelector` like kube-apiserver with `ShardedListAndWatch` (else the
     /// parameter is ignored, as by a server without the gate); switchable at run time.
     pub sharded_list_and_watch: bool,
+    /// Compress like kube-apiserver 1.37 for a request with `Accept-Encoding: gzip`:
+    /// responses over 128 KiB (`APIResponseCompression`) and WatchList streams, one gzip
+    /// member per flush (`WatchListCompression`); a plain WATCH stays uncompressed.
+    /// Switchable at run time.
+    pub compression: bool,
 }
 
 impl Default for FakeOptions {
@@ -63,6 +70,7 @@ impl Default for FakeOptions {
             history_limit: 200_000,
             port: 0,
             sharded_list_and_watch: false,
+            compression: true,
         }
     }
 }
@@ -443,6 +451,11 @@ struct Shared {
     sharded: AtomicBool,
     /// `shardSelector` as sent ("" without one) → objects served (list items and watch events).
     served_by_selector: Mutex<HashMap<String, usize>>,
+    compression: AtomicBool,
+    /// resource → gzip members still to be sent corrupt on its WatchList streams.
+    corrupt_gzip: Mutex<HashMap<String, usize>>,
+    /// Response body bytes written (after compression), for benchmarks.
+    body_bytes: AtomicU64,
 }
 
 impl Shared {
@@ -470,6 +483,7 @@ impl FakeApiServer {
             .unwrap_or(1)
             ^ (addr.port() as u64) << 48;
         let sharded = opts.sharded_list_and_watch;
+        let compression = opts.compression;
         let shared = Arc::new(Shared {
             token: Mutex::new(opts.token.clone()),
             opts,
@@ -494,6 +508,9 @@ impl FakeApiServer {
             auth: Mutex::new(Default::default()),
             sharded: AtomicBool::new(sharded),
             served_by_selector: Mutex::new(HashMap::new()),
+            compression: AtomicBool::new(compression),
+            corrupt_gzip: Mutex::new(HashMap::new()),
+            body_bytes: AtomicU64::new(0),
         });
         let sh = shared.clone();
         let accept = std::thread::Builder::new()
@@ -695,6 +712,29 @@ impl FakeApiServer {
             .lock()
             .entry(resource.to_string())
             .or_default() += 1;
+    }
+
+    /// Turns gzip responses on or off (see [`FakeOptions::compression`]).
+    pub fn set_compression(&self, on: bool) {
+        self.shared.compression.store(on, Ordering::SeqCst);
+    }
+
+    /// The next gzip member written on a WatchList stream of `resource` is corrupt (a valid
+    /// header, then a deflate block of the reserved type, which no decoder accepts).
+    pub fn inject_corrupt_gzip_member(&self, resource: &str) {
+        info_or_panic(resource);
+        *self
+            .shared
+            .corrupt_gzip
+            .lock()
+            .entry(resource.to_string())
+            .or_default() += 1;
+    }
+
+    /// Response body bytes written so far, after compression (headers and chunk framing
+    /// not counted).
+    pub fn body_bytes(&self) -> u64 {
+        self.shared.body_bytes.load(Ordering::Relaxed)
     }
 
     /// LISTs of `resource` are streamed (chunked) with `items` generated objects after the
@@ -1186,20 +1226,66 @@ impl Resp {
     }
 }
 
-fn write_resp(w: &mut TcpStream, r: &Resp) -> io::Result<()> {
+/// kube-apiserver's `defaultGzipThresholdBytes`: smaller responses are sent as they are.
+const GZIP_THRESHOLD: usize = 128 * 1024;
+
+/// The level kube-apiserver's gzip writers use is Go's 1; zlib's 2 comes closest to its
+/// output size (Go's level 1 is a different, stronger algorithm than zlib's).
+fn gzip_level() -> flate2::Compression {
+    flate2::Compression::new(2)
+}
+
+/// One complete gzip member of `data`.
+fn gzip_member(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4), gzip_level());
+    e.write_all(data).expect("gzip to memory");
+    e.finish().expect("gzip to memory")
+}
+
+/// A gzip member no decoder accepts: a valid header, then a deflate block of the reserved
+/// type 3.
+fn corrupt_gzip_member() -> Vec<u8> {
+    let mut m = gzip_member(b"")[..10].to_vec();
+    m.extend_from_slice(&[0xff; 16]);
+    m
+}
+
+/// Whether the request asks for gzip and the server is to give it.
+fn wants_gzip(shared: &Shared, req: &Request) -> bool {
+    shared.compression.load(Ordering::SeqCst)
+        && req.header("accept-encoding").is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.split(';').next().unwrap_or("").trim() == "gzip")
+        })
+}
+
+fn write_resp(w: &mut TcpStream, r: &Resp, shared: &Shared, gzip: bool) -> io::Result<()> {
+    let gzipped;
+    let (body, encoding) = if gzip && r.body.len() > GZIP_THRESHOLD {
+        gzipped = gzip_member(&r.body);
+        (
+            &gzipped[..],
+            "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n",
+        )
+    } else {
+        (&r.body[..], "")
+    };
+    shared
+        .body_bytes
+        .fetch_add(body.len() as u64, Ordering::Relaxed);
     let mut out = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache, private\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{encoding}Cache-Control: no-cache, private\r\n",
         r.code,
         reason_phrase(r.code),
         r.content_type,
-        r.body.len()
+        body.len()
     )
     .into_bytes();
     for (k, v) in &r.headers {
         out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
     }
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&r.body);
+    out.extend_from_slice(body);
     w.write_all(&out)?;
     w.flush()
 }
@@ -1223,21 +1309,22 @@ fn serve_conn(shared: &Arc<Shared>, stream: TcpStream, id: u64) {
         let close = req
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let gzip = wants_gzip(shared, &req);
         match route(shared, &req, id) {
             Routed::Resp(r) => {
-                if write_resp(&mut writer, &r).is_err() {
+                if write_resp(&mut writer, &r, shared, gzip).is_err() {
                     break;
                 }
             }
             Routed::Watch(w) => {
-                run_watch(shared, &mut writer, id, w);
+                run_watch(shared, &mut writer, id, w, gzip);
                 break;
             }
             Routed::Bulk(r, n, cut) => {
                 if r.code == 200 {
-                    let _ = write_bulk(&mut writer, &r, n, cut);
+                    let _ = write_bulk(&mut writer, &r, n, cut, gzip);
                 } else {
-                    let _ = write_resp(&mut writer, &r);
+                    let _ = write_resp(&mut writer, &r, shared, gzip);
                 }
                 break;
             }
@@ -1266,7 +1353,14 @@ struct Bulk {
 
 /// Writes `list` (a complete LIST response) as a chunked body with `n` generated items
 /// appended to its `items`, stopping without the final chunk after `cut` of them.
-fn write_bulk(w: &mut TcpStream, list: &Resp, n: usize, cut: Option<usize>) -> io::Result<()> {
+/// With `gzip`, the body is one gzip stream, cut off mid-member when it is cut.
+fn write_bulk(
+    w: &mut TcpStream,
+    list: &Resp,
+    n: usize,
+    cut: Option<usize>,
+    gzip: bool,
+) -> io::Result<()> {
     let body = std::str::from_utf8(&list.body).expect("list JSON");
     // the stored items end the array: `...,"items":[..]}` (serde_json writes keys sorted)
     let v: Value = serde_json::from_str(body).expect("list JSON");
@@ -1279,10 +1373,17 @@ fn write_bulk(w: &mut TcpStream, list: &Resp, n: usize, cut: Option<usize>) -> i
         "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{{\"resourceVersion\":\"{rv}\"}},\"items\":[",
         v["kind"], v["apiVersion"]
     );
-    w.write_all(
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-    )?;
-    let mut out = io::BufWriter::with_capacity(256 * 1024, ChunkedWriter(w));
+    w.write_all(if gzip {
+        &b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"[..]
+    } else {
+        &b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"[..]
+    })?;
+    let chunked = io::BufWriter::with_capacity(256 * 1024, ChunkedWriter(w));
+    let mut out: Box<dyn Write + '_> = if gzip {
+        Box::new(flate2::write::GzEncoder::new(chunked, gzip_level()))
+    } else {
+        Box::new(chunked)
+    };
     out.write_all(head.as_bytes())?;
     for (i, item) in v["items"].as_array().into_iter().flatten().enumerate() {
         if i > 0 {
@@ -1305,7 +1406,7 @@ fn write_bulk(w: &mut TcpStream, list: &Resp, n: usize, cut: Option<usize>) -> i
         )?;
     }
     out.write_all(b"]}")?;
-    let w = out.into_inner().map_err(|e| e.into_error())?.0;
+    drop(out); // finishes the gzip stream and flushes the buffered chunks
     w.write_all(b"0\r\n\r\n")?;
     w.flush()
 }
@@ -2091,8 +2192,68 @@ fn maybe_malform(shared: &Shared, resource: &str, line: String) -> String {
     }
 }
 
-fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq) {
-    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache, private\r\n\r\n";
+/// Writes the lines due on a watch stream: a chunk per line, or with `gzip` a gzip member
+/// per batch (kube-apiserver closes its gzip writer on every flush, so each member is
+/// complete), batches of at most 1 MiB so that a large initial state is not held whole.
+fn write_lines(
+    shared: &Shared,
+    w: &mut TcpStream,
+    resource: &str,
+    lines: &mut Vec<String>,
+    gzip: bool,
+) -> io::Result<()> {
+    if !gzip {
+        for line in lines.drain(..) {
+            shared
+                .body_bytes
+                .fetch_add(line.len() as u64, Ordering::Relaxed);
+            write_chunk(w, line.as_bytes())?;
+        }
+        return Ok(());
+    }
+    let mut batch = Vec::new();
+    let mut lines = lines.drain(..).peekable();
+    while lines.peek().is_some() {
+        batch.clear();
+        while let Some(line) =
+            lines.next_if(|l| batch.is_empty() || batch.len() + l.len() <= 1 << 20)
+        {
+            batch.extend_from_slice(line.as_bytes());
+        }
+        let member = if take_corrupt(shared, resource) {
+            corrupt_gzip_member()
+        } else {
+            gzip_member(&batch)
+        };
+        shared
+            .body_bytes
+            .fetch_add(member.len() as u64, Ordering::Relaxed);
+        write_chunk(w, &member)?;
+    }
+    Ok(())
+}
+
+/// Whether the next gzip member for `resource` is to be corrupt (takes one injection).
+fn take_corrupt(shared: &Shared, resource: &str) -> bool {
+    let mut m = shared.corrupt_gzip.lock();
+    match m.get_mut(resource) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `gzip`: the client asked for it; only a WatchList stream (`sendInitialEvents` honoured)
+/// is compressed, as by kube-apiserver.
+fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq, gzip: bool) {
+    let gzip = gzip && req.end_bookmark;
+    let head = if gzip {
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nVary: Accept-Encoding\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache, private\r\n\r\n"
+    } else {
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache, private\r\n\r\n"
+    };
     if w.write_all(head.as_bytes())
         .and_then(|_| w.flush())
         .is_err()
@@ -2103,7 +2264,7 @@ fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq) {
     let info = req.scope.info;
     if let Some(msg) = &req.expired {
         let line = event_line("ERROR", &status_body(410, "Expired", msg));
-        let _ = write_chunk(w, line.as_bytes());
+        let _ = write_lines(shared, w, info.plural, &mut vec![line], gzip);
         let _ = w.write_all(b"0\r\n\r\n").and_then(|_| w.flush());
         return;
     }
@@ -2126,11 +2287,9 @@ fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq) {
         pending.push(bookmark_line(info, pos, true, req.scope.shard.as_ref()));
     }
     let mut clean_end = false;
-    'outer: loop {
-        for line in pending.drain(..) {
-            if write_chunk(w, line.as_bytes()).is_err() {
-                break 'outer;
-            }
+    loop {
+        if write_lines(shared, w, info.plural, &mut pending, gzip).is_err() {
+            break;
         }
         let now = Instant::now();
         if shared.drop_gen.load(Ordering::SeqCst) != drop_gen
@@ -2168,9 +2327,7 @@ fn run_watch(shared: &Arc<Shared>, w: &mut TcpStream, id: u64, req: WatchReq) {
             let msg = format!("too old resource version: {pos} ({})", st.compacted_rv);
             drop(st);
             pending.push(event_line("ERROR", &status_body(410, "Expired", &msg)));
-            for line in pending.drain(..) {
-                let _ = write_chunk(w, line.as_bytes());
-            }
+            let _ = write_lines(shared, w, info.plural, &mut pending, gzip);
             clean_end = true;
             break;
         }

@@ -3,7 +3,7 @@
 //!
 //! `cargo run --example simcluster -- --pods 2000 --nodes 50 [--namespaces 8] [--seed 1]
 //!  [--port 0] [--kubeconfig-out PATH] [--churn-per-sec N] [--token T] [--all-kinds]
-//!  [--sharded-list-and-watch true|false]`
+//!  [--sharded-list-and-watch true|false] [--compression true|false]`
 //!
 //! `--all-kinds` adds every other kind kubestate watches (the demo's cluster, see
 //! `cluster_gen::generate_all_kinds`); without it the cluster holds the nine kinds the
@@ -29,6 +29,8 @@ struct Args {
     all_kinds: bool,
     /// Honour KEP-5866 `shardSelector`, as kube-apiserver with `ShardedListAndWatch`.
     sharded: bool,
+    /// gzip for clients that ask, as kube-apiserver 1.37 (lists over 128 KiB, WatchList).
+    compression: bool,
 }
 
 fn usage(msg: &str) -> ! {
@@ -36,7 +38,7 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "usage: simcluster [--pods N] [--nodes N] [--namespaces N] [--seed N] [--port P] \
          [--kubeconfig-out PATH] [--churn-per-sec N] [--token T] [--all-kinds] \
-         [--sharded-list-and-watch true|false]"
+         [--sharded-list-and-watch true|false] [--compression true|false]"
     );
     std::process::exit(2);
 }
@@ -55,6 +57,7 @@ fn parse_args() -> Args {
         token: None,
         all_kinds: false,
         sharded: false,
+        compression: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -82,6 +85,7 @@ fn parse_args() -> Args {
             "--churn-per-sec" => a.churn_per_sec = num(&flag, &value),
             "--token" => a.token = Some(value),
             "--sharded-list-and-watch" => a.sharded = value == "true",
+            "--compression" => a.compression = value == "true",
             _ => usage(&format!("unknown flag {flag}")),
         }
     }
@@ -110,6 +114,7 @@ fn main() {
         bookmark_interval: Duration::from_secs(60),
         port: args.port,
         sharded_list_and_watch: args.sharded,
+        compression: args.compression,
         ..FakeOptions::default()
     });
     let started = Instant::now();

@@ -40,6 +40,7 @@ pub(super) fn in_cluster(host: &str, port: &str, dir: &Path) -> Result<ClusterCo
         source: "in-cluster service account".to_string(),
         cluster_name: None,
         proxy: None,
+        disable_compression: false,
     })
 }
 

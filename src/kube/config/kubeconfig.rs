@@ -91,6 +91,8 @@ struct RawCluster {
     tls_server_name: Option<String>,
     #[serde(default, rename = "proxy-url")]
     proxy_url: Option<String>,
+    #[serde(default, rename = "disable-compression")]
+    disable_compression: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -426,6 +428,7 @@ impl Merged {
             source: format!("{kubeconfig} (context {context_name})"),
             cluster_name: Some(cluster_name),
             proxy,
+            disable_compression: cluster.value.disable_compression.unwrap_or(false),
         })
     }
 }

@@ -95,6 +95,7 @@ fn load_with(opts: &ConfigOptions, env: &Environment) -> Result<ClusterConfig, L
     if cfg.proxy.is_none() {
         cfg.proxy = proxy_from_env(&cfg.server, env)?;
     }
+    cfg.disable_compression |= opts.disable_compression;
     Ok(cfg)
 }
 
@@ -138,6 +139,7 @@ fn bare_apiserver(opts: &ConfigOptions) -> Result<ClusterConfig, LoadError> {
         source: "--apiserver without credentials".to_string(),
         cluster_name: None,
         proxy: None,
+        disable_compression: false,
     })
 }
 

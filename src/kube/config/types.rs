@@ -17,6 +17,9 @@ pub struct ConfigOptions {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub apiserver: Option<String>,
+    /// `--disable-compression`: no `Accept-Encoding: gzip`, whatever the kubeconfig says
+    /// (kubectl's flag of that name overrides the cluster field the same way).
+    pub disable_compression: bool,
 }
 
 /// Everything needed to build an HTTP agent and authenticate requests to one API server.
@@ -34,6 +37,11 @@ pub struct ClusterConfig {
     /// The proxy requests go through, already decided from `proxy-url` or the
     /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` environment (one server, so one decision).
     pub proxy: Option<ProxyChoice>,
+    /// Do not ask for gzip-compressed responses: the kubeconfig cluster's
+    /// `disable-compression` or `--disable-compression` (client-go's `DisableCompression`).
+    /// Compression saves bytes on the wire for CPU on both ends, which a client next to the
+    /// API server may not want to pay.
+    pub disable_compression: bool,
 }
 
 /// A proxy for the API server connection and where it was configured.
@@ -174,6 +182,7 @@ mod tests {
             source: "test".to_string(),
             cluster_name: None,
             proxy: None,
+            disable_compression: false,
         };
         let dbg = format!("{cfg:?}");
         assert!(!dbg.contains("SECRET"), "{dbg}");

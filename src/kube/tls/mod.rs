@@ -383,6 +383,7 @@ mod tests {
             source: "test".to_string(),
             cluster_name: None,
             proxy: None,
+            disable_compression: false,
         }
     }
 
@@ -858,7 +859,10 @@ mod tests {
         let resp = client
             .get("/version", Timeout::Total(Duration::from_secs(10)))
             .unwrap();
-        assert_eq!(resp.into_body().read_to_string().unwrap(), "ok");
+        assert_eq!(
+            String::from_utf8(resp.read_to_vec(1024).unwrap()).unwrap(),
+            "ok"
+        );
         let seen = server.join().unwrap().unwrap();
         assert_eq!(seen.server_name.as_deref(), Some("apiserver.internal"));
         assert_eq!(seen.client_certs, 1);

@@ -292,6 +292,7 @@ mod tests {
             source: "test".to_string(),
             cluster_name: None,
             proxy: None,
+            disable_compression: false,
         };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         SniConnector::new(&cfg, "apiserver.internal", &provider, Trust::Insecure, None).unwrap()

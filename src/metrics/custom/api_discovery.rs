@@ -108,10 +108,7 @@ pub fn discover(
         Err(e) => return Err(DiscoveryError::Api(e)),
     };
     let body = resp
-        .into_body()
-        .into_with_config()
-        .limit(16 * 1024 * 1024)
-        .read_to_vec()
+        .read_to_vec(16 * 1024 * 1024)
         .map_err(|e| DiscoveryError::Decode {
             path: path.clone(),
             reason: e.to_string(),
