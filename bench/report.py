@@ -2,7 +2,9 @@
 """Regenerates bench/RESULTS.md (and bench/results/summary.json) from the raw figures in
 bench/results/: run-full.tsv / run-quick.tsv (bench/run.sh), shard.tsv (bench/shard.sh),
 outage.tsv (bench/outage.sh), the
-*.machine.json beside them, and bench/results/NOTES.md (hand-written observations, optional)."""
+*.machine.json beside them, and bench/results/NOTES.md (hand-written observations, optional);
+real-apiserver.md, range-bytes.md, gzip-levels.md, binary-size.md and auth-storm.md are included
+as written."""
 import json
 import os
 from collections import defaultdict
@@ -250,7 +252,8 @@ def main():
     for hand in ("range-bytes.md",  # bench/range_bytes.sh, by hand
                  "gzip-levels.md",  # the gzip-levels example, by hand
                  "apiserver-gzip.md",  # bench/apiserver_gzip.sh, by hand
-                 "idle-rss.md"):  # bench/idle_rss.sh, by hand
+                 "idle-rss.md",  # bench/idle_rss.sh, by hand
+                 "binary-size.md"):  # static stripped binary, by hand
         path = os.path.join(RES, hand)
         if os.path.exists(path):
             parts.append(open(path).read().rstrip() + "\n")

@@ -20,6 +20,7 @@ passed=$((passed + 1))
 
 target=x86_64-unknown-linux-gnu
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --locked --release --target "$target" --bin kubestate
+strip "target/$target/release/kubestate" # as the README builds the image
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
 image="localhost/kubestate:$version-ci"
 

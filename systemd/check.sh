@@ -14,7 +14,18 @@ if ldd "$bin" 2>&1 | grep -q "=>"; then
   ldd "$bin" >&2
   exit 1
 fi
-echo "static: ok ($(du -h "$bin" | cut -f1), ldd: $(ldd "$bin" 2>&1 | head -1 | xargs))"
+# what users ship (the image, a package) is the binary stripped of its symbol table; the
+# profile keeps symbols so panics, perf and callgrind name functions
+max_bytes=10000000
+stripped="$(mktemp)"
+strip -o "$stripped" "$bin"
+bytes=$(stat -c %s "$stripped")
+rm -f "$stripped"
+if [ "$bytes" -gt "$max_bytes" ]; then
+  echo "static: FAIL: the stripped static binary is $bytes bytes, over the $max_bytes-byte budget (bench/results/binary-size.md says where the bytes go and what was done about them)" >&2
+  exit 1
+fi
+echo "static: ok ($bytes bytes stripped, at most $max_bytes; ldd: $(ldd "$bin" 2>&1 | head -1 | xargs))"
 
 work=$(mktemp -d)
 cleanup() { [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null; [ -n "${ks:-}" ] && kill "$ks" 2>/dev/null; rm -rf "$work"; }

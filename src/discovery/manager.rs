@@ -779,8 +779,9 @@ impl Discovery {
     }
 
     /// Applies a change, then recomputes and sends the affected groups of every job. The
-    /// send happens under the lock so updates of one source stay in order.
-    fn apply(&self, f: impl FnOnce(&mut Core, &mut Dirty)) {
+    /// send happens under the lock so updates of one source stay in order. `f` is a trait
+    /// object so this is compiled once, not once per resource and change.
+    fn apply(&self, f: &mut dyn FnMut(&mut Core, &mut Dirty)) {
         let mut core = self.core.lock();
         let mut dirty = Dirty::default();
         f(&mut core, &mut dirty);
@@ -820,7 +821,7 @@ pub struct DiscoveryConsumer<T> {
 impl<T: SdObject> DiscoveryConsumer<T> {
     fn upsert_counted(&self, obj: &T) {
         let stats = &self.sd.stats;
-        self.sd.apply(|c, d| {
+        self.sd.apply(&mut |c, d| {
             let event = if T::contains(c, &obj.cache_key()) {
                 "update"
             } else {
@@ -840,7 +841,7 @@ impl<T: SdObject> Consumer<T> for DiscoveryConsumer<T> {
     fn delete(&mut self, obj: &T) {
         let k = obj.cache_key();
         self.sd.stats.event(T::RESOURCE.api().plural, "delete");
-        self.sd.apply(|c, d| T::remove(c, &k, d));
+        self.sd.apply(&mut |c, d| T::remove(c, &k, d));
     }
 
     fn relist_begin(&mut self) {
@@ -861,7 +862,7 @@ impl<T: SdObject> Consumer<T> for DiscoveryConsumer<T> {
             return;
         };
         let stats = &self.sd.stats;
-        self.sd.apply(|c, d| {
+        self.sd.apply(&mut |c, d| {
             for k in T::keys(c).into_iter().filter(|k| !seen.contains(k)) {
                 stats.event(T::RESOURCE.api().plural, "delete");
                 T::remove(c, &k, d);

@@ -85,22 +85,29 @@ impl WatchCtx {
         spec: WatchSpec,
         consumers: Vec<Box<dyn Consumer<T>>>,
     ) -> Result<(String, Arc<WatchState>), SpawnError> {
-        let label = spec.label();
         let state = WatchState::new();
-        Watcher::new(
+        let watcher = Watcher::new(
             self.client.clone(),
             spec,
             consumers,
             state.clone(),
             self.reporter.clone(),
-        )
-        .spawn()
-        .map_err(|source| SpawnError {
-            watch: label.clone(),
-            source,
-        })?;
-        Ok((label, state))
+        );
+        spawn_watcher(watcher, state)
     }
+}
+
+/// Type-independent half of [`WatchCtx::spawn`] (compiled once, not per resource).
+fn spawn_watcher(
+    watcher: Watcher,
+    state: Arc<WatchState>,
+) -> Result<(String, Arc<WatchState>), SpawnError> {
+    let label = watcher.label().to_string();
+    watcher.spawn().map_err(|source| SpawnError {
+        watch: label.clone(),
+        source,
+    })?;
+    Ok((label, state))
 }
 
 /// The field selector that hides denylisted namespaces, for namespaced resources only
@@ -166,21 +173,40 @@ pub fn start_resource<T: KubeObject>(
     };
     let renderer = Arc::new(Renderer::new(def, &ctx.watch.filter, render_ctx));
     let mut extra = extra;
+    start_scopes(
+        def.name,
+        renderer.headers(),
+        api,
+        ctx,
+        &mut |spec, store| {
+            let mut consumers: Vec<Box<dyn Consumer<T>>> =
+                vec![Box::new(MetricsConsumer::new(renderer.clone(), store))];
+            consumers.extend(extra.take());
+            ctx.watch.spawn(spec, consumers)
+        },
+    )
+}
+
+/// The part of [`start_resource`] that does not depend on the object type, kept out of it
+/// so it is compiled once rather than once per resource.
+#[allow(clippy::type_complexity)]
+fn start_scopes(
+    name: &'static str,
+    headers: Vec<crate::store::FamilyHeaders>,
+    api: ApiResource,
+    ctx: &BuiltinCtx,
+    spawn: &mut dyn FnMut(WatchSpec, Arc<Store>) -> Result<(String, Arc<WatchState>), SpawnError>,
+) -> Result<Started, SpawnError> {
     let mut stores = Vec::new();
     let mut watches = Vec::new();
     for ns in ctx.watch.scopes(api) {
         let store = Arc::new(Store::new());
         let spec = ctx.watch.spec(api, ns, ctx.field_selector(api));
-        let mut consumers: Vec<Box<dyn Consumer<T>>> = vec![Box::new(MetricsConsumer::new(
-            renderer.clone(),
-            store.clone(),
-        ))];
-        consumers.extend(extra.take());
-        watches.push(ctx.watch.spawn(spec, consumers)?);
+        watches.push(spawn(spec, store.clone())?);
         stores.push(store);
     }
     Ok(Started {
-        writer: ResourceWriter::new(def.name, renderer.headers(), stores),
+        writer: ResourceWriter::new(name, headers, stores),
         watches,
         shared: false,
     })
