@@ -31,10 +31,14 @@ fn routes() -> &'static (MainRoutes, Guard) {
             renderer.render(&serde_json::from_str(POD).expect("pod")),
         );
         let writer = ResourceWriter::new("pods", renderer.headers(), vec![store]);
+        let telemetry = Arc::new(Telemetry::new());
         let routes = MainRoutes {
             writers: WriterSet::new(vec![writer]),
-            gzip: true,
-            telemetry: Arc::new(Telemetry::new()),
+            gzip: Some(kubestate::store::GzipCache::new(
+                64 << 20,
+                telemetry.gzip.clone(),
+            )),
+            telemetry,
             readiness: Vec::new(),
             sd: parking_lot::RwLock::new(None),
             custom: Default::default(),

@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
         kubeconfig: Some(path),
         context: context.map(|c| String::from_utf8_lossy(c).into_owned()),
         apiserver: None,
+        disable_compression: false,
     };
     if let Ok(cfg) = ClusterConfig::load(&opts) {
         assert!(
