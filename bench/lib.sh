@@ -110,6 +110,15 @@ pod_count() {
   { curl -s --max-time 120 "$1/metrics" || true; } | grep -c '^kube_pod_info{' || true
 }
 
+# sim_pod_count: the pods the simulated API server holds (its own LIST), the truth the
+# programs' kube_pod_info counts are checked against after churn.
+sim_pod_count() {
+  local url
+  url=$(awk '$1 == "server:" { print $2; exit }' "$KUBECONFIG_FILE")
+  { curl -s --max-time 300 "$url/api/v1/pods" || true; } |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["items"]))' 2>/dev/null || echo 0
+}
+
 # wait_ready NAME WANT TIMEOUT_S: polls /metrics until it has >= WANT kube_pod_info samples.
 # Prints the time to ready in ms (from start to the end of that scrape).
 wait_ready() {

@@ -106,7 +106,10 @@ def size_table(n, d):
     row("RSS after churn with gzip scrapes (MiB)", mib("ks", "rss_after_gzip_churn_kib"), None, mib("ksm", "rss_after_gzip_churn_kib"))
     gc = g("ks", "gzip_cache_bytes")
     row("gzip cache after that window (MiB)", None if gc is None else gc / 2**20, None, None)
-    row("kube_pod_info samples after churn", g("ks", "pods_after_churn"), None, g("ksm", "pods_after_churn"))
+    truth = g("sim", "pods_after_churn")
+    row("kube_pod_info samples after churn" + ("" if truth is None else f" (server: {fmt(truth)})"),
+        g("ks", "pods_after_churn"), None, g("ksm", "pods_after_churn"))
+    row("time until that count equals the server's (ms)", g("ks", "pods_agree_ms"), None, g("ksm", "pods_agree_ms"))
     head = (f"### {n:,} pods, {fmt(g('sim', 'nodes'))} nodes ({fmt(g('sim', 'objects'))} objects)\n\n"
             f"Churn window: {fmt(g('sim', 'churn_events'))} pod watch events in {fmt(g('sim', 'churn_window_s'))} s.\n\n"
             "| figure | kubestate watch-list | kubestate list | KSM | ratio watch-list/KSM | ratio list/KSM |\n"
