@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use std::io::Read;
 use std::time::{Duration, Instant};
 use support::cluster_gen::{generate, ClusterSpec};
+use support::exposition::assert_same_exposition;
 use support::fake_apiserver::{FakeApiServer, FakeOptions, WatchListMode};
 use support::kubestate::{run_to_exit, Kubestate};
 
@@ -197,7 +198,7 @@ fn gzip_decompresses_to_the_plain_body_and_openmetrics_ends_in_eof() {
     flate2::read::MultiGzDecoder::new(&zipped[..])
         .read_to_end(&mut unzipped)
         .expect("gzip body");
-    assert_eq!(unzipped, plain);
+    assert_same_exposition(&unzipped, &plain, "gzip body");
     let (_, headers, om) = ks.get(
         "/metrics",
         &[(
@@ -262,11 +263,7 @@ fn gzip_members_settle_smaller_and_the_cache_is_bounded_and_reported() {
     );
     let (_, _, fast) = ks.get("/metrics", &gz);
     let (_, _, plain) = ks.get("/metrics", &[]);
-    assert_eq!(
-        gunzip(&fast),
-        plain,
-        "fast members decode to the plain body"
-    );
+    assert_same_exposition(&gunzip(&fast), &plain, "fast members");
     let tel = ks.telemetry();
     assert!(sample(&tel, "kubestate_gzip_cache_misses_total").unwrap() >= 1.0);
     assert!(sample(&tel, "kubestate_gzip_cache_bytes").unwrap() > 0.0);
@@ -277,11 +274,7 @@ fn gzip_members_settle_smaller_and_the_cache_is_bounded_and_reported() {
         settled.len() < fast.len()
     })
     .unwrap_or_else(|| panic!("never settled smaller:\n{}", ks.telemetry()));
-    assert_eq!(
-        gunzip(&settled),
-        plain,
-        "settled members decode to the plain body"
-    );
+    assert_same_exposition(&gunzip(&settled), &plain, "settled members");
     let tel = ks.telemetry();
     assert!(
         sample(&tel, "kubestate_gzip_settled_total").unwrap() >= 1.0,
@@ -292,7 +285,7 @@ fn gzip_members_settle_smaller_and_the_cache_is_bounded_and_reported() {
         sample(&tel, "kubestate_gzip_cache_misses_total").unwrap(),
     );
     let (_, _, warm) = ks.get("/metrics", &gz);
-    assert_eq!(gunzip(&warm), plain);
+    assert_same_exposition(&gunzip(&warm), &plain, "warm members");
     let tel = ks.telemetry();
     assert!(sample(&tel, "kubestate_gzip_cache_hits_total").unwrap() > hits);
     assert_eq!(
@@ -308,7 +301,7 @@ fn gzip_members_settle_smaller_and_the_cache_is_bounded_and_reported() {
         b.contains("pod=\"gz-new\"")
     });
     let (_, _, after) = ks.get("/metrics", &gz);
-    assert_eq!(String::from_utf8(gunzip(&after)).unwrap(), plain);
+    assert_same_exposition(&gunzip(&after), plain.as_bytes(), "after a change");
 
     // --gzip-cache-max-mb=0: nothing kept, every gzip scrape still whole
     let ks0 = Kubestate::start(
@@ -319,7 +312,7 @@ fn gzip_members_settle_smaller_and_the_cache_is_bounded_and_reported() {
     let (_, _, plain) = ks0.get("/metrics", &[]);
     for _ in 0..2 {
         let (_, _, z) = ks0.get("/metrics", &gz);
-        assert_eq!(gunzip(&z), plain);
+        assert_same_exposition(&gunzip(&z), &plain, "nothing cached");
     }
     let tel = ks0.telemetry();
     assert_eq!(

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster_gen;
+pub mod exposition;
 pub mod fake_apiserver;
 pub mod fake_auth;
 #[cfg(test)]
