@@ -1,6 +1,6 @@
-//! gzip for /metrics responses. A response is a concatenation of gzip members, several per
-//! large resource (so a stale one is recompressed on several threads), each cached until its
-//! resource changes (RFC 1952 allows several members; Go's and Prometheus' readers, curl and
+//! gzip for /metrics responses. A response is a concatenation of gzip members, one per
+//! family and key range of a resource's objects, each cached until its lines change (see
+//! `store::gzip`; RFC 1952 allows several members; Go's and Prometheus' readers, curl and
 //! browsers all read them as one stream).
 
 use flate2::write::GzEncoder;
@@ -12,7 +12,7 @@ use std::io::Write;
 /// of level 1 for 28% fewer bytes; `bench/results/gzip-levels.md`).
 pub const FAST: u32 = 1;
 
-/// The level members are recompressed at off the scrape path, once a resource has settled:
+/// The level members are recompressed at off the scrape path, once their lines have settled:
 /// the bytes every later scrape sends. Chosen in `bench/results/gzip-levels.md`.
 pub const SETTLED: u32 = 5;
 

@@ -217,10 +217,12 @@ impl Layout {
         self.first.last().copied().unwrap_or(0)
     }
 
-    /// Whether `objects` objects of `families` families still fit this layout.
+    /// Whether `objects` objects of `families` families still fit this layout (the layout
+    /// of an empty resource, without members, fits none).
     fn fits(&self, objects: usize, families: usize) -> bool {
-        self.bounds.len() == families
-            && objects <= self.objects.max(1) * 2
+        self.objects > 0
+            && self.bounds.len() == families
+            && objects <= self.objects * 2
             && objects * 2 >= self.objects
     }
 
@@ -1108,6 +1110,24 @@ mod tests {
         assert!(c.stats().bytes() > 0);
         drop(w);
         assert_eq!(c.stats().bytes(), 0);
+    }
+
+    #[test]
+    fn a_resource_that_was_empty_gets_its_lines_once_it_has_objects() {
+        let s = Arc::new(super::super::Store::new());
+        let (_, w) = big_store(0);
+        let w = ResourceWriter::new("pods", w.headers.clone(), vec![s.clone()]);
+        assert!(w.gzip_members(Format::Text).unwrap().is_empty());
+        s.upsert("u1", big_obj(1, 0));
+        let m = w.gzip_members(Format::Text).unwrap();
+        assert_eq!(m.len(), 5);
+        assert_same_exposition(&gunzip(&m), &scrape(&w));
+        s.delete("u1");
+        assert!(w.gzip_members(Format::Text).unwrap().is_empty());
+        for i in 0..3 {
+            s.upsert(&format!("u{i}"), big_obj(i, 0));
+        }
+        assert_same_exposition(&gunzip(&w.gzip_members(Format::Text).unwrap()), &scrape(&w));
     }
 
     #[test]

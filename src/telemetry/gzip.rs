@@ -58,7 +58,7 @@ impl GzipStats {
         self.misses.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The settler recompressed a resource at the settled level.
+    /// The settler recompressed a resource's rebuilt members at the settled level.
     pub fn settle(&self) {
         self.settled.fetch_add(1, Ordering::Relaxed);
     }
@@ -122,7 +122,7 @@ impl GzipStats {
         counter(
             out,
             "kubestate_gzip_settled_total",
-            "Resources recompressed at the settled level off the scrape path once unchanged for a while.",
+            "Times the members a scrape rebuilt were recompressed at the settled level off the scrape path.",
             settled,
         );
         header(
