@@ -1130,6 +1130,60 @@ mod tests {
         assert_same_exposition(&gunzip(&w.gzip_members(Format::Text).unwrap()), &scrape(&w));
     }
 
+    /// Random updates, creates, deletes, relists, settling and a tight byte limit between
+    /// scrapes: every gzip body is the plain body of the same moment.
+    #[test]
+    fn any_sequence_of_changes_scrapes_and_settling_gives_the_plain_body() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let probe = cache(usize::MAX);
+        let (_p, pw) = attached(3000, &probe);
+        pw.gzip_members(Format::Text).unwrap();
+        let limit = probe.stats().bytes() as usize * 2 / 3;
+        for limit in [usize::MAX, limit] {
+            let c = cache(limit);
+            let (s, w) = attached(3000, &c);
+            let mut version = 1;
+            for round in 0..40 {
+                for _ in 0..next(200) {
+                    let i = next(4000) as usize;
+                    match next(10) {
+                        0..=5 => s.upsert(&format!("u{i}"), big_obj(i, version)),
+                        6 => s.upsert(&format!("u{i}"), big_obj(i, 0)),
+                        _ => s.delete(&format!("u{i}")),
+                    }
+                    version += 1;
+                }
+                if next(15) == 0 {
+                    // a relist: every object a new allocation, most of them equal
+                    let mut m = super::super::ObjectMap::new();
+                    for i in 0..next(5000) as usize {
+                        m.insert(format!("u{i}").into(), Arc::new(big_obj(i, i % 3)));
+                    }
+                    s.replace(m);
+                }
+                let format = if next(4) == 0 {
+                    Format::OpenMetrics
+                } else {
+                    Format::Text
+                };
+                let body = gunzip(&w.gzip_members(format).unwrap());
+                let mut plain = Vec::new();
+                w.write(&mut plain, format);
+                assert_same_exposition(&body, std::str::from_utf8(&plain).unwrap());
+                if next(2) == 0 {
+                    w.settle(Instant::now(), Duration::ZERO).unwrap();
+                }
+                assert!(c.stats().bytes() as usize <= limit, "round {round}");
+            }
+        }
+    }
+
     #[test]
     fn mark_changed_finds_exactly_the_members_of_changed_lines() {
         let (s, w) = big_store(MANY);
