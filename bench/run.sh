@@ -106,6 +106,10 @@ for N in $SIZES; do
     emit "$N" "$p" scrape_gzip_during_churn_ms "$(tail -1 "$WORK/$p.churn-gzip.times" | awk '{ printf "%.2f\n", $1 * 1000 }')"
     emit "$N" "$p" scrape_gzip_during_churn_bytes "$(tail -1 "$WORK/$p.churn-gzip.times" | awk '{ print $2 }')"
   done
+  emit "$N" ks scrape_plain_during_churn_ms "$(tail -1 "$WORK/ks.churn-plain.times" | awk '{ printf "%.2f\n", $1 * 1000 }')"
+  # every gzip scrape of the window against the plain one right after it: the worst ratio
+  emit "$N" ks gzip_over_plain_during_churn_max "$(paste -d' ' "$WORK/ks.churn-gzip.times" "$WORK/ks.churn-plain.times" |
+    awk '$3 > 0 { r = $1 / $3; if (r > m) m = r } END { printf "%.2f\n", m }')"
   emit "$N" ks rss_after_gzip_churn_kib "$(status_kib "$PID_ks" VmRSS)"
   emit "$N" ksm rss_after_gzip_churn_kib "$(status_kib "$PID_ksm" VmRSS)"
   tel=$(curl -s --max-time 10 "http://127.0.0.1:$TPORT_ks/metrics" || true)

@@ -27,11 +27,10 @@
 //! order of lines within a family carries no meaning in either format.
 
 use super::{RenderedObject, ResourceWriter, CHUNK, PREFETCH_AHEAD};
-use crate::exposition::gzip::{encoder, FAST, SETTLED};
+use crate::exposition::gzip::{MemberEncoder, FAST, SETTLED};
 use crate::exposition::negotiate::Format;
 use crate::telemetry::gzip::{Eviction, GzipStats};
 use parking_lot::Mutex;
-use std::io::Write;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -588,6 +587,7 @@ impl ResourceWriter {
             return Ok(done);
         };
         let mut scratch = Vec::new();
+        let mut enc = None;
         for format in [Format::Text, Format::OpenMetrics] {
             let slot = &self.gzip.slots[slot_index(format)];
             let (layout, known, todo) = {
@@ -622,8 +622,8 @@ impl ResourceWriter {
             }
             let (mut settled, mut outdated) = (0, 0);
             for (u, version) in todo {
-                let built =
-                    self.compress_unit(&known, &layout, u, format, SETTLED, &mut scratch)?;
+                let enc = enc.get_or_insert_with(|| MemberEncoder::new(SETTLED));
+                let built = self.compress_unit(&known, &layout, u, format, enc, &mut scratch)?;
                 let mut st = slot.state.lock();
                 let current = st.layout.as_ref().is_some_and(|l| Arc::ptr_eq(l, &layout))
                     && st.versions.get(u) == Some(&version)
@@ -655,7 +655,7 @@ impl ResourceWriter {
         Ok(done)
     }
 
-    /// Member `u` of `layout` over `objs` (in key order) as one gzip member at `level`; no
+    /// Member `u` of `layout` over `objs` (in key order) as one gzip member from `enc`; no
     /// bytes at all for a member without lines.
     fn compress_unit(
         &self,
@@ -663,7 +663,7 @@ impl ResourceWriter {
         layout: &Layout,
         u: usize,
         format: Format,
-        level: u32,
+        enc: &mut MemberEncoder,
         scratch: &mut Vec<u8>,
     ) -> std::io::Result<Built> {
         let (f, first, range) = layout.span(u, objs);
@@ -673,8 +673,17 @@ impl ResourceWriter {
             scratch.extend_from_slice(header.get(format));
         }
         let name = header.name.as_bytes();
-        let mut enc = None;
+        let mut begun = false;
         let mut input = 0;
+        let mut flush = |scratch: &mut Vec<u8>, begun: &mut bool| -> std::io::Result<()> {
+            input += scratch.len();
+            if !std::mem::replace(begun, true) {
+                enc.begin();
+            }
+            enc.write(scratch)?;
+            scratch.clear();
+            Ok(())
+        };
         for (j, obj) in part.iter().enumerate() {
             if let Some(o) = part.get(j + 2 * PREFETCH_AHEAD) {
                 o.prefetch_tables(f);
@@ -684,22 +693,16 @@ impl ResourceWriter {
             }
             obj.write_family(f, name, scratch);
             if scratch.len() >= CHUNK {
-                input += scratch.len();
-                enc.get_or_insert_with(|| encoder(level))
-                    .write_all(scratch)?;
-                scratch.clear();
+                flush(scratch, &mut begun)?;
             }
         }
         if !scratch.is_empty() {
-            input += scratch.len();
-            enc.get_or_insert_with(|| encoder(level))
-                .write_all(scratch)?;
-            scratch.clear();
+            flush(scratch, &mut begun)?;
         }
-        let member = match enc {
-            // the cache holds it until its lines change: without the growth slack
-            Some(e) => Arc::from(e.finish()?),
-            None => Arc::from(Vec::new()),
+        let member = if begun {
+            enc.finish()?
+        } else {
+            Arc::from(Vec::new())
         };
         Ok(Built {
             member,
@@ -726,11 +729,12 @@ impl ResourceWriter {
         let done = Mutex::new((have, false));
         let work = || -> std::io::Result<()> {
             let mut scratch = Vec::with_capacity(CHUNK + 16 * 1024);
+            let mut enc = MemberEncoder::new(FAST);
             loop {
                 let Some(&u) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     return Ok(());
                 };
-                let built = self.compress_unit(objs, layout, u, format, FAST, &mut scratch)?;
+                let built = self.compress_unit(objs, layout, u, format, &mut enc, &mut scratch)?;
                 let overgrown = built.input > OVERGROWN * UNIT_BYTES && built.objects > OVERGROWN;
                 let mut d = done.lock();
                 d.0[u] = Some(built.member);
