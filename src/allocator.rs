@@ -102,6 +102,11 @@ pub fn tune() -> Vec<Setting> {
 /// heap, which glibc trims by itself): after the initial sync the decode buffers of every
 /// LIST are free but scattered between objects the stores keep. Returns whether any memory
 /// was released.
+/// [`release_free_memory`] unless `KUBESTATE_MALLOC` says not to trim (`off`, `no-trim`).
+pub fn release_free_memory_if_tuned() -> bool {
+    !matches!(env_mode().as_str(), "off" | "no-trim") && release_free_memory()
+}
+
 pub fn release_free_memory() -> bool {
     sys::malloc_trim()
 }
