@@ -507,6 +507,70 @@ fn send_initial_events_supported_ends_with_annotated_bookmark() {
     is_status(&r.body, 422, "Invalid");
 }
 
+/// A compressed WatchList stream is framed as kube-apiserver's per-flush gzip writer frames
+/// it: every member's data is complete at a sync flush before the member's final block, so a
+/// reader (Go's gzip reader among them, which returns a member's last bytes only after the
+/// next member's header) has the end-of-initial-events bookmark at once.
+#[test]
+fn compressed_watch_list_members_end_in_a_sync_flush() {
+    use std::io::Read;
+    let srv = FakeApiServer::start(FakeOptions {
+        bookmark_interval: Duration::from_secs(30),
+        compression: true,
+        ..FakeOptions::default()
+    });
+    for i in 0..50 {
+        srv.create("pods", pod("ns", &format!("p{i}"), "n1", "x"));
+    }
+    let q = "/api/v1/pods?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1";
+    let resp = agent()
+        .get(&format!("{}{q}", srv.url()))
+        .header("Accept-Encoding", "gzip")
+        .call()
+        .unwrap();
+    assert_eq!(resp.headers()["Content-Encoding"], "gzip");
+    let mut raw = Vec::new();
+    resp.into_body()
+        .into_reader()
+        .read_to_end(&mut raw)
+        .unwrap();
+    let mut rest = &raw[..];
+    let mut events = 0;
+    while !rest.is_empty() {
+        // one member: how far the gzip decoder reads is where it ends
+        let mut dec = flate2::bufread::GzDecoder::new(rest);
+        let mut whole = Vec::new();
+        dec.read_to_end(&mut whole).unwrap();
+        let member_len = rest.len() - dec.into_inner().len();
+        let member = &rest[..member_len];
+        // the data must be complete at a sync flush (an empty stored block, 00 00 ff ff):
+        // the deflate data up to the last one decodes to the whole member, and only the
+        // final block and the trailer follow it
+        let deflate = &member[10..member_len - 8];
+        let sync = deflate
+            .windows(4)
+            .rposition(|w| w == [0, 0, 0xff, 0xff])
+            .expect("a member without a sync flush");
+        assert!(deflate.len() - (sync + 4) <= 5, "data after the sync flush");
+        let mut inflate = flate2::Decompress::new(false);
+        let mut early = Vec::with_capacity(whole.len() + 64);
+        inflate
+            .decompress_vec(
+                &deflate[..sync + 4],
+                &mut early,
+                flate2::FlushDecompress::Sync,
+            )
+            .unwrap();
+        assert_eq!(early, whole, "a member's data waits for its final block");
+        events += whole
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count();
+        rest = &rest[member_len..];
+    }
+    assert_eq!(events, 51, "50 pods and the end bookmark");
+}
+
 #[test]
 fn send_initial_events_rejected_by_old_server() {
     let srv = FakeApiServer::start(FakeOptions {

@@ -9,6 +9,10 @@
 //!   agent;
 //! - an exec plugin's token is re-obtained on a 401, and the request retried once.
 //!
+//! A request that meets a connection closed before any answer is sent again once, at once
+//! (see [`closed_before_answer`]): a pooled keep-alive connection the server or a load
+//! balancer has just closed is no outage, and Go's transport retries it the same way.
+//!
 //! Swapping the agent also drops its connection pool, so the next connection presents the
 //! new certificate (in-flight watches finish on their old connection).
 //!
@@ -194,7 +198,10 @@ impl Connection {
 
     fn get(&self, path_and_query: &str, timeout: Timeout) -> Result<ApiResponse, ApiError> {
         let url = format!("{}{}", self.config.server, path_and_query);
-        let (mut resp, used) = self.send(&url, timeout)?;
+        let (mut resp, used) = match self.send(&url, timeout) {
+            Err(e) if closed_before_answer(&e) => self.send(&url, timeout)?,
+            sent => sent?,
+        };
         if resp.status().as_u16() == 401 {
             if let (Auth::Exec(exec), Some(used)) = (&self.config.auth, &used) {
                 exec.invalidate(used);
@@ -375,6 +382,149 @@ impl Connection {
     }
 }
 
+/// Whether the connection was closed under the request before the server answered: the
+/// mark of a pooled keep-alive connection the peer closed while it sat idle (ureq checks a
+/// pooled connection before it reuses it, but a close that crosses the request goes
+/// unseen). A GET is safe to send again, and a server that is really gone refuses the
+/// fresh connection of the second attempt, which then counts as the outage it is.
+fn closed_before_answer(e: &ApiError) -> bool {
+    use std::io::ErrorKind;
+    match e {
+        ApiError::Transport {
+            source: ureq::Error::Io(io),
+            ..
+        } => matches!(
+            io.kind(),
+            ErrorKind::UnexpectedEof
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+        ),
+        _ => false,
+    }
+}
+
 fn cert_paths(files: &ClientCertFiles) -> [PathBuf; 2] {
     [files.cert.clone(), files.key.clone()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::config::ConfigOptions;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    /// Reads one request head from `conn`; false at end of stream.
+    fn read_request(conn: &mut BufReader<TcpStream>) -> bool {
+        let mut line = String::new();
+        let mut any = false;
+        loop {
+            line.clear();
+            if conn.read_line(&mut line).unwrap_or(0) == 0 {
+                return false;
+            }
+            if line == "\r\n" {
+                return any;
+            }
+            any = true;
+        }
+    }
+
+    /// The next connection, or None after 5 s: a test that fails must not hang its server.
+    fn accept(listener: &TcpListener) -> Option<BufReader<TcpStream>> {
+        listener.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            match listener.accept() {
+                Ok((c, _)) => {
+                    c.set_nonblocking(false).unwrap();
+                    return Some(BufReader::new(c));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        None
+    }
+
+    fn client_for(port: u16, name: &str) -> ApiClient {
+        let dir =
+            std::env::temp_dir().join(format!("kubestate-client-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kc = dir.join("kubeconfig");
+        std::fs::write(
+            &kc,
+            format!(
+                "current-context: c\n\
+                 clusters: [{{name: k, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\n\
+                 users: [{{name: u, user: {{}}}}]\n\
+                 contexts: [{{name: c, context: {{cluster: k, user: u}}}}]\n"
+            ),
+        )
+        .unwrap();
+        let cfg = ClusterConfig::load(&ConfigOptions {
+            kubeconfig: Some(kc),
+            ..ConfigOptions::default()
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        ApiClient::new(cfg.unwrap()).unwrap()
+    }
+
+    const OK: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+
+    #[test]
+    fn a_keep_alive_connection_closed_under_the_next_request_is_no_failure() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            // first connection: answers one request as keep-alive, then takes the second
+            // and closes without a word (an idle timeout crossing the request)
+            let (c, _) = listener.accept().unwrap();
+            let mut c = BufReader::new(c);
+            assert!(read_request(&mut c));
+            c.get_mut().write_all(OK).unwrap();
+            assert!(
+                read_request(&mut c),
+                "the second request reuses the connection"
+            );
+            drop(c);
+            // the retry comes on a fresh connection
+            let (c, _) = listener.accept().unwrap();
+            let mut c = BufReader::new(c);
+            assert!(read_request(&mut c));
+            c.get_mut().write_all(OK).unwrap();
+            let mut rest = Vec::new();
+            let _ = c.read_to_end(&mut rest);
+        });
+        let client = client_for(port, "reuse");
+        let timeout = Timeout::Total(Duration::from_secs(10));
+        let first = client.get("/api/v1/pods", timeout).unwrap();
+        assert_eq!(first.read_to_vec(1024).unwrap(), b"{}");
+        let second = client.get("/api/v1/pods", timeout).unwrap();
+        assert_eq!(second.read_to_vec(1024).unwrap(), b"{}");
+        drop(client);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_server_that_closes_every_connection_unanswered_is_an_outage() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let mut requests = 0;
+            while let Some(mut c) = accept(&listener) {
+                if read_request(&mut c) {
+                    requests += 1;
+                }
+            }
+            requests
+        });
+        let client = client_for(port, "closes");
+        let Err(err) = client.get("/api/v1/pods", Timeout::Total(Duration::from_secs(10))) else {
+            panic!("no answer is an error");
+        };
+        assert!(err.is_outage(), "{err}");
+        assert_eq!(server.join().unwrap(), 2, "one request, retried once");
+    }
 }

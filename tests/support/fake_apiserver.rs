@@ -55,7 +55,8 @@ pub struct FakeOptions {
     pub sharded_list_and_watch: bool,
     /// Compress like kube-apiserver 1.37 for a request with `Accept-Encoding: gzip`:
     /// responses over 128 KiB (`APIResponseCompression`) and WatchList streams, one gzip
-    /// member per flush (`WatchListCompression`); a plain WATCH stays uncompressed.
+    /// member per flush, its data ending in a sync flush (`WatchListCompression`); a plain
+    /// WATCH stays uncompressed.
     /// Switchable at run time.
     pub compression: bool,
 }
@@ -1242,6 +1243,19 @@ fn gzip_member(data: &[u8]) -> Vec<u8> {
     e.finish().expect("gzip to memory")
 }
 
+/// One gzip member of a WatchList stream, framed as kube-apiserver's per-flush gzip writer
+/// frames it (`perFlushGzipWriter`: `gzip.Writer.Flush`, then `Close`): the data ends in a
+/// sync flush and the member in an empty final block. A reader thus has every event before
+/// the member's end; Go's gzip reader, which returns the last bytes of a member only after
+/// it has read the next member's header, would otherwise hold the end-of-initial-events
+/// bookmark until the next flush.
+fn flushed_gzip_member(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4), gzip_level());
+    e.write_all(data).expect("gzip to memory");
+    e.flush().expect("gzip to memory");
+    e.finish().expect("gzip to memory")
+}
+
 /// A gzip member no decoder accepts: a valid header, then a deflate block of the reserved
 /// type 3.
 fn corrupt_gzip_member() -> Vec<u8> {
@@ -2223,7 +2237,7 @@ fn write_lines(
         let member = if take_corrupt(shared, resource) {
             corrupt_gzip_member()
         } else {
-            gzip_member(&batch)
+            flushed_gzip_member(&batch)
         };
         shared
             .body_bytes
