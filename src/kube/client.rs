@@ -411,6 +411,7 @@ fn cert_paths(files: &ClientCertFiles) -> [PathBuf; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kube::config::tests::TempDir;
     use crate::kube::config::ConfigOptions;
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::{TcpListener, TcpStream};
@@ -448,25 +449,20 @@ mod tests {
     }
 
     fn client_for(port: u16, name: &str) -> ApiClient {
-        let dir =
-            std::env::temp_dir().join(format!("kubestate-client-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let kc = dir.join("kubeconfig");
-        std::fs::write(
-            &kc,
-            format!(
+        let dir = TempDir::new(name);
+        let kc = dir.write(
+            "kubeconfig",
+            &format!(
                 "current-context: c\n\
                  clusters: [{{name: k, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\n\
                  users: [{{name: u, user: {{}}}}]\n\
                  contexts: [{{name: c, context: {{cluster: k, user: u}}}}]\n"
             ),
-        )
-        .unwrap();
+        );
         let cfg = ClusterConfig::load(&ConfigOptions {
             kubeconfig: Some(kc),
             ..ConfigOptions::default()
         });
-        let _ = std::fs::remove_dir_all(&dir);
         ApiClient::new(cfg.unwrap()).unwrap()
     }
 
